@@ -1,0 +1,203 @@
+"""The ``curriclip`` command line: search, resume, report, train, list, data.
+
+User errors (bad experiment file, unknown name, missing path, bad dataset) print one
+line naming the field or file and exit with code 2; nothing is left half-written.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from curriclip.errors import CurriclipError
+
+app = typer.Typer(
+    help="Curriculum searches for multi-task CLIP models on sparse medical image-text data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Create datasets in curriclip's Arrow schema.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+def user_errors(fn):
+    """Turn CurriclipError into a one-line message and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CurriclipError as exc:
+            typer.echo(f"curriclip: error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("curriclip: interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _summary(outcome) -> None:
+    typer.echo(f"run directory: {outcome.run_dir}")
+    typer.echo(f"  trials:  {outcome.run_dir / 'trials.parquet'}")
+    typer.echo(f"  epochs:  {outcome.run_dir / 'epochs.parquet'}")
+    typer.echo(f"  report:  {outcome.run_dir / 'report.html'}")
+    if not outcome.complete:
+        typer.echo(
+            f"search stopped with {outcome.finished}/{outcome.total} trials finished; "
+            f"continue it with: curriclip resume {outcome.run_dir}",
+            err=True,
+        )
+        raise typer.Exit(130)
+    if outcome.errored:
+        typer.echo(f"{outcome.errored} trial(s) errored; see the report's trial table", err=True)
+
+
+@app.command()
+@user_errors
+def search(
+    experiment: Path | None = typer.Argument(None, help="Experiment YAML (overrides the preset's settings)."),
+    preset: str = typer.Option(
+        "default", "--preset", help="Experiment preset: smoke | default (see `curriclip list experiments`)."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Run name (the run directory is <storage>/<name>)."),
+    storage: str | None = typer.Option(None, "--storage", help="Where run directories go (default: ./runs)."),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster address (auto | HOST:PORT); default: start a local Ray."
+    ),
+    num_trials: int | None = typer.Option(
+        None, "--num-trials", min=0, help="Number of curriculum trials Optuna proposes."
+    ),
+) -> None:
+    """Run a curriculum search: single-task baselines at every sparsity level + Optuna-proposed curricula."""
+    from curriclip.config import read_yaml
+    from curriclip.presets import preset_experiment
+    from curriclip.search import run_search
+
+    overrides = read_yaml(experiment) if experiment else None
+    if overrides is not None and not isinstance(overrides, dict):
+        raise CurriclipError(f"{experiment}: expected a mapping of settings")
+    exp = preset_experiment(preset, overrides, source=str(experiment) if experiment else None)
+    _summary(run_search(exp, name=name, storage=storage, address=address, num_trials=num_trials))
+
+
+@app.command()
+@user_errors
+def resume(
+    run_dir: Path = typer.Argument(..., help="Run directory of an interrupted search."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
+    resume_errored: bool = typer.Option(
+        False, "--resume-errored", help="Re-run errored trials from their last checkpoint."
+    ),
+    restart_errored: bool = typer.Option(False, "--restart-errored", help="Re-run errored trials from scratch."),
+) -> None:
+    """Continue a search stopped by Ctrl-C or a crash, without re-running finished trials."""
+    from curriclip.search import resume_search
+
+    if resume_errored and restart_errored:
+        raise CurriclipError("--resume-errored and --restart-errored exclude each other")
+    _summary(resume_search(run_dir, address=address, resume_errored=resume_errored, restart_errored=restart_errored))
+
+
+@app.command()
+@user_errors
+def report(
+    run_dir: Path = typer.Argument(..., help="Run directory (may still be running)."),
+    out: Path | None = typer.Option(None, "--out", help="HTML file to write (default: RUN_DIR/report.html)."),
+) -> None:
+    """Export the run's results to Parquet and render the interactive HTML report."""
+    from curriclip.reports import build_report
+
+    root = run_dir.expanduser().resolve()
+    if not root.is_dir():
+        raise CurriclipError(f"{root}: run directory not found")
+    if any(root.glob("experiment_state-*.json")):
+        from curriclip.search.export import export_results
+
+        export_results(root)
+    elif not (root / "trials.parquet").is_file():
+        raise CurriclipError(f"{root}: neither Ray Tune state nor trials.parquet found (not a run directory)")
+    typer.echo(build_report(root, out))
+
+
+@app.command()
+@user_errors
+def train(
+    trial_config: Path = typer.Argument(..., help="Trial config JSON (or a Ray trial's params.json)."),
+    out: Path | None = typer.Option(None, "--out", help="Directory for metrics.jsonl and the last checkpoint."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads."),
+) -> None:
+    """Run one trial without Ray (debugging, tests); prints one JSON line of metrics per epoch."""
+    import os
+
+    import torch
+
+    from curriclip.config import load_trial_config
+    from curriclip.trainables import run_trial
+
+    cfg = load_trial_config(trial_config)
+    if threads:
+        cfg = cfg.model_copy(update={"threads": threads})
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.jsonl").unlink(missing_ok=True)
+
+    def report(metrics: dict, make_state) -> None:
+        line = json.dumps(metrics, sort_keys=True)
+        typer.echo(line)
+        if out:
+            with open(out / "metrics.jsonl", "a") as f:
+                f.write(line + "\n")
+            tmp = out / ".state.pt.tmp"
+            torch.save(make_state(), tmp)
+            os.replace(tmp, out / "state.pt")
+
+    run_trial(cfg, report)
+
+
+@app.command("list")
+@user_errors
+def list_names(kind: str | None = typer.Argument(None, help="Registry to list (default: all).")) -> None:
+    """Print the registered names: tasks, pacing, presets, experiments, scorers, weightings, metrics, sources."""
+    import curriclip.data.sources  # noqa: F401  (registers sources)
+    import curriclip.metrics  # noqa: F401
+    import curriclip.presets  # noqa: F401
+    import curriclip.trainables  # noqa: F401  (registers tasks, pacing, presets, scorers, weightings)
+    from curriclip.registry import ALL
+
+    kinds = [kind] if kind else list(ALL)
+    for k in kinds:
+        if k not in ALL:
+            raise CurriclipError(f"unknown kind {k!r} (known: {', '.join(ALL)})")
+        if kind:
+            typer.echo("\n".join(ALL[k].names()))
+        else:
+            typer.echo(f"{k}: {', '.join(ALL[k].names())}")
+
+
+@data_app.command("synth")
+@user_errors
+def data_synth(
+    out: Path = typer.Option(..., "--out", help="Dataset directory to create (must not exist)."),
+    n: int = typer.Option(3000, "--n", min=10, help="Number of samples."),
+    image_size: int = typer.Option(128, "--image-size", min=16, help="Image side in pixels."),
+    seed: int = typer.Option(0, "--seed", help="Generator seed."),
+) -> None:
+    """Generate the synthetic chest-X-ray benchmark (images, reports, labels, difficulty)."""
+    from curriclip.data.sources import generate_synthetic
+
+    path = generate_synthetic(out.expanduser().resolve(), n=n, image_size=image_size, seed=seed)
+    typer.echo(path)
+
+
+def main() -> None:
+    app(prog_name="curriclip")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

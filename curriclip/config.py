@@ -1,0 +1,326 @@
+"""The validated configuration: the experiment file and the trial config.
+
+Two pydantic models carry everything a run needs. ``ExperimentConfig`` is the YAML
+experiment file (what to search, how, where). ``TrialConfig`` is the contract between
+the search side and the training side: a plain JSON-serialisable dict that ``spaces``
+produces and ``trainables`` consumes, and that ``curriclip train TRIAL.json`` runs
+without Ray. Defaults live here and nowhere else; presets only override them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from curriclip.curriculum import difficulty, pacing
+from curriclip.errors import ConfigError, UnknownNameError
+from curriclip.models.factory import PRESETS
+from curriclip.tasks import TASKS
+from curriclip.weighting import WEIGHTINGS
+
+ITC = "itc"
+ARMS = ("curriculum", "single_task")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+def _known(registry, name: str) -> str:
+    try:
+        registry.get(name)
+    except UnknownNameError as exc:
+        raise ValueError(str(exc)) from None
+    return name
+
+
+# ---------------------------------------------------------------------------
+# Trial config: the contract between spaces/search and trainables.
+# ---------------------------------------------------------------------------
+
+
+class TrialConfig(_Strict):
+    """Everything one trial needs, resolved: no ranges, no presets, no Ray."""
+
+    arm: Literal["curriculum", "single_task"]
+    dataset_dir: str
+    model: str = "tiny"
+    tasks: list[str] = Field(description="task ordering; tasks join in this order (cumulative)")
+    stage_span: float = Field(0.5, ge=0.0, le=1.0, description="fraction of training over which tasks join")
+    pacing: str = "none"
+    pacing_params: dict[str, float] = Field(default_factory=dict)
+    scorer: str = "metadata"
+    weighting: str = "equal"
+    sparsity: float = Field(1.0, gt=0.0, le=1.0, description="fraction of training pairs used")
+    subset_seed: int = Field(0, description="seed of the nested sparsity subsets (same for a whole search)")
+    seed: int = 0
+    lr: float = Field(1e-3, gt=0.0)
+    weight_decay: float = Field(0.1, ge=0.0)
+    warmup_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    batch_size: int = Field(64, ge=2)
+    epochs: int = Field(8, ge=1, description="evaluation rounds; CLIP score is measured after each")
+    steps_per_epoch: int = Field(40, ge=1, description="optimizer steps per epoch (same budget at every sparsity)")
+    eval_batch_size: int = Field(256, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: the CPUs Ray gave the trial)")
+
+    @field_validator("model")
+    @classmethod
+    def _model_known(cls, v: str) -> str:
+        return _known(PRESETS, v)
+
+    @field_validator("tasks")
+    @classmethod
+    def _tasks_known(cls, v: list[str]) -> list[str]:
+        for name in v:
+            _known(TASKS, name)
+        if len(set(v)) != len(v):
+            raise ValueError(f"task ordering repeats a task: {v}")
+        if ITC not in v:
+            raise ValueError("task ordering must include 'itc' (CLIP score measures its alignment)")
+        return v
+
+    @field_validator("pacing")
+    @classmethod
+    def _pacing_known(cls, v: str) -> str:
+        return _known(pacing.PACING, v)
+
+    @field_validator("scorer")
+    @classmethod
+    def _scorer_known(cls, v: str) -> str:
+        return _known(difficulty.SCORERS, v)
+
+    @field_validator("weighting")
+    @classmethod
+    def _weighting_known(cls, v: str) -> str:
+        return _known(WEIGHTINGS, v)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrialConfig:
+        fn = pacing.get(self.pacing)
+        unknown = set(self.pacing_params) - set(fn.params)
+        if unknown:
+            raise ValueError(f"pacing {self.pacing!r} has no parameter(s) {sorted(unknown)}")
+        if self.arm == "single_task" and (self.tasks != [ITC] or self.pacing != "none"):
+            raise ValueError("the single_task arm trains ITC alone without pacing (tasks: [itc], pacing: none)")
+        return self
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+
+# ---------------------------------------------------------------------------
+# Experiment file.
+# ---------------------------------------------------------------------------
+
+
+class DataConfig(_Strict):
+    source: str = Field("synthetic", description="registered data source: synthetic | dir")
+    path: str | None = Field(None, description="dataset directory (source: dir) or cache root (synthetic)")
+    n: int = Field(3000, ge=100, description="synthetic: number of samples")
+    image_size: int = Field(128, ge=16, le=1024, description="synthetic: image side in pixels")
+    seed: int = Field(0, description="synthetic: generator seed; also the sparsity-subset seed")
+
+    @field_validator("source")
+    @classmethod
+    def _source_known(cls, v: str) -> str:
+        from curriclip.data.sources import SOURCES
+
+        return _known(SOURCES, v)
+
+
+class TrainingConfig(_Strict):
+    epochs: int = Field(8, ge=1)
+    steps_per_epoch: int = Field(40, ge=1)
+    batch_size: int = Field(64, ge=2)
+    lr: float = Field(
+        1e-3, gt=0.0, description="learning rate of the single-task arm (and curriculum when not searched)"
+    )
+    weight_decay: float = Field(0.1, ge=0.0)
+    warmup_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    eval_batch_size: int = Field(256, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class SpaceConfig(_Strict):
+    """What the search may try: orderings of these tasks, these pacing functions, these levels."""
+
+    tasks: list[str] = Field(
+        default_factory=lambda: ["findings", "rotation"], description="auxiliary tasks ordered with itc"
+    )
+    pacing: dict[str, dict[str, tuple[float, float]]] = Field(
+        default_factory=lambda: {"linear": {}, "root": {}, "exponential": {}, "step": {}},
+        description="pacing function -> {param: [low, high]} (empty: the function's own ranges)",
+    )
+    stage_span: tuple[float, float] = (0.2, 0.8)
+    sparsity: list[float] = Field(default_factory=lambda: [0.1, 0.3, 1.0])
+    lr: tuple[float, float] | None = Field((3e-4, 2e-3), description="log-uniform range, or null to use training.lr")
+    scorer: list[str] = Field(default_factory=lambda: ["metadata"])
+    weighting: list[str] = Field(default_factory=lambda: ["equal"])
+
+    @field_validator("tasks")
+    @classmethod
+    def _aux_tasks(cls, v: list[str]) -> list[str]:
+        for name in v:
+            _known(TASKS, name)
+        if ITC in v:
+            raise ValueError("list auxiliary tasks only; itc is always part of the ordering")
+        if len(set(v)) != len(v):
+            raise ValueError(f"repeated task in {v}")
+        return v
+
+    @field_validator("pacing", mode="before")
+    @classmethod
+    def _pacing_list(cls, v: Any) -> Any:
+        if isinstance(v, list):  # allow a plain list of names
+            return {name: {} for name in v}
+        return v
+
+    @field_validator("pacing")
+    @classmethod
+    def _pacing_known(cls, v: dict[str, dict[str, tuple[float, float]]]) -> dict:
+        if not v:
+            raise ValueError("at least one pacing function is needed")
+        for name, ranges in v.items():
+            fn = _known_pacing(name)
+            for param, (low, high) in ranges.items():
+                if param not in fn.params:
+                    raise ValueError(f"pacing {name!r} has no parameter {param!r} (has: {sorted(fn.params)})")
+                if not low <= high:
+                    raise ValueError(f"pacing {name!r} parameter {param!r}: low {low} > high {high}")
+        return v
+
+    @field_validator("sparsity")
+    @classmethod
+    def _levels(cls, v: list[float]) -> list[float]:
+        if not v:
+            raise ValueError("at least one sparsity level is needed")
+        for level in v:
+            if not 0 < level <= 1:
+                raise ValueError(f"sparsity level {level} is not in (0, 1]")
+        return sorted(set(v))
+
+    @field_validator("scorer")
+    @classmethod
+    def _scorers(cls, v: list[str]) -> list[str]:
+        return [_known(difficulty.SCORERS, n) for n in v]
+
+    @field_validator("weighting")
+    @classmethod
+    def _weightings(cls, v: list[str]) -> list[str]:
+        return [_known(WEIGHTINGS, n) for n in v]
+
+
+def _known_pacing(name: str) -> pacing.PacingFunction:
+    try:
+        return pacing.get(name)
+    except UnknownNameError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class SearchConfig(_Strict):
+    num_trials: int = Field(24, ge=0, description="curriculum trials proposed by Optuna")
+    seeds: list[int] = Field(
+        default_factory=lambda: [0, 1],
+        min_length=1,
+        description="replicate seeds: the single-task arm runs each at every level",
+    )
+    scheduler: Literal["asha", "fifo"] = "asha"
+    grace_period: int = Field(2, ge=1, description="ASHA: epochs before a trial may be stopped")
+    reduction_factor: int = Field(3, ge=2)
+    max_concurrent: int | None = Field(None, ge=1, description="default: as many as the cluster's resources allow")
+    sampler_seed: int = 0
+    n_startup_trials: int = Field(8, ge=0, description="TPE: random trials before modelling")
+    metric: str = "clip_score"
+
+
+class ResourcesConfig(_Strict):
+    cpus_per_trial: float = Field(1.0, gt=0)
+    gpus_per_trial: float = Field(0.0, ge=0)
+
+
+class ExperimentConfig(_Strict):
+    name: str = Field("default", pattern=r"^[A-Za-z0-9._-]+$")
+    model: str = "tiny"
+    data: DataConfig = Field(default_factory=DataConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    space: SpaceConfig = Field(default_factory=SpaceConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    storage: str = Field("runs", description="where run directories go: <storage>/<name>/")
+
+    @field_validator("model")
+    @classmethod
+    def _model_known(cls, v: str) -> str:
+        return _known(PRESETS, v)
+
+
+# ---------------------------------------------------------------------------
+# Loading, with one-line errors naming the file and field.
+# ---------------------------------------------------------------------------
+
+
+def _where(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def describe_validation_error(err: ValidationError, source: str) -> str:
+    """One line: ``source: field.path: message`` for the first problem (and a count of others)."""
+    first = err.errors()[0]
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    more = len(err.errors()) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source}: {_where(first['loc'])}: {msg}{tail}"
+
+
+def parse_experiment(raw: Any, source: str = "experiment") -> ExperimentConfig:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings, got {type(raw).__name__}")
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, source)) from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: experiment file not found")
+    try:
+        return yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{p}: {line}{problem}") from None
+
+
+def load_experiment(path: str | Path) -> ExperimentConfig:
+    """Read and validate an experiment file."""
+    return parse_experiment(read_yaml(path), source=str(path))
+
+
+def load_trial_config(path: str | Path) -> TrialConfig:
+    """Read a trial config JSON: a bare TrialConfig, or Ray Tune's ``params.json`` (its ``trial`` key)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: trial config not found")
+    try:
+        raw = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{p}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+    if isinstance(raw, dict) and "trial" in raw and isinstance(raw["trial"], dict):
+        raw = raw["trial"]
+    try:
+        return TrialConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, str(p))) from None

@@ -1,0 +1,68 @@
+"""The one Arrow schema every dataset source writes (synthetic, MIMIC-CXR, IU X-Ray, CSV).
+
+Why one schema: trials, loaders and ingesters meet only here, so a new source is
+usable by every search the moment it writes these columns. Images are stored as raw
+row-major uint8 grayscale bytes at one fixed size per dataset, so the loader can map
+the whole column into a single numpy array without decoding anything per sample.
+Labels use the CheXpert encoding: 1 positive, 0 negative, -1 uncertain, null not
+mentioned; the order of the label list is the dataset's ``label_names``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+SPLITS = ("train", "validate", "test")
+
+#: CheXpert-style findings of the embedded synthetic benchmark (real sources may differ;
+#: every dataset records its own list in the schema metadata and the manifest).
+DEFAULT_LABEL_NAMES = (
+    "cardiomegaly",
+    "pleural_effusion",
+    "pneumothorax",
+    "consolidation",
+    "lung_nodule",
+    "atelectasis",
+    "edema",
+    "support_devices",
+    "fracture",
+)
+
+SCHEMA = pa.schema(
+    [
+        pa.field("sample_id", pa.string(), nullable=False),
+        pa.field("subject_id", pa.string(), nullable=False),
+        pa.field("study_id", pa.string(), nullable=False),
+        pa.field("split", pa.string(), nullable=False),  # one of SPLITS
+        pa.field("view", pa.string(), nullable=True),  # PA, AP, LATERAL, ...
+        pa.field("image", pa.binary(), nullable=False),  # raw uint8, height*width bytes
+        pa.field("image_height", pa.int32(), nullable=False),
+        pa.field("image_width", pa.int32(), nullable=False),
+        pa.field("findings", pa.string(), nullable=True),  # FINDINGS section
+        pa.field("impression", pa.string(), nullable=True),  # IMPRESSION section
+        pa.field("labels", pa.list_(pa.int8()), nullable=True),  # CheXpert encoding, items nullable
+        pa.field("masks", pa.binary(), nullable=True),  # packed bits, len(label_names)*H*W, or null
+        pa.field("difficulty", pa.float32(), nullable=False),  # 0 easy .. 1 hard
+        pa.field("source", pa.string(), nullable=False),
+    ]
+)
+
+
+def schema_with_labels(label_names: tuple[str, ...] | list[str]) -> pa.Schema:
+    """SCHEMA carrying the label order in its metadata, so a Parquet file is self-describing."""
+    return SCHEMA.with_metadata(
+        {
+            b"curriclip.schema_version": str(SCHEMA_VERSION).encode(),
+            b"curriclip.label_names": json.dumps(list(label_names)).encode(),
+        }
+    )
+
+
+def label_names_of(schema: pa.Schema) -> list[str]:
+    """The label order recorded in a dataset's schema metadata."""
+    meta = schema.metadata or {}
+    raw = meta.get(b"curriclip.label_names")
+    return json.loads(raw) if raw else list(DEFAULT_LABEL_NAMES)

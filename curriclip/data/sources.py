@@ -1,0 +1,78 @@
+"""Dataset sources: turn the experiment file's ``data:`` block into a dataset directory.
+
+``synthetic`` generates the embedded benchmark on first use and caches it under
+``$CURRICLIP_CACHE`` (default ``~/.cache/curriclip``); ``dir`` points at any dataset
+directory written by ``curriclip data ...``. Trials only ever see the resolved path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from curriclip.data.schema import DEFAULT_LABEL_NAMES, SCHEMA_VERSION
+from curriclip.data.store import read_manifest, write_dataset
+from curriclip.errors import DataError
+from curriclip.registry import new_registry
+
+SOURCES = new_registry("data source", "sources")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CURRICLIP_CACHE", Path.home() / ".cache" / "curriclip"))
+
+
+def _progress_printer(label: str) -> Callable[[int, int], None]:
+    start = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        rate = done / max(time.monotonic() - start, 1e-9)
+        end = "\n" if done >= total else "\r"
+        print(f"{label}: {done}/{total} samples ({rate:,.0f}/s)", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def generate_synthetic(out: Path, n: int, image_size: int, seed: int, quiet: bool = False) -> Path:
+    """Generate the synthetic benchmark into ``out`` (atomically)."""
+    from curriclip.data.synthetic import generate_table
+
+    progress = None if quiet else _progress_printer(f"generating synthetic CXR data -> {out}")
+    table = generate_table(n=n, image_size=image_size, seed=seed, progress=progress)
+    shard_rows = 2048
+    shards = (table.slice(i, shard_rows) for i in range(0, table.num_rows, shard_rows))
+    extra = {"generator": {"n": n, "image_size": image_size, "seed": seed}}
+    return write_dataset(shards, out, DEFAULT_LABEL_NAMES, source="synthetic", extra=extra)
+
+
+@SOURCES.register("synthetic")
+def synthetic_source(n: int, image_size: int, seed: int, path: str | None = None, **_: object) -> Path:
+    """The cached synthetic benchmark for (n, image_size, seed), generated on first use."""
+    root = Path(path) if path else cache_dir() / "datasets"
+    out = root / f"synthetic-v{SCHEMA_VERSION}-n{n}-px{image_size}-seed{seed}"
+    if (out / "manifest.json").is_file():
+        return out
+    try:
+        return generate_synthetic(out, n=n, image_size=image_size, seed=seed)
+    except (DataError, OSError):
+        if (out / "manifest.json").is_file():  # another process finished it first
+            return out
+        raise
+
+
+@SOURCES.register("dir")
+def directory_source(path: str | None = None, **_: object) -> Path:
+    """An existing dataset directory (from ``curriclip data ...``)."""
+    if not path:
+        raise DataError("data.path: required when data.source is 'dir'")
+    root = Path(path).expanduser().resolve()
+    read_manifest(root)
+    return root
+
+
+def resolve(source: str, **kwargs: object) -> Path:
+    """The dataset directory for a ``data:`` block, validated."""
+    return SOURCES.get(source)(**kwargs)

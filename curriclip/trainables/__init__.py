@@ -1,0 +1,9 @@
+"""Trainables: one trial as a plain function (``run_trial``) and its Ray Tune adapter.
+
+The Ray adapter is imported lazily so that ``curriclip train`` and the tests of the
+training loop do not need Ray.
+"""
+
+from curriclip.trainables.loop import run_trial
+
+__all__ = ["run_trial"]
