@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import torch
 import torch.nn.functional as F
 
+from curriclip.data.schema import labels_matrix
 from curriclip.data.store import read_split
 from curriclip.errors import DataError
 
@@ -88,15 +89,6 @@ def _texts(table: pa.Table) -> list[str]:
     return texts
 
 
-def _labels(table: pa.Table, width: int) -> torch.Tensor:
-    rows = table["labels"].to_pylist()
-    out = np.full((len(rows), width), np.nan, dtype=np.float32)
-    for r, row in enumerate(rows):
-        if row:
-            out[r, : len(row)] = [np.nan if v is None else v for v in row]
-    return torch.from_numpy(out)
-
-
 def load_split(dataset_dir: str, split: str) -> SplitArrays:
     """Every row of ``split`` in the dataset as arrays."""
     table, label_names = read_split(dataset_dir, split, columns=COLUMNS)
@@ -106,7 +98,7 @@ def load_split(dataset_dir: str, split: str) -> SplitArrays:
         subject_ids=np.asarray(table["subject_id"].to_pylist(), dtype=object),
         images=_images(table, where),
         texts=_texts(table),
-        labels=_labels(table, len(label_names)),
+        labels=torch.from_numpy(labels_matrix(table["labels"], len(label_names))),
         difficulty=table["difficulty"].to_numpy().astype(np.float32),
         label_names=label_names,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
 
 SCHEMA_VERSION = 1
@@ -66,3 +67,16 @@ def label_names_of(schema: pa.Schema) -> list[str]:
     meta = schema.metadata or {}
     raw = meta.get(b"curriclip.label_names")
     return json.loads(raw) if raw else list(DEFAULT_LABEL_NAMES)
+
+
+def labels_matrix(labels: pa.ChunkedArray | pa.Array, width: int) -> np.ndarray:
+    """Decode a ``labels`` column to an (N, width) float32 array: 1, 0, -1, and NaN for not mentioned.
+
+    Null lists (no labels at all) and null items both become NaN, so rows stay aligned.
+    """
+    rows = labels.to_pylist()
+    out = np.full((len(rows), width), np.nan, dtype=np.float32)
+    for r, row in enumerate(rows):
+        if row:
+            out[r, : len(row)] = [np.nan if v is None else v for v in row]
+    return out

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+import pyarrow as pa
 
 from curriclip.data.schema import DEFAULT_LABEL_NAMES, SCHEMA_VERSION
 from curriclip.data.store import read_manifest, write_dataset
@@ -38,21 +40,35 @@ def _progress_printer(label: str) -> Callable[[int, int], None]:
 
 def generate_synthetic(out: Path, n: int, image_size: int, seed: int, quiet: bool = False) -> Path:
     """Generate the synthetic benchmark into ``out`` (atomically)."""
-    from curriclip.data.synthetic import generate_table
+    from curriclip.data.synthetic import GENERATOR_VERSION, iter_batches
 
     progress = None if quiet else _progress_printer(f"generating synthetic CXR data -> {out}")
-    table = generate_table(n=n, image_size=image_size, seed=seed, progress=progress)
-    shard_rows = 2048
-    shards = (table.slice(i, shard_rows) for i in range(0, table.num_rows, shard_rows))
-    extra = {"generator": {"n": n, "image_size": image_size, "seed": seed}}
-    return write_dataset(shards, out, DEFAULT_LABEL_NAMES, source="synthetic", extra=extra)
+    batches = iter_batches(n=n, image_size=image_size, seed=seed, progress=progress)
+    extra = {"generator": {"version": GENERATOR_VERSION, "n": n, "image_size": image_size, "seed": seed}}
+    return write_dataset(_shards(batches), out, DEFAULT_LABEL_NAMES, source="synthetic", extra=extra)
+
+
+def _shards(batches: Iterable[pa.RecordBatch], rows: int = 4096) -> Iterator[pa.Table]:
+    """Group record batches into Parquet shards of about ``rows`` rows."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(pending)
+            pending, count = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 @SOURCES.register("synthetic")
 def synthetic_source(n: int, image_size: int, seed: int, path: str | None = None, **_: object) -> Path:
     """The cached synthetic benchmark for (n, image_size, seed), generated on first use."""
+    from curriclip.data.synthetic import GENERATOR_VERSION
+
     root = Path(path) if path else cache_dir() / "datasets"
-    out = root / f"synthetic-v{SCHEMA_VERSION}-n{n}-px{image_size}-seed{seed}"
+    out = root / f"synthetic-s{SCHEMA_VERSION}g{GENERATOR_VERSION}-n{n}-px{image_size}-seed{seed}"
     if (out / "manifest.json").is_file():
         return out
     try:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curriclip.data.schema import SCHEMA_VERSION, SPLITS, label_names_of, schema_with_labels
+from curriclip.data.schema import SCHEMA_VERSION, SPLITS, label_names_of, labels_matrix, schema_with_labels
 from curriclip.errors import DataError
 
 MANIFEST = "manifest.json"
@@ -45,13 +45,10 @@ def _count(tables: list[pa.Table], label_names: list[str]) -> dict:
             entry["samples"] += part.num_rows
             if part.num_rows == 0:
                 continue
-            flat = pc.list_flatten(part["labels"]).to_numpy(zero_copy_only=False)
-            width = len(label_names)
-            values = flat.reshape(-1, width) if flat.size else flat
+            values = labels_matrix(part["labels"], len(label_names))
             for k, name in enumerate(label_names):
-                col = values[:, k] if flat.size else []
-                entry["positive"][name] = entry["positive"].get(name, 0) + int((col == 1).sum())
-                entry["uncertain"][name] = entry["uncertain"].get(name, 0) + int((col == -1).sum())
+                entry["positive"][name] = entry["positive"].get(name, 0) + int((values[:, k] == 1).sum())
+                entry["uncertain"][name] = entry["uncertain"].get(name, 0) + int((values[:, k] == -1).sum())
     return counts
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-#: Normalisation of grayscale radiographs in [0, 1] (roughly the synthetic data's statistics).
+#: Fixed mid-grey normalisation of radiographs scaled to [0, 1] (the same for every dataset).
 GRAY_MEAN, GRAY_STD = 0.45, 0.25
 
 

@@ -1,0 +1,47 @@
+"""Shared fixtures: a tiny synthetic dataset generated once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TINY_N = 240
+TINY_PX = 64
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """An isolated CURRICLIP_CACHE, so tests never touch the user's cache."""
+    path = tmp_path_factory.mktemp("curriclip-cache")
+    os.environ["CURRICLIP_CACHE"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(cache_dir) -> Path:
+    from curriclip.data.sources import resolve
+
+    return resolve("synthetic", n=TINY_N, image_size=TINY_PX, seed=0)
+
+
+def tiny_trial(dataset: Path, **overrides) -> dict:
+    """A trial config small enough to train in about a second on one CPU thread."""
+    cfg = {
+        "arm": "curriculum",
+        "dataset_dir": str(dataset),
+        "tasks": ["rotation", "itc", "findings"],
+        "pacing": "linear",
+        "pacing_params": {"a": 0.5, "b": 0.3},
+        "stage_span": 0.5,
+        "sparsity": 1.0,
+        "epochs": 2,
+        "steps_per_epoch": 4,
+        "batch_size": 16,
+        "eval_batch_size": 64,
+        "threads": 1,
+        "device": "cpu",
+    }
+    cfg.update(overrides)
+    return cfg
