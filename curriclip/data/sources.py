@@ -29,10 +29,17 @@ def cache_dir() -> Path:
 
 def _progress_printer(label: str) -> Callable[[int, int], None]:
     start = time.monotonic()
+    interactive = sys.stderr.isatty()
+    last_logged = [start]
 
     def show(done: int, total: int) -> None:
-        rate = done / max(time.monotonic() - start, 1e-9)
-        end = "\n" if done >= total else "\r"
+        now = time.monotonic()
+        finished = done >= total
+        if not (interactive or finished or now - last_logged[0] >= 10):
+            return  # in logs, a line every 10 s rather than one per chunk
+        last_logged[0] = now
+        rate = done / max(now - start, 1e-9)
+        end = "\n" if finished or not interactive else "\r"
         print(f"{label}: {done}/{total} samples ({rate:,.0f}/s)", end=end, file=sys.stderr, flush=True)
 
     return show
