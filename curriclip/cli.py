@@ -195,6 +195,124 @@ def data_synth(
     typer.echo(path)
 
 
+def _ingest(name: str, out: Path, image_size: int, skip_bad: bool, ray_mode: bool | None, **kwargs) -> None:
+    from curriclip.data.ingest import INGESTERS, ingest
+
+    path, report = ingest(
+        INGESTERS.get(name),
+        out.expanduser().resolve(),
+        image_size,
+        source=name,
+        skip_bad=skip_bad,
+        use_ray=ray_mode,
+        **kwargs,
+    )
+    typer.echo(f"{name}: {report.summary()}", err=True)
+    typer.echo(path)
+
+
+_OUT = typer.Option(..., "--out", help="Dataset directory to create (must not exist).")
+_SIZE = typer.Option(128, "--image-size", min=16, help="Images are padded to square and resized to this side.")
+_SKIP = typer.Option(
+    False, "--skip-bad", help="Skip bad rows (missing/corrupt images, empty reports, ...) and count them."
+)
+_RAY = typer.Option(
+    None, "--ray/--no-ray", help="Decode images with Ray Data (default: for sources over 20,000 images)."
+)
+
+
+@data_app.command("mimic-cxr")
+@user_errors
+def data_mimic(
+    images: Path = typer.Option(..., "--images", help="MIMIC-CXR-JPG root (files/, mimic-cxr-2.0.0-*.csv.gz)."),
+    reports: Path = typer.Option(..., "--reports", help="MIMIC-CXR reports root (files/pNN/p<subject>/s<study>.txt)."),
+    out: Path = _OUT,
+    image_size: int = _SIZE,
+    views: str = typer.Option("PA,AP", "--views", help="Comma-separated ViewPosition values to keep."),
+    labeler: str = typer.Option("chexpert", "--labeler", help="chexpert | negbio label file."),
+    skip_bad: bool = _SKIP,
+    ray_mode: bool | None = _RAY,
+) -> None:
+    """Ingest MIMIC-CXR-JPG with its free-text reports (official splits, CheXpert labels)."""
+    if labeler not in ("chexpert", "negbio"):
+        raise CurriclipError(f"--labeler: expected chexpert or negbio, got {labeler!r}")
+    _ingest(
+        "mimic-cxr",
+        out,
+        image_size,
+        skip_bad,
+        ray_mode,
+        images=images,
+        reports=reports,
+        views=tuple(v.strip() for v in views.split(",") if v.strip()),
+        labeler=labeler,
+    )
+
+
+@data_app.command("iu-xray")
+@user_errors
+def data_iu_xray(
+    images: Path = typer.Option(..., "--images", help="Folder the image file names are relative to."),
+    out: Path = _OUT,
+    reports: Path | None = typer.Option(None, "--reports", help="indiana_reports.csv (Kaggle layout)."),
+    projections: Path | None = typer.Option(None, "--projections", help="indiana_projections.csv (Kaggle layout)."),
+    annotation: Path | None = typer.Option(None, "--annotation", help="R2Gen annotation.json (instead of the CSVs)."),
+    image_size: int = _SIZE,
+    skip_bad: bool = _SKIP,
+    ray_mode: bool | None = _RAY,
+) -> None:
+    """Ingest IU X-Ray / Open-i (Kaggle CSVs or R2Gen annotation.json); patient-level split when none is given."""
+    if annotation:
+        _ingest("iu-xray-r2gen", out, image_size, skip_bad, ray_mode, annotation=annotation, images=images)
+    elif reports and projections:
+        _ingest(
+            "iu-xray",
+            out,
+            image_size,
+            skip_bad,
+            ray_mode,
+            reports_csv=reports,
+            projections_csv=projections,
+            images=images,
+        )
+    else:
+        raise CurriclipError("iu-xray: give --annotation (R2Gen) or both --reports and --projections (Kaggle)")
+
+
+@data_app.command("csv")
+@user_errors
+def data_csv(
+    table: Path = typer.Option(..., "--table", help="CSV or Parquet file, one row per image-report pair."),
+    image_col: str = typer.Option(..., "--image-col", help="Column of image paths (relative to the table's folder)."),
+    text_col: str = typer.Option(..., "--text-col", help="Column of report text (findings)."),
+    out: Path = _OUT,
+    label_cols: list[str] | None = typer.Option(None, "--label-cols", help="Label columns, CheXpert-encoded."),
+    impression_col: str | None = typer.Option(None, "--impression-col", help="Optional impression column."),
+    id_col: str | None = typer.Option(None, "--id-col", help="Sample id column (default: row number)."),
+    subject_col: str | None = typer.Option(None, "--subject-col", help="Patient id column (for splits/subsets)."),
+    split_col: str | None = typer.Option(None, "--split-col", help="Split column (train/validate/test)."),
+    image_size: int = _SIZE,
+    skip_bad: bool = _SKIP,
+    ray_mode: bool | None = _RAY,
+) -> None:
+    """Ingest any table of image paths and texts."""
+    _ingest(
+        "csv",
+        out,
+        image_size,
+        skip_bad,
+        ray_mode,
+        table=table,
+        image_col=image_col,
+        text_col=text_col,
+        label_cols=label_cols,
+        id_col=id_col,
+        subject_col=subject_col,
+        split_col=split_col,
+        impression_col=impression_col,
+    )
+
+
 def main() -> None:
     app(prog_name="curriclip")
 

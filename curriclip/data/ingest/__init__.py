@@ -1,0 +1,40 @@
+"""Ingesters: real dataset layouts -> curriclip's Arrow schema (one registry entry and CLI command each)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from curriclip.data.ingest.images import readable
+from curriclip.data.ingest.iu_xray import read_iu_kaggle, read_iu_r2gen
+from curriclip.data.ingest.mimic_cxr import read_mimic_cxr
+from curriclip.data.ingest.records import IngestReport, SampleRecord, validate_records
+from curriclip.data.ingest.table import read_image_text_table
+from curriclip.data.ingest.write import write_records
+from curriclip.registry import new_registry
+
+#: name -> reader(**kwargs) -> (records, label_names)
+INGESTERS = new_registry("ingester", "ingesters")
+INGESTERS.add("mimic-cxr", read_mimic_cxr)
+INGESTERS.add("iu-xray", read_iu_kaggle)
+INGESTERS.add("iu-xray-r2gen", read_iu_r2gen)
+INGESTERS.add("csv", read_image_text_table)
+
+
+def ingest(
+    reader: Callable[..., tuple[list[SampleRecord], list[str]]],
+    out: Path,
+    image_size: int,
+    source: str,
+    skip_bad: bool = False,
+    use_ray: bool | None = None,
+    **kwargs,
+) -> tuple[Path, IngestReport]:
+    """Read, validate (ids only in errors), decode and write a dataset atomically."""
+    records, label_names = reader(**kwargs)
+    records, report = validate_records(records, source, skip_bad, image_check=readable)
+    path = write_records(records, out, label_names, image_size, source, report, use_ray=use_ray)
+    return path, report
+
+
+__all__ = ["INGESTERS", "IngestReport", "SampleRecord", "ingest", "validate_records"]
