@@ -37,3 +37,29 @@ def test_deterministic_and_seed_dependent():
 def test_rejects_bad_fraction():
     with pytest.raises(ValueError, match="sparsity fraction"):
         sparsity_subset(["p1"], 0.0)
+
+
+def test_stratified_levels_keep_rare_findings_in_proportion():
+    rng = np.random.default_rng(0)
+    n = 2000
+    subjects = np.array([f"p{i}" for i in range(n)])
+    labels = np.zeros((n, 3))
+    labels[rng.random(n) < 0.05, 0] = 1  # rare finding
+    labels[rng.random(n) < 0.30, 1] = 1
+    for level in (0.1, 0.2, 0.5):
+        kept = sparsity_subset(subjects, level, seed=0, labels=labels)
+        rare = labels[kept, 0].sum()
+        expected = labels[:, 0].sum() * level
+        assert abs(rare - expected) <= 1.5, (level, rare, expected)
+    small = set(sparsity_subset(subjects, 0.1, seed=0, labels=labels))
+    assert small <= set(sparsity_subset(subjects, 0.2, seed=0, labels=labels))
+
+
+def test_label_subset_mask_is_nested_and_sized():
+    from curriclip.data.subsets import label_subset_mask
+
+    subjects = _subjects()
+    a = label_subset_mask(subjects, 0.2, seed=1)
+    b = label_subset_mask(subjects, 0.6, seed=1)
+    assert not (a & ~b).any()
+    assert abs(a.sum() - 0.2 * len(subjects)) <= 3

@@ -1,8 +1,10 @@
-"""In-memory arrays of one trial's data, built once per trial from the Arrow columns.
+"""One trial's data as arrays, built once per trial from the Arrow columns.
 
 Images come out of the binary column as one contiguous uint8 array (no per-sample
-Python objects), are resized once to the model's input size and kept as uint8;
-batches are gathered by index, converted to float and normalised on the fly.
+Python objects). At a model size they come from a memory-mapped cache file shared by
+all trials on the node (``image_cache``) and are wrapped in an ``ImageStore``, which
+gathers only the rows a batch asks for; sparsity subsets are row indices into the same
+map, never copies. Batches are converted to float and normalised on the fly.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import torch
-import torch.nn.functional as F
 
+from curriclip.data.image_cache import mapped_images, resize_images  # noqa: F401  (re-exported)
 from curriclip.data.schema import labels_matrix
 from curriclip.data.store import read_split
 from curriclip.errors import DataError
@@ -33,17 +35,46 @@ COLUMNS = [
 ]
 
 
+class ImageStore:
+    """Rows of a (N, H, W) uint8 array (often a read-only memory map) that index like a tensor."""
+
+    def __init__(self, base: np.ndarray, rows: np.ndarray | None = None) -> None:
+        self.base = base
+        self.rows = np.arange(len(base)) if rows is None else np.asarray(rows, dtype=np.int64)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (len(self.rows), *self.base.shape[1:])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, index: np.ndarray) -> ImageStore:
+        return ImageStore(self.base, self.rows[np.asarray(index)])
+
+    def __getitem__(self, key) -> torch.Tensor:
+        if isinstance(key, torch.Tensor):
+            key = key.cpu().numpy()
+        rows = self.rows[key]
+        if np.isscalar(rows):
+            return torch.from_numpy(np.array(self.base[rows]))
+        return torch.from_numpy(np.take(self.base, rows, axis=0))
+
+
 @dataclass
 class SplitArrays:
     """One split's samples as arrays aligned by row."""
 
     sample_ids: np.ndarray  # (N,) object
     subject_ids: np.ndarray  # (N,) object
-    images: torch.Tensor  # (N, H, W) uint8
+    images: torch.Tensor | ImageStore  # (N, H, W) uint8
     texts: list[str]
     labels: torch.Tensor  # (N, K) float32, NaN = not mentioned
     difficulty: np.ndarray  # (N,) float32
     label_names: list[str]
+    findings: list[str] | None = None  # the FINDINGS section alone ("" when absent)
+    impressions: list[str] | None = None  # the IMPRESSION section alone ("" when absent)
+    masks: torch.Tensor | None = None  # (N, K, H, W) uint8 finding masks, None when the dataset has none
 
     def __len__(self) -> int:
         return len(self.sample_ids)
@@ -53,11 +84,14 @@ class SplitArrays:
         return SplitArrays(
             sample_ids=self.sample_ids[index],
             subject_ids=self.subject_ids[index],
-            images=self.images[idx],
+            images=self.images.take(index) if isinstance(self.images, ImageStore) else self.images[idx],
             texts=[self.texts[i] for i in index],
             labels=self.labels[idx],
             difficulty=self.difficulty[index],
             label_names=self.label_names,
+            findings=None if self.findings is None else [self.findings[i] for i in index],
+            impressions=None if self.impressions is None else [self.impressions[i] for i in index],
+            masks=None if self.masks is None else self.masks[idx],
         )
 
 
@@ -89,28 +123,51 @@ def _texts(table: pa.Table) -> list[str]:
     return texts
 
 
-def load_split(dataset_dir: str, split: str) -> SplitArrays:
-    """Every row of ``split`` in the dataset as arrays."""
-    table, label_names = read_split(dataset_dir, split, columns=COLUMNS)
+def _section(table: pa.Table, column: str) -> list[str]:
+    return [(v or "").strip() for v in table[column].to_pylist()]
+
+
+def _masks(dataset_dir: str, split: str, num_labels: int, image_size: int | None) -> torch.Tensor | None:
+    """(N, K, S, S) uint8 finding masks (packed bits in the ``masks`` column), or None when all are null."""
+    table, _ = read_split(dataset_dir, split, columns=["masks", "image_height", "image_width"])
+    column = table["masks"]
+    if table.num_rows == 0 or column.null_count == table.num_rows:
+        return None
+    h, w = int(table["image_height"][0].as_py()), int(table["image_width"][0].as_py())
+    out = torch.zeros((table.num_rows, num_labels, h, w), dtype=torch.uint8)
+    for r, packed in enumerate(column.to_pylist()):
+        if packed is not None:
+            bits = np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[: num_labels * h * w]
+            out[r] = torch.from_numpy(bits.reshape(num_labels, h, w))
+    if image_size is not None and (h, w) != (image_size, image_size):
+        out = (F.interpolate(out.float(), size=(image_size, image_size), mode="area") >= 0.5).to(torch.uint8)
+    return out
+
+
+def load_split(
+    dataset_dir: str, split: str, image_size: int | None = None, masks: bool = False
+) -> SplitArrays:
+    """Every row of ``split``; with ``image_size``, images come resized from the shared memory-mapped cache."""
+    columns = COLUMNS if image_size is None else [c for c in COLUMNS if c != "image"]
+    table, label_names = read_split(dataset_dir, split, columns=columns)
     where = f"{dataset_dir} [{split}]"
+    if image_size is None:
+        images: torch.Tensor | ImageStore = _images(table, where)
+    else:
+
+        def decode() -> torch.Tensor:
+            return _images(read_split(dataset_dir, split, columns=COLUMNS)[0], where)
+
+        images = ImageStore(mapped_images(dataset_dir, split, image_size, table.num_rows, decode))
     return SplitArrays(
         sample_ids=np.asarray(table["sample_id"].to_pylist(), dtype=object),
         subject_ids=np.asarray(table["subject_id"].to_pylist(), dtype=object),
-        images=_images(table, where),
+        images=images,
         texts=_texts(table),
         labels=torch.from_numpy(labels_matrix(table["labels"], len(label_names))),
         difficulty=table["difficulty"].to_numpy().astype(np.float32),
         label_names=label_names,
+        findings=_section(table, "findings"),
+        impressions=_section(table, "impression"),
+        masks=_masks(dataset_dir, split, len(label_names), image_size) if masks else None,
     )
-
-
-def resize_images(images: torch.Tensor, size: int, chunk: int = 1024) -> torch.Tensor:
-    """Resize (N, H, W) uint8 images to (N, size, size) uint8, antialiased, in chunks."""
-    if images.shape[-1] == size and images.shape[-2] == size:
-        return images
-    out = torch.empty((images.shape[0], size, size), dtype=torch.uint8)
-    for start in range(0, images.shape[0], chunk):
-        block = images[start : start + chunk].unsqueeze(1).float()
-        resized = F.interpolate(block, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        out[start : start + chunk] = resized.squeeze(1).round().clamp(0, 255).to(torch.uint8)
-    return out
