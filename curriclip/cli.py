@@ -44,9 +44,9 @@ def user_errors(fn):
 
 def _summary(outcome) -> None:
     typer.echo(f"run directory: {outcome.run_dir}")
-    typer.echo(f"  trials:  {outcome.run_dir / 'trials.parquet'}")
-    typer.echo(f"  epochs:  {outcome.run_dir / 'epochs.parquet'}")
-    typer.echo(f"  report:  {outcome.run_dir / 'report.html'}")
+    typer.echo(f"  trials:  {outcome.run_dir}/trials.parquet")
+    typer.echo(f"  epochs:  {outcome.run_dir}/epochs.parquet")
+    typer.echo(f"  report:  {outcome.run_dir}/report.html")
     if not outcome.complete:
         typer.echo(
             f"search stopped with {outcome.finished}/{outcome.total} trials finished; "
@@ -89,7 +89,7 @@ def search(
 @app.command()
 @user_errors
 def resume(
-    run_dir: Path = typer.Argument(..., help="Run directory of an interrupted search."),
+    run_dir: str = typer.Argument(..., help="Run directory (or URI) of an interrupted search."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
     resume_errored: bool = typer.Option(
         False, "--resume-errored", help="Re-run errored trials from their last checkpoint."
@@ -107,22 +107,24 @@ def resume(
 @app.command()
 @user_errors
 def report(
-    run_dir: Path = typer.Argument(..., help="Run directory (may still be running)."),
+    run_dir: str = typer.Argument(..., help="Run directory or URI (s3://..., gs://...); may still be running."),
     out: Path | None = typer.Option(None, "--out", help="HTML file to write (default: RUN_DIR/report.html)."),
 ) -> None:
     """Export the run's results to Parquet and render the interactive HTML report."""
     from curriclip.reports import build_report
+    from curriclip.search.export import export_and_report, has_ray_state
+    from curriclip.search.storage import RunLocation
 
-    root = run_dir.expanduser().resolve()
-    if not root.is_dir():
-        raise CurriclipError(f"{root}: run directory not found")
-    if any(root.glob("experiment_state-*.json")):
-        from curriclip.search.export import export_results
-
-        export_results(root)
-    elif not (root / "trials.parquet").is_file():
-        raise CurriclipError(f"{root}: neither Ray Tune state nor trials.parquet found (not a run directory)")
-    typer.echo(build_report(root, out))
+    run = RunLocation(run_dir)
+    if not run.exists():
+        raise CurriclipError(f"{run.uri}: run directory not found")
+    if has_ray_state(run):
+        path = export_and_report(run, out)
+        typer.echo(f"{run.uri}/report.html" if run.remote and out is None else path)
+    elif not run.remote and run.exists("trials.parquet"):
+        typer.echo(build_report(run.path, out))
+    else:
+        raise CurriclipError(f"{run.uri}: neither Ray Tune state nor trials.parquet found (not a run directory)")
 
 
 @app.command()

@@ -18,12 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from curriclip.curriculum import difficulty, pacing
 from curriclip.errors import ConfigError, UnknownNameError
-from curriclip.models.factory import PRESETS
+from curriclip.models.factory import PRESETS, known_architecture
 from curriclip.tasks import TASKS
 from curriclip.weighting import WEIGHTINGS
 
 ITC = "itc"
-ARMS = ("curriculum", "single_task")
+ARMS = ("curriculum", "single_task", "shuffled_control")
+#: Arms that train ITC alone without pacing (the baseline and the shuffled-pairs negative control).
+ITC_ONLY_ARMS = ("single_task", "shuffled_control")
 
 
 class _Strict(BaseModel):
@@ -38,6 +40,19 @@ def _known(registry, name: str) -> str:
     return name
 
 
+def _known_model(name: str) -> str:
+    """A model preset or any open_clip architecture name."""
+    if known_architecture(name):
+        return name
+    return _known(PRESETS, name)  # the registry's error lists the presets
+
+
+def _text_tower(v: str | None) -> str | None:
+    if v is not None and v != "wordpiece" and not (v.startswith("hf:") and len(v) > 3):
+        raise ValueError(f"text_tower {v!r}: expected 'wordpiece' or 'hf:<hub id or local directory>'")
+    return v
+
+
 # ---------------------------------------------------------------------------
 # Trial config: the contract between spaces/search and trainables.
 # ---------------------------------------------------------------------------
@@ -46,16 +61,44 @@ def _known(registry, name: str) -> str:
 class TrialConfig(_Strict):
     """Everything one trial needs, resolved: no ranges, no presets, no Ray."""
 
-    arm: Literal["curriculum", "single_task"]
+    arm: Literal["curriculum", "single_task", "shuffled_control"]
     dataset_dir: str
-    model: str = "tiny"
+    model: str = Field("tiny", description="model preset (curriclip list presets) or any open_clip architecture")
+    model_pretrained: str | None = Field(None, description="open_clip pretrained tag (downloads when named)")
+    model_checkpoint: str | None = Field(None, description="local open_clip state dict (loaded weights_only)")
+    text_tower: str | None = Field(
+        None, description="null: the model's own; 'wordpiece': domain vocabulary + small BERT; 'hf:<hub id or dir>'"
+    )
+    image_channels: Literal["replicate", "stem"] = Field(
+        "replicate", description="grayscale input: replicated to RGB, or a one-channel stem"
+    )
+    label_policy: Literal["ignore", "zeros", "ones"] = Field(
+        "ignore", description="uncertain (-1) finding labels: U-ignore, U-zeros or U-ones (CheXpert)"
+    )
     tasks: list[str] = Field(description="task ordering; tasks join in this order (cumulative)")
     stage_span: float = Field(0.5, ge=0.0, le=1.0, description="fraction of training over which tasks join")
     pacing: str = "none"
     pacing_params: dict[str, float] = Field(default_factory=dict)
     scorer: str = "metadata"
+    scorer_params: dict[str, float] = Field(default_factory=dict, description="the scorer's parameters (e.g. steps)")
+    control: Literal["none", "anti", "random"] = Field(
+        "none", description="curriculum control: none (easiest first), anti (hardest first), random order"
+    )
+    schedule: Literal["cumulative", "sequential", "ramped"] = Field(
+        "cumulative", description="how the task ordering becomes loss weights (curriclip.curriculum.schedule)"
+    )
+    stage_pacing: str = Field("linear", description="pacing function that sets the stage lengths within stage_span")
+    stage_pacing_params: dict[str, float] = Field(
+        default_factory=lambda: {"a": 1.0}, description="its parameters (linear with a=1: equal stages)"
+    )
     weighting: str = "equal"
     sparsity: float = Field(1.0, gt=0.0, le=1.0, description="fraction of training pairs used")
+    label_fraction: float = Field(
+        1.0, gt=0.0, le=1.0, description="label sparsity: fraction of the kept pairs whose finding labels are kept"
+    )
+    sparsity_mode: Literal["pairs", "labels"] = Field(
+        "pairs", description="which of sparsity / label_fraction is this trial's sparsity level"
+    )
     subset_seed: int = Field(0, description="seed of the nested sparsity subsets (same for a whole search)")
     seed: int = 0
     lr: float = Field(1e-3, gt=0.0)
@@ -71,7 +114,12 @@ class TrialConfig(_Strict):
     @field_validator("model")
     @classmethod
     def _model_known(cls, v: str) -> str:
-        return _known(PRESETS, v)
+        return _known_model(v)
+
+    @field_validator("text_tower")
+    @classmethod
+    def _text_tower_form(cls, v: str | None) -> str | None:
+        return _text_tower(v)
 
     @field_validator("tasks")
     @classmethod
@@ -99,19 +147,53 @@ class TrialConfig(_Strict):
     def _weighting_known(cls, v: str) -> str:
         return _known(WEIGHTINGS, v)
 
+    @field_validator("stage_pacing")
+    @classmethod
+    def _stage_pacing_known(cls, v: str) -> str:
+        return _known(pacing.PACING, v)
+
+    @model_validator(mode="after")
+    def _curriculum_consistent(self) -> TrialConfig:
+        unknown = set(self.stage_pacing_params) - set(pacing.get(self.stage_pacing).params)
+        if unknown:
+            raise ValueError(f"stage pacing {self.stage_pacing!r} has no parameter(s) {sorted(unknown)}")
+        unknown = set(self.scorer_params) - set(difficulty.get(self.scorer).params)
+        if unknown:
+            raise ValueError(f"scorer {self.scorer!r} has no parameter(s) {sorted(unknown)}")
+        return self
+
     @model_validator(mode="after")
     def _consistent(self) -> TrialConfig:
         fn = pacing.get(self.pacing)
         unknown = set(self.pacing_params) - set(fn.params)
         if unknown:
             raise ValueError(f"pacing {self.pacing!r} has no parameter(s) {sorted(unknown)}")
-        if self.arm == "single_task" and (self.tasks != [ITC] or self.pacing != "none"):
-            raise ValueError("the single_task arm trains ITC alone without pacing (tasks: [itc], pacing: none)")
+        if self.arm in ITC_ONLY_ARMS and (self.tasks != [ITC] or self.pacing != "none"):
+            raise ValueError(f"the {self.arm} arm trains ITC alone without pacing (tasks: [itc], pacing: none)")
         return self
+
+    @property
+    def level(self) -> float:
+        """The sparsity level this trial stands for (pairs or labels, by ``sparsity_mode``)."""
+        return self.sparsity if self.sparsity_mode == "pairs" else self.label_fraction
 
     @property
     def total_steps(self) -> int:
         return self.epochs * self.steps_per_epoch
+
+
+def level_fields(mode: str, level: float) -> dict[str, Any]:
+    """Trial-config fields for one sparsity level under a sparsity mode."""
+    if mode == "labels":
+        return {"sparsity": 1.0, "label_fraction": level, "sparsity_mode": "labels"}
+    return {"sparsity": level, "sparsity_mode": "pairs"}
+
+
+def trial_level(trial: dict) -> float:
+    """The sparsity level of a trial-config dict (what reports and schedulers group by)."""
+    if trial.get("sparsity_mode") == "labels":
+        return float(trial.get("label_fraction", 1.0))
+    return float(trial.get("sparsity", 1.0))
 
 
 # ---------------------------------------------------------------------------
@@ -159,9 +241,31 @@ class SpaceConfig(_Strict):
     )
     stage_span: tuple[float, float] = (0.2, 0.8)
     sparsity: list[float] = Field(default_factory=lambda: [0.1, 0.3, 1.0])
+    ordering_encoding: Literal["random_keys", "lehmer"] = Field(
+        "random_keys", description="how orderings become Optuna parameters (see benchmarks/bench_encoding.py)"
+    )
+    sparsity_mode: Literal["pairs", "labels"] = Field(
+        "pairs", description="pairs: levels subset the image-report pairs; labels: all pairs, levels subset labels"
+    )
     lr: tuple[float, float] | None = Field((3e-4, 2e-3), description="log-uniform range, or null to use training.lr")
     scorer: list[str] = Field(default_factory=lambda: ["metadata"])
+    scorer_params: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="scorer -> {param: value} (fixed, not searched; e.g. transfer_teacher steps)"
+    )
+    control: list[Literal["none", "anti", "random"]] = Field(
+        default_factory=lambda: ["none"], min_length=1, description="curriculum controls to try (searched when > 1)"
+    )
+    schedule: list[Literal["cumulative", "sequential", "ramped"]] = Field(
+        default_factory=lambda: ["cumulative"], min_length=1, description="schedule modes to try (searched when > 1)"
+    )
+    stage_pacing: dict[str, dict[str, tuple[float, float]]] | None = Field(
+        None,
+        description="pacing functions for the stage lengths -> {param: [low, high]}; null: equal stages (linear, a=1)",
+    )
     weighting: list[str] = Field(default_factory=lambda: ["equal"])
+    label_policy: list[Literal["ignore", "zeros", "ones"]] = Field(
+        default_factory=lambda: ["ignore"], min_length=1, description="uncertain-label policies (searched when > 1)"
+    )
 
     @field_validator("tasks")
     @classmethod
@@ -194,6 +298,33 @@ class SpaceConfig(_Strict):
                 if not low <= high:
                     raise ValueError(f"pacing {name!r} parameter {param!r}: low {low} > high {high}")
         return v
+
+    @field_validator("stage_pacing", mode="before")
+    @classmethod
+    def _stage_pacing_list(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return {name: {} for name in v}
+        return v
+
+    @field_validator("stage_pacing")
+    @classmethod
+    def _stage_pacing_known(cls, v: dict | None) -> dict | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("list at least one stage pacing function, or leave stage_pacing out")
+        return cls._pacing_known(v)
+
+    @model_validator(mode="after")
+    def _scorer_params_known(self) -> SpaceConfig:
+        for name, values in self.scorer_params.items():
+            spec = difficulty.get(name) if name in difficulty.SCORERS else None
+            if spec is None:
+                raise ValueError(f"scorer_params: unknown scorer {name!r} (known: {', '.join(difficulty.SCORERS)})")
+            unknown = set(values) - set(spec.params)
+            if unknown:
+                raise ValueError(f"scorer_params: scorer {name!r} has no parameter(s) {sorted(unknown)}")
+        return self
 
     @field_validator("sparsity")
     @classmethod
@@ -230,13 +361,33 @@ class SearchConfig(_Strict):
         min_length=1,
         description="replicate seeds: the single-task arm runs each at every level",
     )
-    scheduler: Literal["asha", "fifo"] = "asha"
+    control_seeds: int = Field(
+        1,
+        ge=1,
+        description="shuffled-pairs negative control: runs of the first N seeds at every level (never pruned)",
+    )
+    scheduler: Literal["asha", "median", "fifo"] = Field(
+        "asha", description="early stopping per sparsity level (baselines and controls are never stopped)"
+    )
     grace_period: int = Field(2, ge=1, description="ASHA: epochs before a trial may be stopped")
     reduction_factor: int = Field(3, ge=2)
     max_concurrent: int | None = Field(None, ge=1, description="default: as many as the cluster's resources allow")
     sampler_seed: int = 0
     n_startup_trials: int = Field(8, ge=0, description="TPE: random trials before modelling")
     metric: str = "clip_score"
+    objectives: dict[str, Literal["max", "min"]] | None = Field(
+        None,
+        description="multi-objective mode (NSGA-II), e.g. {clip_score: max, time_s: min}; the scheduler still "
+        "stops trials on `metric`",
+    )
+    optuna_storage: str | None = Field(
+        None, description="SQLAlchemy URL of the Optuna study (default: sqlite:///<run dir>/optuna.db)"
+    )
+    points: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Optuna parameter dicts to try first (names as in the space: sparsity, order_0, pacing, "
+        "linear_a, stage_span, lr, ...); missing parameters are sampled",
+    )
 
 
 class ResourcesConfig(_Strict):
@@ -244,9 +395,31 @@ class ResourcesConfig(_Strict):
     gpus_per_trial: float = Field(0.0, ge=0)
 
 
+class ModelOptions(_Strict):
+    """How the model is built beyond its name (see ``curriclip.models.factory``)."""
+
+    pretrained: str | None = Field(None, description="open_clip pretrained tag (downloads when named)")
+    checkpoint: str | None = Field(None, description="local open_clip state dict (loaded weights_only)")
+    text_tower: str | None = Field(None, description="'wordpiece' or 'hf:<hub id or local directory>'")
+    image_channels: Literal["replicate", "stem"] = "replicate"
+
+    @field_validator("text_tower")
+    @classmethod
+    def _text_tower_form(cls, v: str | None) -> str | None:
+        return _text_tower(v)
+
+    @field_validator("checkpoint")
+    @classmethod
+    def _checkpoint_exists(cls, v: str | None) -> str | None:
+        if v is not None and not Path(v).is_file():
+            raise ValueError(f"{v}: checkpoint file not found")
+        return v
+
+
 class ExperimentConfig(_Strict):
     name: str = Field("default", pattern=r"^[A-Za-z0-9._-]+$")
-    model: str = "tiny"
+    model: str = Field("tiny", description="model preset (curriclip list presets) or any open_clip architecture")
+    model_options: ModelOptions = Field(default_factory=ModelOptions)
     data: DataConfig = Field(default_factory=DataConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     space: SpaceConfig = Field(default_factory=SpaceConfig)
@@ -257,7 +430,7 @@ class ExperimentConfig(_Strict):
     @field_validator("model")
     @classmethod
     def _model_known(cls, v: str) -> str:
-        return _known(PRESETS, v)
+        return _known_model(v)
 
 
 # ---------------------------------------------------------------------------

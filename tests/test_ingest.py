@@ -26,12 +26,12 @@ REPORT = """                                 FINAL REPORT
  COMPARISON:  None.
 
  FINDINGS:
- 
+
  The heart is mildly enlarged.  There is a small left pleural effusion.
  No pneumothorax.
 
  IMPRESSION:
- 
+
  Mild cardiomegaly and small left effusion.
 """
 
@@ -243,3 +243,24 @@ def test_ray_data_path_gives_the_same_dataset(tmp_path):
     distributed = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "ray").glob("part-*.parquet"))])
     assert local["image"].tolist() == distributed["image"].tolist()
     assert local["sample_id"].tolist() == distributed["sample_id"].tolist()
+
+
+def test_an_ingested_directory_trains(tmp_path):
+    from conftest import tiny_trial
+
+    from curriclip.config import TrialConfig
+    from curriclip.data.sources import resolve
+    from curriclip.trainables import run_trial
+
+    table = _csv_tree(tmp_path, n=40)
+    df = pd.read_csv(table)
+    df["split"] = ["train"] * 30 + ["test"] * 10
+    df["patient"] = [f"p{i}" for i in range(40)]
+    df.to_csv(table, index=False)
+    out = tmp_path / "ds"
+    assert _invoke([*_csv_args(table, out), "--split-col", "split"])[0] == 0
+    path = resolve("dir", path=str(out))
+    reports = []
+    cfg = tiny_trial(path, arm="single_task", tasks=["itc"], pacing="none", pacing_params={}, epochs=1)
+    run_trial(TrialConfig.model_validate(cfg), lambda m, s: reports.append(m))
+    assert reports[0]["test_pairs"] == 10 and reports[0]["train_pairs"] == 30

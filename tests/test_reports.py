@@ -121,11 +121,12 @@ def test_full_report_structure(full_run):
     # topojson CDN default, used only by geo maps, so look outside it)
     outside = page.replace(plotly.offline.get_plotlyjs(), "")
     assert "<script src" not in page and "cdn.plot.ly" not in outside and "<link" not in outside
-    # answer, pacing, ordering, parallel coordinates, clip dynamics, data fraction
-    assert page.count('class="plotly-graph-div"') == 6
-    assert page.count("Plotly.newPlot(") == 6
+    # answer, difference, companion metrics; pacing, ordering, ordering heatmap, parallel coordinates;
+    # clip dynamics, per-task loss, schedule, data fraction; importances, history, status
+    assert page.count('class="plotly-graph-div"') == 14
+    assert page.count("Plotly.newPlot(") == 14
     # sections in order
-    idx = [page.index(f'<section id="{s}">') for s in ("answer", "choices", "dynamics", "trials")]
+    idx = [page.index(f'<section id="{s}">') for s in ("answer", "choices", "dynamics", "search", "trials")]
     assert idx == sorted(idx)
     assert "CLIP score = 2.5 · max(cos(image, text), 0), mean over held-out pairs (Hessel et al. 2021)" in page
     assert "<h1>Curriculum search report: run_full</h1>" in page
@@ -133,7 +134,7 @@ def test_full_report_structure(full_run):
     assert "<details><summary>experiment.yaml" in page and "name: demo" in page
     # every trial in the table, the error message shown
     table = page[page.index('<table class="sortable trials">') :]
-    assert table.count("<tr>") == len(trials) + 1
+    assert table.count("<tr") == len(trials) + 1 and table.count("<tr data-trial=") == len(trials)
     assert "RuntimeError: CUDA out of memory" in table
     # hover carries the trial fields
     assert "%{customdata[0]}" in page and "ordering: %{customdata[4]}" in page
@@ -200,9 +201,10 @@ def test_escaping(tmp_path):
     page = build_report(run).read_text(encoding="utf-8")
     assert EVIL not in page
     assert "<script>alert(1)" not in page
-    # only our own scripts: plotly.js, one per figure, the sort script
+    # only our own scripts: plotly.js, one per figure, the trial configurations (JSON data), the page script
     n_scripts = page.count("<script")
-    assert n_scripts == page.count("</script>") == 1 + page.count("Plotly.newPlot(") + 1
+    assert n_scripts == page.count("</script>") == 1 + page.count("Plotly.newPlot(") + 2
+    assert page.count('<script type="application/json" id="trial-configs">') == 1
     # shown escaped in the HTML parts
     assert html.escape(EVIL) in page  # table cells / yaml
     assert "boom " + html.escape(EVIL) in page
@@ -258,7 +260,8 @@ def test_partial_run_trials_only_running(tmp_path):
     page = build_report(run).read_text(encoding="utf-8")
     assert "No completed trials yet" in page and "No per-epoch records yet" in page
     assert "running: <b>3</b>" in page
-    assert page.count('class="plotly-graph-div"') == 0
+    assert page.count('class="plotly-graph-div"') == 1  # the trial status counts only
+    assert "no curriculum trial has reported a CLIP score yet" in page
 
 
 def test_single_seed_and_few_params(tmp_path):
@@ -268,7 +271,9 @@ def test_single_seed_and_few_params(tmp_path):
     run = write_run(tmp_path / "run_small", trials, epochs)
     page = build_report(run).read_text(encoding="utf-8")
     assert "not enough trials" in page
-    assert page.count('class="plotly-graph-div"') == 5
+    # answer, difference, companion, pacing, ordering, heatmap, clip, loss, schedule, data fraction, history, status
+    assert page.count('class="plotly-graph-div"') == 12
+    assert "Parameter importances not shown" in page
     assert "Parallel coordinates skipped" in page
 
 
@@ -331,11 +336,13 @@ def test_no_ray_or_torch_imported():
 
 
 def test_report_modules_import_only_light_dependencies():
-    """Static check of curriclip/reports/*.py: stdlib, numpy, pandas, plotly and itself only,
+    """Static check of curriclip/reports/*.py: stdlib, numpy, pandas, plotly, yaml, optuna (imported
+    inside functions only, for importances) and itself, plus the torch-free curriculum inspector,
     so the report layer never needs Ray or torch (whatever the parent package imports)."""
     import ast
 
-    allowed = {"numpy", "pandas", "plotly", "curriclip"} | set(sys.stdlib_module_names)
+    allowed = {"numpy", "pandas", "plotly", "yaml", "optuna", "curriclip"} | set(sys.stdlib_module_names)
+    allowed_internal = ("curriclip.reports", "curriclip.curriculum.inspect")
     root = Path(P.__file__).parent
     for path in root.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -347,4 +354,4 @@ def test_report_modules_import_only_light_dependencies():
                 continue
             for name in names:
                 assert name.split(".")[0] in allowed, (path.name, name)
-                assert not name.startswith("curriclip.") or name.startswith("curriclip.reports"), (path.name, name)
+                assert not name.startswith("curriclip.") or name.startswith(allowed_internal), (path.name, name)

@@ -59,3 +59,20 @@ def test_trial_config_contract_rejects_inconsistent_arms():
     import json
 
     assert TrialConfig.model_validate(json.loads(json.dumps(cfg.model_dump()))) == cfg
+
+
+def test_random_keys_orderings_are_the_default_and_valid():
+    from curriclip.spaces import random_keys_decode
+
+    assert random_keys_decode([0.9, 0.1, 0.5], ["itc", "findings", "rotation"]) == ["findings", "rotation", "itc"]
+    exp = ExperimentConfig.model_validate({})
+    assert exp.space.ordering_encoding == "random_keys"
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1))
+    orderings = set()
+    for _ in range(30):
+        trial = study.ask()
+        cfg = CurriculumSpace(exp, "/d")(trial)["trial"]
+        assert {f"key_{t}" for t in ("itc", "findings", "rotation")} <= set(trial.params)
+        orderings.add(tuple(cfg["tasks"]))
+        study.tell(trial, 0.0)
+    assert len(orderings) == 6  # every ordering of three tasks is reachable

@@ -1,33 +1,191 @@
-"""Sample difficulty scorers: map a training pool to a difficulty per sample.
+"""Sample difficulty scorers and curriculum controls: from a training pool to a sample order.
 
-A scorer returns one float per sample (higher = harder); pacing then admits the
-easiest fraction. The spine ships the *metadata* scorer, which trusts the dataset's own
-``difficulty`` column (the synthetic benchmark knows it exactly).
+A scorer returns one float per training sample, **higher = harder**; the order is then
+easiest first and pacing admits the easiest fraction. The interface is two calls:
+
+    scorer = difficulty.create(name, params)      # a Scorer; params = the trial's scorer_params
+    scores = scorer.score(ctx)                    # ctx: ScoringContext built by the training loop
+
+The loop scores once at trial start, and again at the start of every epoch when
+``scorer.dynamic`` is true (scores that depend on the model being trained). Scorers:
+
+- ``metadata``: the dataset's own ``difficulty`` column (the synthetic benchmark knows it).
+- ``finding_count``: number of positive findings (labels == 1); more findings = harder.
+- ``report_length``: words in the report text; longer = harder.
+- ``transfer_teacher`` (Hacohen & Weinshall 2019, transfer scoring; Weinshall et al.
+  2018): per-sample ITC loss under a reference model of the trial's own architecture,
+  trained briefly (``steps``) on the same training subset.
+- ``self_paced`` (Kumar et al. 2010, hard self-paced weights v_i = 1[l_i < lambda]):
+  the current model's per-sample ITC loss, re-scored every epoch. The growing threshold
+  lambda is set by the pacing function: at step t the admitted samples are exactly those
+  whose current loss lies below the f(t)-quantile, and lambda is reported per epoch as
+  ``score_threshold``.
+- ``image_text_agreement``: 1 - cos(image, text) of each pair under the current model,
+  re-scored every epoch (pairs the model already aligns are easy).
+
+The model-based scorers live in ``curriclip.curriculum.model_scorers`` (torch) and are
+imported only when created, so this module and ``curriclip.curriculum.inspect`` stay
+torch-free while ``curriclip list scorers`` still lists every scorer.
+
+Controls (``CONTROLS``), chosen by the trial's ``control``: ``none`` (easiest first),
+``anti`` (hardest first: the same scores, reversed) and ``random`` (a seeded random
+order, scores unused, with the same pacing). No pacing is the pacing function ``none``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from curriclip.curriculum.pacing import ParamRange
 from curriclip.registry import new_registry
 
-#: name -> fn(difficulty_column, rng) -> per-sample scores
+CONTROLS = ("none", "anti", "random")
+
+
+@dataclass
+class ScoringContext:
+    """What a scorer may look at; the training loop builds it once and updates ``epoch``/``model``."""
+
+    train: Any  # SplitArrays of the trial's training subset (images, texts, labels, difficulty)
+    tokens: Any = None  # token ids aligned with ``train``
+    config: Any = None  # the TrialConfig (seed, batch_size, lr, ...)
+    model: Any = None  # the model being trained (dynamic scorers)
+    device: Any = None
+    build_model: Callable[[], Any] | None = None  # a fresh untrained model, built as the trial builds its own
+    epoch: int = 0
+
+
+class Scorer:
+    """Base class: ``score(ctx) -> (N,) float64``, higher = harder."""
+
+    #: re-scored at the start of every epoch (the scores depend on the model being trained)
+    dynamic: bool = False
+
+    def __init__(self, **params: float) -> None:
+        self.params = params
+
+    def score(self, ctx: ScoringContext) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """A registry entry: enough to list, validate and (lazily) create a scorer."""
+
+    name: str
+    description: str
+    target: str | type[Scorer]  # a Scorer class, or "module:Class" imported on first use
+    dynamic: bool = False
+    needs_model: bool = False
+    params: dict[str, ParamRange] = field(default_factory=dict)
+
+    def load(self) -> type[Scorer]:
+        if isinstance(self.target, str):
+            module, _, attr = self.target.partition(":")
+            return getattr(importlib.import_module(module), attr)
+        return self.target
+
+    def create(self, params: Mapping[str, float] | None = None) -> Scorer:
+        params = dict(params or {})
+        unknown = set(params) - set(self.params)
+        if unknown:
+            raise ValueError(f"scorer {self.name!r} has no parameter(s) {sorted(unknown)}")
+        full = {k: params.get(k, r.default) for k, r in self.params.items()}
+        return self.load()(**full)
+
+    def __str__(self) -> str:
+        return self.description
+
+
+#: name -> ScorerSpec
 SCORERS = new_registry("difficulty scorer", "scorers")
 
 
-@SCORERS.register("metadata")
-def metadata(difficulty: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The dataset's difficulty column as given."""
-    return np.asarray(difficulty, dtype=np.float64)
-
-
-def get(name: str) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+def get(name: str) -> ScorerSpec:
     return SCORERS.get(name)
+
+
+def create(name: str, params: Mapping[str, float] | None = None) -> Scorer:
+    """The scorer ``name`` with ``params`` (missing ones take their defaults)."""
+    return get(name).create(params)
+
+
+# --- metadata scorers (static, no model) ------------------------------------------------------
+
+
+class Metadata(Scorer):
+    def score(self, ctx: ScoringContext) -> np.ndarray:
+        return np.asarray(ctx.train.difficulty, dtype=np.float64)
+
+
+class FindingCount(Scorer):
+    def score(self, ctx: ScoringContext) -> np.ndarray:
+        labels = np.asarray(ctx.train.labels, dtype=np.float64)
+        return (labels == 1).sum(axis=1).astype(np.float64)  # NaN (not mentioned) compares False
+
+
+class ReportLength(Scorer):
+    def score(self, ctx: ScoringContext) -> np.ndarray:
+        return np.asarray([len(text.split()) for text in ctx.train.texts], dtype=np.float64)
+
+
+SCORERS.add("metadata", ScorerSpec("metadata", "the dataset's difficulty column", Metadata))
+SCORERS.add("finding_count", ScorerSpec("finding_count", "number of positive findings (labels == 1)", FindingCount))
+SCORERS.add("report_length", ScorerSpec("report_length", "words in the report text", ReportLength))
+SCORERS.add(
+    "transfer_teacher",
+    ScorerSpec(
+        "transfer_teacher",
+        "per-sample ITC loss under a reference model trained briefly on the same subset",
+        "curriclip.curriculum.model_scorers:TransferTeacher",
+        needs_model=True,
+        params={"steps": ParamRange(default=30, low=10, high=200, log=True, integer=True)},
+    ),
+)
+SCORERS.add(
+    "self_paced",
+    ScorerSpec(
+        "self_paced",
+        "current per-sample ITC loss, re-scored each epoch (threshold grows with pacing)",
+        "curriclip.curriculum.model_scorers:SelfPaced",
+        dynamic=True,
+        needs_model=True,
+    ),
+)
+SCORERS.add(
+    "image_text_agreement",
+    ScorerSpec(
+        "image_text_agreement",
+        "1 - cosine of the pair under the current model, re-scored each epoch",
+        "curriclip.curriculum.model_scorers:ImageTextAgreement",
+        dynamic=True,
+        needs_model=True,
+    ),
+)
+
+
+# --- orders and controls ----------------------------------------------------------------------
 
 
 def easiest_first(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Indices sorted from easiest to hardest; ties broken at random (seeded), not by id."""
     tiebreak = rng.random(len(scores))
     return np.lexsort((tiebreak, scores))
+
+
+def curriculum_order(scores: np.ndarray | None, control: str, rng: np.random.Generator, n: int) -> np.ndarray:
+    """The sample order pacing admits from: easiest first, hardest first (anti) or random."""
+    if control == "random":
+        return rng.permutation(n)
+    if scores is None or len(scores) != n:
+        raise ValueError(f"control {control!r} needs one score per sample ({n})")
+    if control == "anti":
+        return easiest_first(-np.asarray(scores, dtype=np.float64), rng)
+    if control == "none":
+        return easiest_first(scores, rng)
+    raise ValueError(f"unknown control {control!r} (known: {', '.join(CONTROLS)})")

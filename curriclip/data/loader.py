@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import torch
+import torch.nn.functional as F
 
 from curriclip.data.image_cache import mapped_images, resize_images  # noqa: F401  (re-exported)
 from curriclip.data.schema import labels_matrix

@@ -1,35 +1,64 @@
-"""Model presets: named open_clip configurations, built by open_clip's own factory.
+"""Model factory: presets and any open_clip architecture, with optional weights and text towers.
 
 curriclip's tiny configs live as open_clip model-config JSON files in ``configs/`` and
 are registered with ``open_clip.add_model_config``, so ``open_clip.create_model`` builds
 them exactly like any stock architecture and ``open_clip.get_tokenizer`` returns its
-bundled BPE tokenizer: no download on the default path. A preset may name any other
-open_clip architecture (and later a ``pretrained`` tag or a local checkpoint).
+bundled BPE tokenizer: no download on the default path.
+
+A ``ModelSpec`` says what to build:
+
+- ``arch``: a preset name (``curriclip list presets``) or any open_clip architecture name
+  (``open_clip.list_models()``), e.g. ``ViT-B-32``;
+- ``pretrained``: an open_clip pretrained tag (downloads; needs the network);
+- ``checkpoint``: a local open_clip state dict, loaded with ``weights_only=True``;
+- ``text_tower``: ``None`` (the architecture's own), ``hf:<hub id or local directory>``
+  (a Hugging Face transformers encoder with its weights and tokenizer, through open_clip's
+  HF text encoder), or ``wordpiece`` (offline domain vocabulary: a WordPiece tokenizer
+  trained on the dataset's training reports and a small BERT built from a config, cached
+  per dataset under ``$CURRICLIP_CACHE/text-towers``);
+- ``image_channels``: ``replicate`` (grayscale copied to the three RGB channels, the
+  default; keeps any pretrained stem as is) or ``stem`` (a one-channel patch/conv stem;
+  its weights are the sum of the RGB stem's over channels, so a pretrained model computes
+  the same function on a replicated image).
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import logging
+import os
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import open_clip
 import torch
+from torch import nn
 
+from curriclip.errors import ConfigError
 from curriclip.registry import new_registry
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 open_clip.add_model_config(CONFIG_DIR)
 
+#: Size of the domain WordPiece vocabulary (capped by what the reports support).
+WORDPIECE_VOCAB = 4096
+#: Bumped whenever the domain tower's files change, so caches rebuild.
+TOWER_VERSION = 2
+
 
 @dataclass(frozen=True)
 class ModelPreset:
-    """How to build one model: an open_clip name, its input size, and optional weights."""
+    """How to build one model: an open_clip name, its input size, and optional weights / text tower."""
 
     name: str
     open_clip_name: str
     image_size: int
     pretrained: str | None = None
+    text_tower: str | None = None
     description: str = ""
 
 
@@ -49,10 +78,72 @@ _preset(
     )
 )
 _preset(ModelPreset("small", "curriclip-small", 128, description="4-layer ViT/16 + 4-layer text, 128 px"))
+_preset(
+    ModelPreset(
+        "tiny-wordpiece",
+        "curriclip-tiny",
+        64,
+        text_tower="wordpiece",
+        description="tiny ViT + 2-layer BERT with a WordPiece vocabulary trained on the dataset's reports (offline)",
+    )
+)
+_preset(
+    ModelPreset(
+        "vit-b-32-openai",
+        "ViT-B-32",
+        224,
+        pretrained="openai",
+        description="open_clip ViT-B/32 with OpenAI's CLIP weights (downloads once; needs the network)",
+    )
+)
 
 
 def get_preset(name: str) -> ModelPreset:
     return PRESETS.get(name)
+
+
+def known_architecture(name: str) -> bool:
+    """A preset name or any open_clip architecture name."""
+    return name in PRESETS or name in open_clip.list_models()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that decides which weights and tokenizer a trial trains (see the module docstring)."""
+
+    arch: str = "tiny"
+    pretrained: str | None = None
+    checkpoint: str | None = None
+    text_tower: str | None = None
+    image_channels: str = "replicate"
+
+    def resolve(self) -> tuple[str, int, str | None, str | None]:
+        """(open_clip name, image size, pretrained tag or checkpoint path, text tower) of this spec."""
+        if self.arch in PRESETS:
+            preset = get_preset(self.arch)
+            name, size = preset.open_clip_name, preset.image_size
+            weights, tower = preset.pretrained, preset.text_tower
+        else:
+            cfg = open_clip.get_model_config(self.arch)
+            if cfg is None:
+                raise ConfigError(f"model {self.arch!r}: neither a preset nor an open_clip architecture")
+            name, weights, tower = self.arch, None, None
+            size = cfg["vision_cfg"].get("image_size", 224)
+            size = size if isinstance(size, int) else int(size[0])
+        if self.pretrained is not None:
+            weights = self.pretrained
+        if self.checkpoint is not None:
+            if not Path(self.checkpoint).is_file():
+                raise ConfigError(f"model_checkpoint: {self.checkpoint}: file not found")
+            weights = self.checkpoint
+        if self.text_tower is not None:
+            tower = self.text_tower
+        if tower is not None and weights is not None:
+            raise ConfigError(
+                "text_tower: a replaced text tower cannot load whole-CLIP weights (pretrained/checkpoint); "
+                "choose one"
+            )
+        return name, size, weights, tower
 
 
 class _NoRandomInitNotice(logging.Filter):
@@ -62,17 +153,146 @@ class _NoRandomInitNotice(logging.Filter):
         return "No pretrained weights loaded" not in record.getMessage()
 
 
-def build_clip(preset: ModelPreset) -> tuple[torch.nn.Module, object]:
-    """The open_clip model and its tokenizer for a preset (random init unless ``pretrained``)."""
+def cache_root() -> Path:
+    return Path(os.environ.get("CURRICLIP_CACHE", Path.home() / ".cache" / "curriclip"))
+
+
+def domain_text_tower(
+    texts: list[str], context_length: int, width: int, layers: int, heads: int, root: Path | None = None
+) -> Path:
+    """A local HF model directory: WordPiece tokenizer trained on ``texts`` + a small BERT config.
+
+    Cached by a hash of the texts and the tower's shape, written atomically, so every trial
+    on one dataset shares one vocabulary.
+    """
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertTokenizerFast
+
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode())
+        digest.update(b"\0")
+    digest.update(json.dumps([TOWER_VERSION, context_length, width, layers, heads, WORDPIECE_VOCAB]).encode())
+    root = root or cache_root() / "text-towers"
+    out = root / f"wordpiece-{digest.hexdigest()[:16]}"
+    if (out / "config.json").is_file():
+        return out
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        wordpiece = BertWordPieceTokenizer(lowercase=True)
+        wordpiece.train_from_iterator(texts, vocab_size=WORDPIECE_VOCAB, min_frequency=1, show_progress=False)
+        tokenizer = BertTokenizerFast(tokenizer_object=wordpiece._tokenizer, model_max_length=context_length)
+        tokenizer.add_special_tokens(
+            {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
+             "mask_token": "[MASK]"}
+        )
+        tokenizer.save_pretrained(tmp)
+        BertConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=width,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=4 * width,
+            max_position_embeddings=context_length,
+            pad_token_id=tokenizer.pad_token_id,
+            hidden_dropout_prob=0.0,  # as open_clip's own text tower: no dropout
+            attention_probs_dropout_prob=0.0,
+        ).save_pretrained(tmp)
+        try:
+            tmp.rename(out)
+        except OSError:  # another trial finished it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _hf_text_cfg(base: dict, source: str, context_length: int) -> dict:
+    return {
+        "hf_model_name": source,
+        "hf_tokenizer_name": source,
+        "hf_proj_type": "linear",
+        "hf_pooler_type": "mean_pooler",
+        "context_length": context_length,
+        **{k: v for k, v in base.items() if k in ("hf_proj_type", "hf_pooler_type")},
+    }
+
+
+def one_channel_stem(visual: nn.Module) -> None:
+    """Replace the first 3-channel convolution of an image tower by a 1-channel one (weights summed)."""
+    for parent in visual.modules():
+        for child_name, child in parent.named_children():
+            if isinstance(child, nn.Conv2d) and child.in_channels == 3:
+                stem = nn.Conv2d(
+                    1, child.out_channels, child.kernel_size, child.stride, child.padding,
+                    child.dilation, child.groups, bias=child.bias is not None,
+                )
+                with torch.no_grad():
+                    stem.weight.copy_(child.weight.sum(dim=1, keepdim=True))
+                    if child.bias is not None:
+                        stem.bias.copy_(child.bias)
+                setattr(parent, child_name, stem)
+                return
+    raise ConfigError("image_channels: 'stem': this image tower has no 3-channel convolution stem to replace")
+
+
+def build_clip(
+    spec: ModelSpec | ModelPreset | str, texts: list[str] | None = None
+) -> tuple[torch.nn.Module, object, int]:
+    """The open_clip model, its tokenizer and its input size (random init unless weights are named).
+
+    ``texts`` (the dataset's training reports) are needed only by the ``wordpiece`` text tower.
+    """
+    if isinstance(spec, ModelPreset):
+        spec = ModelSpec(spec.name)
+    elif isinstance(spec, str):
+        spec = ModelSpec(spec)
+    name, image_size, weights, tower = spec.resolve()
+    model_cfg = copy.deepcopy(open_clip.get_model_config(name))
+    text_base = model_cfg["text_cfg"]
+    context_length = int(text_base.get("context_length", 77))
+    kwargs: dict = {}
+    tokenizer = None
+    if tower is not None:
+        if tower == "wordpiece":
+            if not texts:
+                raise ConfigError("text_tower 'wordpiece' needs the dataset's training reports (none given)")
+            width = int(text_base.get("width", 512))
+            heads = int(text_base.get("heads", 8))
+            layers = int(text_base.get("layers", 12))
+            source = str(domain_text_tower(texts, context_length, width, layers, heads))
+            pretrained_text = False
+        elif tower.startswith("hf:"):
+            source = tower[3:]
+            pretrained_text = True
+        else:
+            raise ConfigError(f"text_tower {tower!r}: expected 'wordpiece' or 'hf:<hub id or local directory>'")
+        text_cfg = _hf_text_cfg(text_base, source, context_length)
+        text_cfg["hf_model_pretrained"] = pretrained_text
+        kwargs = {"text_cfg": text_cfg, "force_custom_text": True, "pretrained_text": pretrained_text}
+        try:
+            tokenizer = open_clip.tokenizer.HFTokenizer(source, context_length=context_length)
+        except OSError as exc:
+            raise ConfigError(f"text_tower {tower!r}: cannot load its tokenizer ({exc})") from None
     quiet = _NoRandomInitNotice()
     root = logging.getLogger()
     root.addFilter(quiet)
     try:
-        model = open_clip.create_model(preset.open_clip_name, pretrained=preset.pretrained)
+        model = open_clip.create_model(name, pretrained=weights, weights_only=True, **kwargs)
+    except OSError as exc:
+        raise ConfigError(f"model {spec.arch!r}: cannot load its weights ({exc})") from None
     finally:
         root.removeFilter(quiet)
-    tokenizer = open_clip.get_tokenizer(preset.open_clip_name)
-    return model, tokenizer
+    if tokenizer is None:
+        tokenizer = open_clip.get_tokenizer(name)
+    if spec.image_channels == "stem":
+        one_channel_stem(model.visual)
+    elif spec.image_channels != "replicate":
+        raise ConfigError(f"image_channels {spec.image_channels!r}: expected 'replicate' or 'stem'")
+    return model, tokenizer, image_size
 
 
 def embed_dim(model: torch.nn.Module) -> int:

@@ -12,6 +12,7 @@ and ``_seal_scripts`` additionally neutralises any ``</`` inside a figure's scri
 from __future__ import annotations
 
 import html
+import json
 import math
 import os
 import tempfile
@@ -24,6 +25,7 @@ import plotly.io as pio
 import plotly.offline
 
 from . import figures as F
+from . import study as S
 
 TRIAL_COLUMNS = {
     "trial_id": "str",
@@ -70,6 +72,19 @@ class Results:
     notes: list[str] = field(default_factory=list)  # problems met while reading
 
     @property
+    def experiment(self) -> dict:
+        """experiment.yaml parsed (empty when absent or unreadable)."""
+        if not self.experiment_yaml:
+            return {}
+        try:
+            import yaml
+
+            data = yaml.safe_load(self.experiment_yaml)
+        except Exception:  # noqa: BLE001 - a broken file only loses the Pareto detection
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @property
     def run_name(self) -> str:
         return self.run_dir.resolve().name or str(self.run_dir)
 
@@ -103,6 +118,61 @@ def _normalise(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+# Columns that could carry a credentialed dataset's report text or images (MIMIC-CXR findings /
+# impression sections, captions, pixels). Result files should never hold them; if one does, the
+# report drops it on reading, so no such text or image can reach the page. Numeric columns of
+# the same name (a metric such as ``loss/findings``) are kept.
+SENSITIVE_NAMES = {
+    "findings", "impression", "impressions", "report", "reports", "report_text", "text", "texts", "caption",
+    "captions", "image", "images", "image_path", "image_bytes", "pixels", "findings_text", "impression_text",
+    "sentence", "sentences", "note", "notes",
+}  # fmt: skip
+
+
+def _sensitive(name: object, series: pd.Series | None = None) -> bool:
+    last = str(name).rsplit("/", 1)[-1].lower()
+    if last not in SENSITIVE_NAMES:
+        return False
+    return series is None or not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series))
+
+
+def _drop_sensitive(df: pd.DataFrame) -> pd.DataFrame:
+    bad = [c for c in df.columns if _sensitive(c, df[c]) or df[c].map(lambda v: isinstance(v, bytes)).any()]
+    return df.drop(columns=bad) if bad else df
+
+
+def clean_config(text: object) -> dict:
+    """A trial's config_json as a dict, without any key that could carry dataset text."""
+    if not isinstance(text, str) or not text:
+        return {}
+    try:
+        cfg = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(cfg, dict):
+        return {}
+    return {k: v for k, v in cfg.items() if not (_sensitive(k) and not isinstance(v, (int, float, bool)))}
+
+
+def _derive_choices(trials: pd.DataFrame) -> pd.DataFrame:
+    """Curriculum choices recorded only inside config_json (weighting, scorer) as columns."""
+    if trials.empty:
+        return trials
+    cfgs = None
+    for key in ("weighting", "scorer"):
+        if key in trials.columns:
+            continue
+        if f"param/{key}" in trials.columns:
+            trials[key] = trials[f"param/{key}"].map(lambda v: None if F._missing(v) else str(v))
+            continue
+        if cfgs is None:
+            cfgs = trials["config_json"].map(clean_config)
+        vals = cfgs.map(lambda c, k=key: None if c.get(k) is None else str(c.get(k)))
+        if vals.notna().any():
+            trials[key] = vals
+    return trials
+
+
 def _read_parquet(path: Path, notes: list[str]) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame()
@@ -117,8 +187,9 @@ def load_results(run_dir: str | Path) -> Results:
     """Read a run directory's result files; missing or unreadable files give empty frames."""
     run_dir = Path(run_dir)
     notes: list[str] = []
-    trials = _normalise(_read_parquet(run_dir / "trials.parquet", notes), TRIAL_COLUMNS)
-    epochs = _normalise(_read_parquet(run_dir / "epochs.parquet", notes), EPOCH_COLUMNS)
+    trials = _normalise(_drop_sensitive(_read_parquet(run_dir / "trials.parquet", notes)), TRIAL_COLUMNS)
+    epochs = _normalise(_drop_sensitive(_read_parquet(run_dir / "epochs.parquet", notes)), EPOCH_COLUMNS)
+    trials = _derive_choices(trials)
     # Drop rows without an id: nothing can be said about them.
     trials = trials[trials["trial_id"].notna()].drop_duplicates("trial_id", keep="last")
     epochs = epochs[epochs["trial_id"].notna()]
@@ -170,6 +241,7 @@ table { border-collapse:collapse; width:100%; background:#fff; font-size:13px; }
 th, td { border-bottom:1px solid var(--line); padding:5px 8px; text-align:left; vertical-align:top; }
 th { background:#f2f4f7; position:sticky; top:0; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+td.num { white-space:nowrap; }
 table.sortable th { cursor:pointer; user-select:none; white-space:nowrap; }
 table.sortable th::after { content:" \\2195"; color:#b0b6c0; }
 table.sortable th[aria-sort=ascending]::after { content:" \\2191"; color:var(--fg); }
@@ -179,6 +251,13 @@ td.err { max-width:360px; overflow-wrap:anywhere; color:#c62828; }
 td.verdict { max-width:340px; }
 .better { color:#1b7f3b; font-weight:600; } .worse { color:#c62828; font-weight:600; }
 details { margin:10px 0; } summary { cursor:pointer; color:var(--blue); }
+#inspector { position:fixed; right:16px; bottom:16px; width:360px; max-height:60vh; overflow:auto; z-index:10;
+  background:#fff; border:1px solid #c9ced6; border-radius:8px; padding:8px 12px;
+  box-shadow:0 4px 16px rgba(0,0,0,.15); font-size:12.5px; }
+#inspector pre { border:0; padding:4px 0; margin:0; max-height:none; white-space:pre-wrap; overflow-wrap:anywhere; }
+.insp-head { display:flex; justify-content:space-between; align-items:center; }
+#insp-close { border:0; background:none; font-size:18px; cursor:pointer; color:var(--muted); }
+tr[data-trial]:hover { background:#f3f7fc; }
 pre { background:#fff; border:1px solid var(--line); border-radius:8px; padding:12px; overflow:auto;
   font-size:12.5px; max-height:500px; }
 """
@@ -210,6 +289,54 @@ SORT_JS = """
         rows.forEach(function (r) { body.appendChild(r); });
       });
     });
+  });
+})();
+"""
+
+
+INSPECT_JS = """
+(function () {
+  var data = document.getElementById('trial-configs');
+  var panel = document.getElementById('inspector');
+  if (!data || !panel) return;
+  var configs = JSON.parse(data.textContent);
+  var title = document.getElementById('insp-title'), body = document.getElementById('insp-body');
+  var pinned = false;
+  function show(key, pin) {
+    var c = configs[key];
+    if (!c || (pinned && !pin)) return false;
+    if (pin) pinned = true;
+    title.textContent = 'trial ' + c.trial_id + (c.status ? ' (' + c.status + ')' : '');
+    var lines = Object.keys(c.config).sort().map(function (k) {
+      return k + ': ' + JSON.stringify(c.config[k]);
+    });
+    body.textContent = lines.length ? lines.join('\\n') : '(no configuration recorded)';
+    panel.hidden = false;
+    panel.setAttribute('data-trial', key);
+    return true;
+  }
+  window.curriclipShowTrial = show;
+  document.getElementById('insp-close').addEventListener('click', function () {
+    pinned = false; panel.hidden = true;
+  });
+  function keyOf(ev) {
+    var p = ev && ev.points && ev.points[0];
+    if (!p || !p.customdata) return null;
+    return Array.isArray(p.customdata) ? p.customdata[0] : p.customdata;
+  }
+  function hook() {
+    document.querySelectorAll('.plotly-graph-div').forEach(function (gd) {
+      if (!gd.on || gd.__inspector) return;
+      gd.__inspector = true;
+      gd.on('plotly_hover', function (ev) { var k = keyOf(ev); if (k) show(k, false); });
+      gd.on('plotly_click', function (ev) { var k = keyOf(ev); if (k) { pinned = false; show(k, true); } });
+    });
+  }
+  hook();
+  window.addEventListener('load', hook);
+  document.querySelectorAll('tr[data-trial]').forEach(function (tr) {
+    tr.addEventListener('mouseenter', function () { show(tr.getAttribute('data-trial'), false); });
+    tr.addEventListener('click', function () { pinned = false; show(tr.getAttribute('data-trial'), true); });
   });
 })();
 """
@@ -254,7 +381,7 @@ def _fig_html(fig) -> str:
         default_width="100%",
         default_height=f"{int(height)}px",
     )
-    return f'<div class="card figure">{_seal_scripts(div)}</div>'
+    return f'<div class="card figure" data-traces="{len(fig.data)}">{_seal_scripts(div)}</div>'
 
 
 def _seal_scripts(fragment: str) -> str:
@@ -293,7 +420,7 @@ def _answer_table(summary: pd.DataFrame) -> str:
     if summary.empty:
         return ""
     head = (
-        "<thead><tr><th class=num>sparsity</th><th class=num>single-task n</th>"
+        "<thead><tr><th class=num>sparsity</th><th class=num>untrained model</th><th class=num>single-task n</th>"
         "<th class=num>single-task mean ± 95% CI</th><th class=num>curriculum n</th>"
         "<th class=num>curriculum mean ± 95% CI</th><th class=num>curriculum best</th>"
         "<th>best trial</th><th class=num>diff (curriculum mean − single-task mean) ± 95% CI</th>"
@@ -306,6 +433,7 @@ def _answer_table(summary: pd.DataFrame) -> str:
         rows.append(
             "<tr>"
             + f'<td class="num" data-value="{r.sparsity!r}">{esc(F.fmt_sparsity(r.sparsity))}</td>'
+            + _td(r.untrained_mean, "num")
             + _td(r.single_n, "num", "d")
             + f'<td class="num" data-value="{esc(repr(r.single_mean))}">{_pm(r.single_mean, r.single_hw)}</td>'
             + _td(r.curriculum_n, "num", "d")
@@ -359,11 +487,16 @@ TRIAL_TABLE = (
 
 
 def _trials_table(trials: pd.DataFrame) -> str:
-    head = "".join(f"<th{' class=num' if kind == 'num' else ''}>{esc(label)}</th>" for _, label, kind, _ in TRIAL_TABLE)
+    spec = list(TRIAL_TABLE)
+    if "weighting" in trials.columns:
+        spec.insert(7, ("weighting", "weighting", "str", None))
+    for m in F.companion_metrics(trials):
+        spec.insert(-1, (f"final/{m}", m, "num", ".4f"))
+    head = "".join(f"<th{' class=num' if kind == 'num' else ''}>{esc(label)}</th>" for _, label, kind, _ in spec)
     rows = []
-    for rec in trials[[c for c, *_ in TRIAL_TABLE]].to_dict("records"):
+    for rec in trials[[c for c, *_ in spec]].to_dict("records"):
         cells = []
-        for col, _, kind, spec in TRIAL_TABLE:
+        for col, _, kind, fmt in spec:
             v = rec[col]
             if col == "error" and not _is_missing(v):
                 full = str(v)
@@ -374,10 +507,11 @@ def _trials_table(trials: pd.DataFrame) -> str:
             elif col == "status":
                 cells.append(_td(v, cls=f"s-{v}" if v in STATUSES else ""))
             elif kind == "num":
-                cells.append(_td(None if _is_missing(v) else (int(v) if spec == "d" else float(v)), "num", spec))
+                cells.append(_td(None if _is_missing(v) else (int(v) if fmt == "d" else float(v)), "num", fmt))
             else:
                 cells.append(_td(v))
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+        key = esc(F.plot_text(rec["trial_id"]))
+        rows.append(f'<tr data-trial="{key}">' + "".join(cells) + "</tr>")
     return (
         f'<div class="scroll"><table class="sortable trials"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
@@ -403,10 +537,75 @@ def _header(res: Results, generated: str) -> str:
         )
     parts.append(
         '<nav class="small"><a href="#answer">1. The answer</a><a href="#choices">2. Curriculum choices</a>'
-        '<a href="#dynamics">3. Dynamics</a><a href="#trials">4. Trials</a></nav>'
+        '<a href="#dynamics">3. Dynamics</a><a href="#search">4. Search</a><a href="#trials">5. Trials</a></nav>'
     )
     parts.append("</header>")
     return "\n".join(parts)
+
+
+def _fig_or_note(fig_fn, note: str) -> str:
+    return _fig_html(fig_fn()) if note == "" else f'<p class="small muted">{esc(note)}</p>'
+
+
+def _other_arms_table(summ: pd.DataFrame) -> str:
+    """Per level, every arm beyond single-task and curriculum (e.g. shuffled_control) vs single-task."""
+    extra = summ[~summ["arm"].isin([F.BASELINE_ARM, "curriculum"])] if not summ.empty else summ
+    if extra.empty:
+        return ""
+    rows = []
+    for r in extra.itertuples():
+        vcls = "verdict " + ("better" if " better " in r.verdict else "worse" if " worse " in r.verdict else "")
+        rows.append(
+            "<tr>"
+            + f'<td class="num" data-value="{r.sparsity!r}">{esc(F.fmt_sparsity(r.sparsity))}</td>'
+            + _td(r.arm)
+            + _td(r.n, "num", "d")
+            + f'<td class="num" data-value="{esc(repr(r.mean))}">{_pm(r.mean, r.hw)}</td>'
+            + f'<td class="num" data-value="{esc(repr(r.diff))}">{_pm(r.diff, r.diff_hw, "+.4f")}</td>'
+            + f'<td class="{vcls.strip()}">{esc(r.verdict)}</td></tr>'
+        )
+    return (
+        "<h3>Other arms vs single-task</h3>"
+        '<table class="sortable arms"><thead><tr><th class=num>sparsity</th><th>arm</th><th class=num>n</th>'
+        "<th class=num>mean ± 95% CI</th><th class=num>diff vs single-task ± 95% CI</th><th>verdict</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _best_orderings_table(best: pd.DataFrame) -> str:
+    if best.empty:
+        return ""
+    rows = "".join(
+        "<tr>"
+        + _td(r.ordering)
+        + _td(r.n, "num", "d")
+        + _td(r.levels)
+        + _td(r.mean_vs_level, "num", "+.4f")
+        + _td(r.best, "num")
+        + _td(r.best_trial)
+        + "</tr>"
+        for r in best.itertuples()
+    )
+    return (
+        "<h3>Best task orderings</h3>"
+        '<table class="sortable orderings"><thead><tr><th>ordering (first > … > last)</th><th class=num>trials</th>'
+        "<th>levels</th><th class=num>mean CLIP score vs its level's mean</th><th class=num>best CLIP score</th>"
+        f"<th>best trial</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _errors_table(errs: pd.DataFrame) -> str:
+    if errs.empty:
+        return '<p class="small muted">No trial errored.</p>'
+    rows = "".join(
+        f'<tr><td class="err">{esc(r.error)}</td>{_td(r.n, "num", "d")}{_td(r.trial_ids)}</tr>'
+        for r in errs.itertuples()
+    )
+    return (
+        "<h3>Error reasons</h3>"
+        '<table class="errors"><thead><tr><th>error (last line of the trial\'s error.txt)</th>'
+        f"<th class=num>trials</th><th>trial ids</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
 def _sections(res: Results) -> list[str]:
@@ -430,8 +629,15 @@ def _sections(res: Results) -> list[str]:
             "the trials at that level (no interval when n = 1). The difference uses a Welch interval; "
             "“outside seed noise” means its 95% interval excludes zero. The curriculum mean averages "
             "over every configuration the search tried; the best trial is what a search would pick, and "
-            "is optimistic because it is selected on the same held-out score.</p>"
+            "is optimistic because it is selected on the same held-out score. The untrained model "
+            "(grey dash) is the CLIP score before any training.</p>"
         )
+        arms = F.arm_summary(t)
+        out.append(fig(F.difference_figure(t)))
+        out.append(_other_arms_table(arms))
+        companions = F.companion_metrics(t)
+        if companions:
+            out.append(fig(F.companion_figure(t, companions)))
     out.append("</section>")
 
     # 2. Curriculum choices
@@ -440,8 +646,22 @@ def _sections(res: Results) -> list[str]:
     if curr.empty:
         out.append('<div class="note">No completed curriculum trials yet.</div>')
     else:
+        out.append("<h3>Pacing function</h3>")
         out.append(fig(F.pacing_figure(t)))
+        out.append("<h3>Task ordering</h3>")
         out.append(fig(F.ordering_figure(t)))
+        out.append(fig(F.ordering_heatmap(t)))
+        out.append(_best_orderings_table(F.best_orderings(t)))
+        out.append("<h3>Loss weighting</h3>")
+        if "weighting" in t.columns and curr["weighting"].nunique() > 1:
+            out.append(fig(F.choice_figure(t, "weighting", "weighting strategy")))
+        else:
+            used = sorted(curr["weighting"].dropna().unique()) if "weighting" in t.columns else []
+            out.append(
+                '<p class="small muted">One weighting strategy in this search '
+                f"({esc(', '.join(map(str, used)) or 'not recorded')}): nothing to compare.</p>"
+            )
+        out.append("<h3>All searched parameters</h3>")
         params = F.param_columns(t)
         if len(params) >= 2:
             out.append(fig(F.params_figure(t)))
@@ -458,19 +678,80 @@ def _sections(res: Results) -> list[str]:
         out.append('<div class="note">No per-epoch records yet.</div>')
     else:
         out.append(fig(F.clip_dynamics_figure(e, t)))
+        if F.loss_tasks(e):
+            out.append(fig(F.loss_figure(e, t)))
+        sched = F.schedule_figure(e, t)
+        if sched.data:
+            src = (sched.layout.meta or {}).get("schedule_source", "")
+            out.append(fig(sched))
+            out.append(f'<p class="small muted">Schedule source: {esc(src)}. At most 40 trials, best first.</p>')
         out.append(fig(F.data_fraction_figure(e, t)))
     out.append("</section>")
 
-    # 4. Trials
-    out.append('<section id="trials"><h2>4. Trials</h2>')
+    # 4. Search
+    out.append('<section id="search"><h2>4. Search</h2>')
+    if t.empty:
+        out.append('<div class="note">No trials recorded yet.</div>')
+    else:
+        imp, note = S.param_importances(t)
+        if imp.empty:
+            out.append(f'<p class="small muted">Parameter importances not shown: {esc(note)}.</p>')
+        else:
+            out.append(fig(S.importance_figure(imp, note)))
+            out.append(f'<p class="small muted">{esc(note)}</p>')
+        if ((t["arm"] == "curriculum") & t["final_clip_score"].notna()).any():
+            out.append(fig(S.history_figure(t)))
+        else:
+            out.append('<p class="small muted">Optimisation history: no curriculum trial has reported a CLIP '
+                       "score yet.</p>")  # fmt: skip
+        objs = S.objectives(res.experiment)
+        if len(objs) >= 2:
+            out.append(fig(S.pareto_figure(t, objs)))
+        else:
+            metric = objs[0][0] if objs else "clip_score"
+            out.append(
+                f'<p class="small muted">Single-objective search (metric: {esc(metric)}): no Pareto front. '
+                "A search with several objectives (<code>search.metrics</code> in experiment.yaml) gets one "
+                "here.</p>"
+            )
+        out.append(fig(S.status_figure(t)))
+        out.append(_errors_table(S.error_reasons(t)))
+    out.append("</section>")
+
+    # 5. Trials
+    out.append('<section id="trials"><h2>5. Trials</h2>')
     if t.empty:
         out.append('<div class="note">No trials recorded yet.</div>')
     else:
         out.append(_status_badges(res.status_counts()))
-        out.append('<p class="small muted">Click a column header to sort.</p>')
+        out.append(
+            '<p class="small muted">Click a column header to sort. Hover a row (or any point in a figure) '
+            "to see that trial's full configuration.</p>"
+        )
         out.append(_trials_table(t))
     out.append("</section>")
     return out
+
+
+def _json_safe(v: object) -> object:
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _trial_configs(trials: pd.DataFrame) -> str:
+    """Every trial's full configuration, keyed by the (escaped) id the figures' hover data carry,
+    as JSON safe inside a <script type="application/json"> element."""
+    configs = {}
+    for tid, cfg, status in zip(trials["trial_id"], trials["config_json"], trials["status"]):
+        c = clean_config(cfg)
+        configs[F.plot_text(tid)] = {"trial_id": str(tid), "status": status, "config": c}
+    text = json.dumps(_json_safe(configs), sort_keys=True, default=str, allow_nan=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def render_html(res: Results, generated: str | None = None) -> str:
@@ -494,9 +775,24 @@ def render_html(res: Results, generated: str | None = None) -> str:
         + _header(res, generated)
         + "\n"
         + "\n".join(body)
-        + f"\n</main><script>{SORT_JS}</script></body></html>\n"
+        + "\n</main>\n"
+        + _inspector(res)
+        + f"<script>{SORT_JS}{'' if res.trials.empty else INSPECT_JS}</script></body></html>\n"
     )
     return page
+
+
+def _inspector(res: Results) -> str:
+    """The trial inspector: a floating panel showing the full configuration of the trial under
+    the mouse (figure point or table row), with the configurations as inert JSON data."""
+    if res.trials.empty:
+        return ""
+    return (
+        '<aside id="inspector" hidden><div class="insp-head"><b id="insp-title"></b>'
+        '<button type="button" id="insp-close" title="close">×</button></div>'
+        '<div class="small muted">full configuration (click a point to pin)</div><pre id="insp-body"></pre></aside>'
+        f'<script type="application/json" id="trial-configs">{_trial_configs(res.trials)}</script>\n'
+    )
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -16,8 +16,11 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.fs as pafs
 
+from curriclip.config import trial_level
 from curriclip.errors import CurriclipError
+from curriclip.search.storage import RunLocation
 
 RAY_STATUS = {
     "TERMINATED": "completed",
@@ -45,12 +48,14 @@ SKIP_METRICS = {
 }
 
 
-def _read_results(trial_dir: Path) -> list[dict]:
-    path = trial_dir / "result.json"
-    if not path.is_file():
+def _read_results(run: RunLocation, trial_dir: str) -> list[dict]:
+    path = f"{trial_dir}/result.json"
+    if run.fs.get_file_info(path).type == pafs.FileType.NotFound:
         return []
     rows = []
-    for line in path.read_text().splitlines():
+    with run.fs.open_input_stream(path) as f:
+        text = f.read().decode("utf-8", errors="replace")
+    for line in text.splitlines():
         line = line.strip()
         if line:
             try:
@@ -60,11 +65,13 @@ def _read_results(trial_dir: Path) -> list[dict]:
     return rows
 
 
-def _error_summary(trial_dir: Path) -> str | None:
-    path = trial_dir / "error.txt"
-    if not path.is_file():
+def _error_summary(run: RunLocation, trial_dir: str) -> str | None:
+    path = f"{trial_dir}/error.txt"
+    if run.fs.get_file_info(path).type == pafs.FileType.NotFound:
         return None
-    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    with run.fs.open_input_stream(path) as f:
+        text = f.read().decode("utf-8", errors="replace")
+    lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1][:500] if lines else "error (no message)"
 
 
@@ -74,25 +81,32 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def collect(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Trial and epoch tables of a run directory (empty tables when nothing has run yet)."""
+def has_ray_state(run: RunLocation) -> bool:
+    selector = pafs.FileSelector(run.path, allow_not_found=True)
+    return any(Path(info.path).name.startswith("experiment_state-") for info in run.fs.get_file_info(selector))
+
+
+def collect(run_dir: str | Path | RunLocation) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Trial and epoch tables of a run directory or URI (empty tables when nothing has run yet)."""
     from ray.tune import ExperimentAnalysis
 
-    root = Path(run_dir).resolve()
-    if not any(root.glob("experiment_state-*.json")):
+    run = run_dir if isinstance(run_dir, RunLocation) else RunLocation(run_dir)
+    root = run.uri
+    if not has_ray_state(run):
         return pd.DataFrame(), pd.DataFrame()
     # Ray warns about trials without results (not started yet); the export records them as pending.
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     try:
-        analysis = ExperimentAnalysis(str(root))
+        analysis = ExperimentAnalysis(root)
     except Exception as exc:  # noqa: BLE001 - Ray raises many types for unreadable state
         raise CurriclipError(f"{root}: cannot read Ray Tune experiment state ({exc})") from None
     trial_rows, epoch_rows = [], []
     for trial in analysis.trials:
         cfg = trial.config.get("trial", {})
-        trial_dir = Path(trial.path)
+        trial_dir = trial.path
+        level = trial_level(cfg) if cfg else None
         by_epoch: dict[int, dict] = {}
-        for result in _read_results(trial_dir):
+        for result in _read_results(run, trial_dir):
             if "epoch" in result:
                 by_epoch[int(result["epoch"])] = result
         epochs_target = int(cfg.get("epochs", 0))
@@ -101,29 +115,35 @@ def collect(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         if status == "completed" and int(last.get("epoch", 0)) < epochs_target:
             status = "pruned"
         for epoch, result in sorted(by_epoch.items()):
-            row = {"trial_id": trial.trial_id, "arm": cfg.get("arm"), "sparsity": cfg.get("sparsity"), "epoch": epoch}
+            row = {"trial_id": trial.trial_id, "arm": cfg.get("arm"), "sparsity": level, "epoch": epoch}
             for key, value in result.items():
                 if key not in SKIP_METRICS and key != "epoch" and isinstance(value, (int, float, str)):
                     row[key] = value
             row["time_s"] = result.get("time_s", float("nan"))
             epoch_rows.append(row)
         scores = [r.get("clip_score") for r in by_epoch.values() if r.get("clip_score") is not None]
+        stamps = [r["timestamp"] for r in by_epoch.values() if isinstance(r.get("timestamp"), (int, float))]
         row = {
             "trial_id": trial.trial_id,
             "status": status,
             "arm": cfg.get("arm"),
-            "sparsity": cfg.get("sparsity"),
+            "sparsity": level,
+            "sparsity_mode": cfg.get("sparsity_mode", "pairs"),
             "seed": cfg.get("seed"),
             "pacing": cfg.get("pacing"),
             "ordering": " > ".join(cfg.get("tasks", [])),
             "lr": cfg.get("lr"),
             "stage_span": cfg.get("stage_span") if cfg.get("arm") == "curriculum" else math.nan,
             "epochs_done": int(last.get("epoch", 0)),
+            "restarts": int(trial.num_failures),  # times Ray restarted it from a checkpoint (lost node, crash)
             "final_clip_score": last.get("clip_score", math.nan),
             "best_clip_score": max(scores) if scores else math.nan,
             "init_clip_score": last.get("init_clip_score", math.nan),
-            "error": _error_summary(trial_dir) if status == "errored" else None,
+            "test_split_hash": last.get("test_split_hash"),
+            "error": _error_summary(run, trial_dir) if status == "errored" else None,
             "config_json": json.dumps(cfg, sort_keys=True),
+            # first report's wall-clock time (the report's optimisation history orders trials by it)
+            "started_at": min(stamps) if stamps else math.nan,
         }
         for key, value in trial.config.items():
             if key != "trial":
@@ -143,14 +163,58 @@ def collect(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         trials = trials.sort_values(["arm", "sparsity", "trial_id"]).reset_index(drop=True)
     if not epochs.empty:
         epochs = epochs.sort_values(["trial_id", "epoch"]).reset_index(drop=True)
+    check_test_split(epochs)
     return trials, epochs
 
 
-def export_results(run_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``trials.parquet`` and ``epochs.parquet`` into the run directory."""
-    root = Path(run_dir).resolve()
-    trials, epochs = collect(root)
-    trials_path, epochs_path = root / "trials.parquet", root / "epochs.parquet"
-    _atomic_parquet(trials, trials_path)
-    _atomic_parquet(epochs, epochs_path)
-    return trials_path, epochs_path
+def check_test_split(epochs: pd.DataFrame) -> str | None:
+    """The held-out split's fingerprint shared by every evaluation of a run; an error if any differs.
+
+    Every trial reports ``test_split_hash`` after each epoch; comparing arms is only fair on the same pairs.
+    """
+    if epochs.empty or "test_split_hash" not in epochs.columns:
+        return None
+    hashes = epochs["test_split_hash"].dropna()
+    if hashes.empty:
+        return None
+    counts = hashes.value_counts()
+    if len(counts) > 1:
+        common = counts.index[0]
+        odd = sorted(set(epochs.loc[epochs["test_split_hash"].notna() & (epochs["test_split_hash"] != common),
+                                    "trial_id"]))
+        raise CurriclipError(
+            f"trials of this run were evaluated on different held-out splits (test_split_hash {common} for most, "
+            f"another for trial(s) {', '.join(map(str, odd[:5]))}); their scores are not comparable"
+        )
+    return str(counts.index[0])
+
+
+EXPORTS = ["trials.parquet", "epochs.parquet"]
+
+
+def export_results(run_dir: str | Path | RunLocation) -> Path:
+    """Write ``trials.parquet`` and ``epochs.parquet`` into the run directory (uploaded when remote).
+
+    Returns the local directory holding them (the run directory itself when it is local).
+    """
+    run = run_dir if isinstance(run_dir, RunLocation) else RunLocation(run_dir)
+    trials, epochs = collect(run)
+    staging = run.staging()
+    _atomic_parquet(trials, staging / "trials.parquet")
+    _atomic_parquet(epochs, staging / "epochs.parquet")
+    run.upload(EXPORTS)
+    return staging
+
+
+def export_and_report(run_dir: str | Path | RunLocation, out: str | Path | None = None) -> Path:
+    """Export, render the report (into ``out`` or the run directory) and upload both when remote."""
+    from curriclip.reports import build_report
+
+    run = run_dir if isinstance(run_dir, RunLocation) else RunLocation(run_dir)
+    staging = export_results(run)
+    if run.remote and run.exists("experiment.yaml"):
+        (staging / "experiment.yaml").write_text(run.read_text("experiment.yaml"))
+    report = build_report(staging, out)
+    if out is None:
+        run.upload(["report.html"])
+    return report

@@ -7,13 +7,15 @@ import time
 
 from ray.tune import Callback
 
+from curriclip.config import trial_level
+
 
 def _describe(config: dict) -> str:
     cfg = config.get("trial", {})
     if cfg.get("arm") == "single_task":
-        return f"single-task  sparsity {cfg.get('sparsity'):g} seed {cfg.get('seed')}"
+        return f"single-task  sparsity {trial_level(cfg):g} seed {cfg.get('seed')}"
     ordering = " > ".join(cfg.get("tasks", []))
-    return f"curriculum   sparsity {cfg.get('sparsity', 0):g} {cfg.get('pacing')} [{ordering}]"
+    return f"{cfg.get('arm', '?'):<12} sparsity {trial_level(cfg):g} {cfg.get('pacing')} [{ordering}]"
 
 
 class ProgressPrinter(Callback):

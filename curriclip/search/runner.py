@@ -12,23 +12,24 @@ import json
 import math
 import os
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from curriclip.config import ExperimentConfig, parse_experiment, read_yaml
+from curriclip.config import ExperimentConfig, parse_experiment
 from curriclip.data.sources import resolve as resolve_dataset
 from curriclip.errors import ConfigError, CurriclipError
+from curriclip.search.storage import RunLocation, is_uri, join
 
 RUN_FILE = "run.json"
+OPTUNA_DB = "optuna.db"
 EXPERIMENT_FILE = "experiment.yaml"
 
 
 @dataclass
 class SearchOutcome:
-    run_dir: Path
+    run_dir: str  # local path or URI
     finished: int
     total: int
     errored: int
@@ -36,12 +37,6 @@ class SearchOutcome:
     @property
     def complete(self) -> bool:
         return self.finished >= self.total
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _init_ray(address: str | None) -> None:
@@ -54,10 +49,10 @@ def _init_ray(address: str | None) -> None:
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     kwargs = dict(include_dashboard=False, configure_logging=True, logging_level="WARNING", log_to_driver=True)
     try:
-        if address:
-            ray.init(address=address, **kwargs)
-        else:
-            ray.init(**kwargs)
+        # Without --address or RAY_ADDRESS (set by `ray job submit`) start a local Ray: never attach silently
+        # to a cluster that some earlier `ray start` on this machine left behind (or that has died since).
+        address = address or os.environ.get("RAY_ADDRESS") or "local"
+        ray.init(address=address, **kwargs)
     except ConnectionError as exc:
         raise CurriclipError(f"--address {address}: cannot connect to a Ray cluster ({exc})") from None
 
@@ -110,18 +105,16 @@ def _run_config(experiment: ExperimentConfig, name: str, storage: Path, total: i
     )
 
 
-def _finish(run_dir: Path, total: int) -> SearchOutcome:
-    from curriclip.reports import build_report
-    from curriclip.search.export import export_results
-
-    export_results(run_dir)
+def _finish(run: RunLocation, total: int) -> SearchOutcome:
     import pandas as pd
 
-    trials = pd.read_parquet(run_dir / "trials.parquet")
+    from curriclip.search.export import export_and_report
+
+    export_and_report(run)
+    trials = pd.read_parquet(run.staging() / "trials.parquet")
     finished = int(trials["status"].isin(["completed", "pruned", "errored"]).sum()) if len(trials) else 0
     errored = int((trials["status"] == "errored").sum()) if len(trials) else 0
-    build_report(run_dir)
-    return SearchOutcome(run_dir, finished, total, errored)
+    return SearchOutcome(run.uri, finished, total, errored)
 
 
 def run_search(
@@ -130,13 +123,17 @@ def run_search(
     storage: str | None = None,
     address: str | None = None,
     num_trials: int | None = None,
+    trainable=None,
 ) -> SearchOutcome:
-    """Run a whole search (blocking); results, exports and the report land in the run directory."""
+    """Run a whole search (blocking); results, exports and the report land in the run directory.
+
+    ``trainable`` replaces curriclip's Ray Tune trainable (benchmarks of the search machinery only).
+    """
     from ray import tune
 
-    from curriclip.search.scheduler import ArmAwareASHA
+    from curriclip.search.scheduler import make_scheduler
     from curriclip.search.searcher import CurriculumSearcher
-    from curriclip.spaces import CurriculumSpace, single_task_configs, sparsity_grid
+    from curriclip.spaces import CurriculumSpace, shuffled_control_configs, single_task_configs, sparsity_grid
 
     updates: dict = {}
     if name:
@@ -150,11 +147,12 @@ def run_search(
             raw["search"]["num_trials"] = num_trials
         experiment = parse_experiment(raw, source="command line")
 
-    storage_dir = Path(experiment.storage).expanduser().resolve()
-    run_dir = storage_dir / experiment.name
-    if run_dir.exists() and any(run_dir.iterdir()):
+    storage = experiment.storage
+    storage_root = storage if is_uri(storage) else str(Path(storage).expanduser().resolve())
+    run = RunLocation(join(experiment.storage, experiment.name))
+    if run.has_entries():
         raise CurriclipError(
-            f"{run_dir}: run directory already exists; continue it with `curriclip resume {run_dir}` "
+            f"{run.uri}: run directory already exists; continue it with `curriclip resume {run.uri}` "
             "or pick another --name"
         )
     dataset_dir = resolve_dataset(
@@ -164,45 +162,45 @@ def run_search(
         image_size=experiment.data.image_size,
         seed=experiment.data.seed,
     )
-    baselines = single_task_configs(experiment, str(dataset_dir))
+    single = single_task_configs(experiment, str(dataset_dir))
+    controls = shuffled_control_configs(experiment, str(dataset_dir))
+    baselines = single + controls  # fixed configs, handed out before Optuna's; never pruned
     total = len(baselines) + experiment.search.num_trials
 
     _init_ray(address)
     concurrency = _concurrency(experiment)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(run_dir / EXPERIMENT_FILE, yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False))
-    _write_atomic(run_dir / RUN_FILE, json.dumps({"dataset_dir": str(dataset_dir), "total_trials": total}, indent=2))
+    run.write_text(EXPERIMENT_FILE, yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False))
+    run.write_text(RUN_FILE, json.dumps({"dataset_dir": str(dataset_dir), "total_trials": total}, indent=2))
+    # SQLite beside the run when it is local; a remote run keeps the study in the searcher state Ray stores there.
+    default_study = None if run.remote else f"sqlite:///{run.path}/{OPTUNA_DB}"
 
     metric = experiment.search.metric
+    objectives = experiment.search.objectives
     searcher = CurriculumSearcher(
         space=CurriculumSpace(experiment, str(dataset_dir)),
         baselines=baselines,
         epochs=experiment.training.epochs,
-        metric=metric,
-        points_to_evaluate=sparsity_grid(experiment),
+        metric=list(objectives) if objectives else metric,
+        mode=list(objectives.values()) if objectives else "max",
+        points_to_evaluate=[*experiment.search.points, *sparsity_grid(experiment)],
         seed=experiment.search.sampler_seed,
         n_startup_trials=experiment.search.n_startup_trials,
+        storage_url=experiment.search.optuna_storage or default_study,
+        study_name=experiment.name,
     )
-    if experiment.search.scheduler == "asha":
-        scheduler = ArmAwareASHA(
-            metric,
-            "max",
-            experiment.training.epochs,
-            experiment.search.grace_period,
-            experiment.search.reduction_factor,
-        )
-    else:
-        from ray.tune.schedulers import FIFOScheduler
-
-        scheduler = FIFOScheduler()
+    scheduler = make_scheduler(
+        experiment.search.scheduler, metric, "max", experiment.training.epochs, experiment.search.grace_period,
+        experiment.search.reduction_factor,
+    )
     print(
-        f"curriclip: {len(baselines)} single-task + {experiment.search.num_trials} curriculum trials, "
-        f"{concurrency} at a time, into {run_dir}",
+        f"curriclip: {len(single)} single-task + {len(controls)} shuffled-control + "
+        f"{experiment.search.num_trials} curriculum trials, "
+        f"{concurrency} at a time, into {run.uri}",
         file=sys.stderr,
         flush=True,
     )
     tuner = tune.Tuner(
-        _trainable(experiment),
+        trainable or _trainable(experiment),
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             scheduler=scheduler,
@@ -210,21 +208,25 @@ def run_search(
             max_concurrent_trials=concurrency,
             trial_dirname_creator=trial_dirname,
         ),
-        run_config=_run_config(experiment, experiment.name, storage_dir, total),
+        run_config=_run_config(experiment, experiment.name, storage_root, total),
     )
     tuner.fit()
-    return _finish(run_dir, total)
+    return _finish(run, total)
 
 
 def read_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
-    """The experiment and run metadata stored in a run directory."""
-    root = Path(run_dir).expanduser().resolve()
-    if not root.is_dir():
-        raise CurriclipError(f"{root}: run directory not found")
-    if not (root / RUN_FILE).is_file():
-        raise CurriclipError(f"{root / RUN_FILE}: missing (not a curriclip run directory)")
-    experiment = parse_experiment(read_yaml(root / EXPERIMENT_FILE), source=str(root / EXPERIMENT_FILE))
-    return experiment, json.loads((root / RUN_FILE).read_text())
+    """The experiment and run metadata stored in a run directory (local path or URI)."""
+    run = RunLocation(run_dir)
+    if not run.exists():
+        raise CurriclipError(f"{run.uri}: run directory not found")
+    if not run.exists(RUN_FILE):
+        raise CurriclipError(f"{run.uri}/{RUN_FILE}: missing (not a curriclip run directory)")
+    source = f"{run.uri}/{EXPERIMENT_FILE}"
+    try:
+        raw = yaml.safe_load(run.read_text(EXPERIMENT_FILE))
+    except yaml.YAMLError:
+        raise CurriclipError(f"{source}: invalid YAML") from None
+    return parse_experiment(raw, source=source), json.loads(run.read_text(RUN_FILE))
 
 
 def resume_search(
@@ -233,17 +235,17 @@ def resume_search(
     """Continue an interrupted search: finished trials stay finished, the searcher's state comes back."""
     from ray import tune
 
-    root = Path(run_dir).expanduser().resolve()
-    experiment, meta = read_run(root)
-    if not tune.Tuner.can_restore(str(root)):
-        raise CurriclipError(f"{root}: no Ray Tune experiment state to resume (did the search start?)")
+    experiment, meta = read_run(run_dir)
+    run = RunLocation(run_dir)
+    if not tune.Tuner.can_restore(run.uri):
+        raise CurriclipError(f"{run.uri}: no Ray Tune experiment state to resume (did the search start?)")
     _init_ray(address)
     _concurrency(experiment)
     tuner = tune.Tuner.restore(
-        str(root),
+        run.uri,
         trainable=_trainable(experiment),
         resume_errored=resume_errored,
         restart_errored=restart_errored,
     )
     tuner.fit()
-    return _finish(root, meta["total_trials"])
+    return _finish(run, meta["total_trials"])

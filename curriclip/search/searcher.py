@@ -26,23 +26,38 @@ class CurriculumSearcher(OptunaSearch):
         space: Any,
         baselines: list[dict],
         epochs: int,
-        metric: str,
-        mode: str = "max",
+        metric: str | list[str],
+        mode: str | list[str] = "max",
         points_to_evaluate: list[dict] | None = None,
         seed: int = 0,
         n_startup_trials: int = 8,
+        storage_url: str | None = None,
+        study_name: str = "curriclip",
     ) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         with warnings.catch_warnings():  # multivariate/group/constant_liar are flagged experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.TPESampler(
-                seed=seed,
-                n_startup_trials=n_startup_trials,
-                multivariate=True,
-                group=True,
-                constant_liar=True,
-            )
-        super().__init__(space=space, metric=metric, mode=mode, points_to_evaluate=points_to_evaluate, sampler=sampler)
+            if isinstance(metric, list):  # multi-objective: e.g. CLIP score up, compute down
+                sampler = optuna.samplers.NSGAIISampler(seed=seed)
+            else:
+                sampler = optuna.samplers.TPESampler(
+                    seed=seed,
+                    n_startup_trials=n_startup_trials,
+                    multivariate=True,
+                    group=True,
+                    constant_liar=True,
+                )
+        # An RDB study (SQLite in the run directory by default) opens in optuna.load_study and optuna-dashboard.
+        storage = optuna.storages.RDBStorage(storage_url) if storage_url else None
+        super().__init__(
+            space=space,
+            metric=metric,
+            mode=mode,
+            points_to_evaluate=points_to_evaluate,
+            sampler=sampler,
+            storage=storage,
+            study_name=study_name,
+        )
         self._baseline_queue = list(baselines)
         self._baseline_trials: set[str] = set()
         self._epochs = epochs

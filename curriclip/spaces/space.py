@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from curriclip.config import ITC, ExperimentConfig, TrialConfig
+from curriclip.config import ITC, ExperimentConfig, TrialConfig, level_fields
 from curriclip.curriculum import pacing
-from curriclip.spaces.permutations import lehmer_decode
+from curriclip.spaces.permutations import lehmer_decode, random_keys_decode
 
 
 def base_trial_fields(experiment: ExperimentConfig, dataset_dir: str) -> dict[str, Any]:
@@ -21,6 +21,11 @@ def base_trial_fields(experiment: ExperimentConfig, dataset_dir: str) -> dict[st
     return {
         "dataset_dir": dataset_dir,
         "model": experiment.model,
+        "model_pretrained": experiment.model_options.pretrained,
+        "model_checkpoint": experiment.model_options.checkpoint,
+        "text_tower": experiment.model_options.text_tower,
+        "image_channels": experiment.model_options.image_channels,
+        "label_policy": experiment.space.label_policy[0],
         "subset_seed": experiment.data.seed,
         "lr": t.lr,
         "weight_decay": t.weight_decay,
@@ -39,7 +44,29 @@ def single_task_configs(experiment: ExperimentConfig, dataset_dir: str) -> list[
     configs = []
     for level in experiment.space.sparsity:
         for seed in experiment.search.seeds:
-            cfg = TrialConfig(**base, arm="single_task", tasks=[ITC], pacing="none", sparsity=level, seed=seed)
+            cfg = TrialConfig(
+                **base, arm="single_task", tasks=[ITC], pacing="none", seed=seed,
+                **level_fields(experiment.space.sparsity_mode, level),
+            )
+            configs.append(cfg.model_dump())
+    return configs
+
+
+def shuffled_control_configs(experiment: ExperimentConfig, dataset_dir: str) -> list[dict[str, Any]]:
+    """The negative control: the single-task recipe on shuffled image-report pairs, at every sparsity level.
+
+    One run per level and seed among the first ``search.control_seeds`` seeds (default 1): the control's expected
+    matched-vs-mismatched gap is 0 by construction and each run carries bootstrap intervals over the test pairs,
+    so one replicate per level shows the floor; more seeds cost a full trial each.
+    """
+    base = base_trial_fields(experiment, dataset_dir)
+    configs = []
+    for level in experiment.space.sparsity:
+        for seed in experiment.search.seeds[: experiment.search.control_seeds]:
+            cfg = TrialConfig(
+                **base, arm="shuffled_control", tasks=[ITC], pacing="none", seed=seed,
+                **level_fields(experiment.space.sparsity_mode, level),
+            )
             configs.append(cfg.model_dump())
     return configs
 
@@ -48,6 +75,21 @@ def sparsity_grid(experiment: ExperimentConfig) -> list[dict[str, float]]:
     """Partial Optuna points fixing only the sparsity, round-robin, so every level gets the same budget."""
     levels = experiment.space.sparsity
     return [{"sparsity": levels[i % len(levels)]} for i in range(experiment.search.num_trials)]
+
+
+def suggest_pacing_params(
+    trial: Any, name: str, ranges: dict[str, tuple[float, float]], prefix: str = ""
+) -> dict[str, float]:
+    """Conditional parameters of pacing function ``name`` (asked only when it is chosen), as floats."""
+    params = {}
+    for param, default_range in pacing.get(name).params.items():
+        low, high = ranges.get(param, (default_range.low, default_range.high))
+        key = f"{prefix}{name}_{param}"
+        if default_range.integer:
+            params[param] = float(trial.suggest_int(key, int(round(low)), int(round(high)), log=default_range.log))
+        else:
+            params[param] = trial.suggest_float(key, low, high, log=default_range.log)
+    return params
 
 
 class CurriculumSpace:
@@ -62,14 +104,14 @@ class CurriculumSpace:
     def __call__(self, trial: Any) -> dict[str, Any]:
         s = self.space
         sparsity = trial.suggest_categorical("sparsity", s.sparsity)
-        code = [trial.suggest_int(f"order_{i}", 0, len(self.items) - 1 - i) for i in range(len(self.items) - 1)]
-        ordering = lehmer_decode(code, self.items)
+        if s.ordering_encoding == "lehmer":
+            code = [trial.suggest_int(f"order_{i}", 0, len(self.items) - 1 - i) for i in range(len(self.items) - 1)]
+            ordering = lehmer_decode(code, self.items)
+        else:
+            keys = [trial.suggest_float(f"key_{task}", 0.0, 1.0) for task in self.items]
+            ordering = random_keys_decode(keys, self.items)
         pacing_name = trial.suggest_categorical("pacing", list(s.pacing))
-        fn = pacing.get(pacing_name)
-        params = {}
-        for param, default_range in fn.params.items():
-            low, high = s.pacing[pacing_name].get(param, (default_range.low, default_range.high))
-            params[param] = trial.suggest_float(f"{pacing_name}_{param}", low, high, log=default_range.log)
+        params = suggest_pacing_params(trial, pacing_name, s.pacing[pacing_name])
         stage_span = trial.suggest_float("stage_span", *s.stage_span)
         fields = dict(self.base)
         if s.lr is not None:
@@ -82,6 +124,16 @@ class CurriculumSpace:
             fields["weighting"] = trial.suggest_categorical("weighting", s.weighting)
         else:
             fields["weighting"] = s.weighting[0]
+        if len(s.label_policy) > 1:
+            fields["label_policy"] = trial.suggest_categorical("label_policy", s.label_policy)
+        fields["scorer_params"] = dict(s.scorer_params.get(fields["scorer"], {}))
+        fields["control"] = trial.suggest_categorical("control", s.control) if len(s.control) > 1 else s.control[0]
+        fields["schedule"] = trial.suggest_categorical("schedule", s.schedule) if len(s.schedule) > 1 else s.schedule[0]
+        if s.stage_pacing:  # otherwise the TrialConfig default: equal stages
+            names = list(s.stage_pacing)
+            name = trial.suggest_categorical("stage_pacing", names) if len(names) > 1 else names[0]
+            fields["stage_pacing"] = name
+            fields["stage_pacing_params"] = suggest_pacing_params(trial, name, s.stage_pacing[name], prefix="stage_")
         cfg = TrialConfig(
             **fields,
             arm="curriculum",
@@ -89,7 +141,7 @@ class CurriculumSpace:
             stage_span=stage_span,
             pacing=pacing_name,
             pacing_params=params,
-            sparsity=sparsity,
+            **level_fields(s.sparsity_mode, sparsity),
             seed=self.seeds[trial.number % len(self.seeds)],
         )
         return {"trial": cfg.model_dump()}

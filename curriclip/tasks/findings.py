@@ -1,7 +1,7 @@
 """Multi-label finding classification from the image embedding.
 
-Uncertain (-1) and not-mentioned (null) labels are ignored in the loss (the U-ignore
-policy of the CheXpert paper); the other policies arrive with the task library.
+Uncertain (-1) labels follow the trial's ``label_policy`` (the CheXpert paper's
+U-ignore, U-zeros, U-ones); not-mentioned (null) labels are left out of the loss.
 """
 
 from __future__ import annotations
@@ -10,22 +10,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from curriclip.tasks.base import StepContext, Task, register
+from curriclip.models.multitask import ModelInfo
+from curriclip.tasks.base import StepContext, Task, label_targets, register, with_options, zero_loss
 
 
 @register
 class FindingClassification(Task):
     name = "findings"
     needs = frozenset({"image", "labels"})
-    description = "multi-label finding classification from the image embedding (U-ignore)"
+    metric = "auroc"
+    description = "multi-label finding classification from the image embedding (U-ignore / U-zeros / U-ones)"
+    policy = "ignore"
 
-    def build_head(self, embed_dim: int, num_labels: int) -> nn.Module:
-        return nn.Linear(embed_dim, num_labels)
+    def configure(self, label_policy: str = "ignore", **options) -> Task:
+        return with_options(self, policy=label_policy)
+
+    def build_head(self, info: ModelInfo) -> nn.Module:
+        return nn.Linear(info.embed_dim, info.num_labels)
+
+    def features(self, ctx: StepContext) -> torch.Tensor:
+        return ctx.image_features()
 
     def loss(self, ctx: StepContext, head: nn.Module) -> torch.Tensor:
-        labels = ctx.batch.labels
-        known = ~torch.isnan(labels) & (labels >= 0)
-        logits = head(ctx.image_features())
+        targets, known = label_targets(ctx.batch.labels, self.policy)
+        logits = head(self.features(ctx))
         if not known.any():
-            return logits.sum() * 0.0  # keeps the graph; no labelled finding in this batch
-        return F.binary_cross_entropy_with_logits(logits[known], labels[known])
+            return zero_loss(logits)  # no labelled finding in this batch
+        return F.binary_cross_entropy_with_logits(logits[known], targets[known])

@@ -13,6 +13,7 @@ from curriclip.tasks.base import StepContext, Task, register
 class ImageTextContrastive(Task):
     name = "itc"
     needs = frozenset({"image", "text"})
+    metric = "clip_score"
     description = "image-text contrastive (CLIP loss, learnable temperature)"
 
     def __init__(self) -> None:

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from curriclip.models.multitask import ModelInfo
 from curriclip.tasks.base import StepContext, Task, register
 
 
@@ -17,10 +18,11 @@ from curriclip.tasks.base import StepContext, Task, register
 class RotationPrediction(Task):
     name = "rotation"
     needs = frozenset({"image"})
+    metric = "accuracy"
     description = "predict the rotation (0/90/180/270°) of the image from its embedding"
 
-    def build_head(self, embed_dim: int, num_labels: int) -> nn.Module:
-        return nn.Linear(embed_dim, 4)
+    def build_head(self, info: ModelInfo) -> nn.Module:
+        return nn.Linear(info.embed_dim, 4)
 
     def loss(self, ctx: StepContext, head: nn.Module) -> torch.Tensor:
         images = ctx.batch.images

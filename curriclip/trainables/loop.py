@@ -21,13 +21,14 @@ import torch
 from curriclip import tasks as task_lib
 from curriclip import weighting
 from curriclip.config import TrialConfig
-from curriclip.curriculum import PacedSampler, TaskSchedule, difficulty, pacing
-from curriclip.data.loader import SplitArrays, load_split, resize_images
-from curriclip.data.subsets import sparsity_subset
+from curriclip.curriculum.runtime import TrialCurriculum
+from curriclip.data.loader import SplitArrays, load_split
+from curriclip.data.store import read_split
+from curriclip.data.subsets import label_subset_mask, sparsity_subset
 from curriclip.errors import DataError
-from curriclip.metrics import clip_score, mean_cosine
-from curriclip.models import MultiTaskModel, build_clip, get_preset
-from curriclip.models.factory import embed_dim
+from curriclip.models import ModelSpec, MultiTaskModel, build_clip, model_info
+from curriclip.trainables.controls import SHUFFLED_CONTROL, shuffle_pairs
+from curriclip.trainables.evaluation import Evaluator, init_metrics
 
 #: open_clip clamps the learnable temperature to at most 100 (log 100 ≈ 4.6052).
 MAX_LOGIT_SCALE = math.log(100)
@@ -41,6 +42,10 @@ class TrialData:
     test: SplitArrays
     train_tokens: torch.Tensor
     test_tokens: torch.Tensor
+    #: the report sections tokenised separately (only when a task needs them)
+    train_findings_tokens: torch.Tensor | None = None
+    train_impression_tokens: torch.Tensor | None = None
+    train_sections: torch.Tensor | None = None
 
 
 def select_device(requested: str) -> torch.device:
@@ -54,31 +59,43 @@ def select_device(requested: str) -> torch.device:
 def check_task_data(cfg: TrialConfig, train: SplitArrays) -> None:
     """Fail clearly when the dataset lacks what a task needs (never skip a task silently)."""
     for name in cfg.tasks:
-        task = task_lib.get(name)
-        if "labels" in task.needs:
-            known = ~torch.isnan(train.labels) & (train.labels >= 0)
-            if not bool(known.any()):
-                raise DataError(
-                    f"task {name!r} is unavailable: the training subset of {cfg.dataset_dir} has no finding labels"
-                )
-        if "text" in task.needs and not any(train.texts):
-            raise DataError(f"task {name!r} is unavailable: {cfg.dataset_dir} has no report text")
+        missing = task_lib.missing_data(task_lib.get(name), train, cfg.label_policy)
+        if missing is not None:
+            raise DataError(f"task {name!r} is unavailable: the training subset of {cfg.dataset_dir} {missing}")
 
 
 def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> TrialData:
     """The trial's sparsity subset of the training split, and the full, fixed test split."""
-    train = load_split(cfg.dataset_dir, "train")
-    test = load_split(cfg.dataset_dir, "test")
+    needs = set().union(*(task_lib.get(name).needs for name in cfg.tasks))
+    train = load_split(cfg.dataset_dir, "train", image_size, masks="masks" in needs)
+    test = load_split(cfg.dataset_dir, "test", image_size)
     if len(test) == 0:
         raise DataError(f"{cfg.dataset_dir}: the test split is empty; CLIP score needs held-out pairs")
-    keep = sparsity_subset(train.subject_ids, cfg.sparsity, seed=cfg.subset_seed)
+    keep = sparsity_subset(train.subject_ids, cfg.sparsity, seed=cfg.subset_seed, labels=train.labels.numpy())
     train = train.take(keep)
+    if cfg.label_fraction < 1.0:  # label sparsity: ITC keeps every pair, label tasks see fewer labels
+        unlabeled = ~label_subset_mask(train.subject_ids, cfg.label_fraction, cfg.subset_seed, train.labels.numpy())
+        train.labels[torch.from_numpy(unlabeled)] = float("nan")
     if len(train) < 2:
         raise DataError(f"{cfg.dataset_dir}: sparsity {cfg.sparsity} leaves {len(train)} training pair(s)")
     check_task_data(cfg, train)
-    train.images = resize_images(train.images, image_size)
-    test.images = resize_images(test.images, image_size)
-    return TrialData(train, test, tokenizer(train.texts), tokenizer(test.texts))
+    data = TrialData(train, test, tokenizer(train.texts), tokenizer(test.texts))
+    if "sections" in needs:
+        data.train_findings_tokens = tokenizer(train.findings)
+        data.train_impression_tokens = tokenizer(train.impressions)
+        data.train_sections = task_lib.base.sections_mask(train.findings, train.impressions)
+    return data
+
+
+def model_spec(cfg: TrialConfig) -> ModelSpec:
+    return ModelSpec(cfg.model, cfg.model_pretrained, cfg.model_checkpoint, cfg.text_tower, cfg.image_channels)
+
+
+def training_reports(dataset_dir: str) -> list[str]:
+    """The training split's report texts (what the ``wordpiece`` text tower learns its vocabulary from)."""
+    table, _ = read_split(dataset_dir, "train", columns=["findings", "impression"])
+    return [" ".join(p.strip() for p in (f, i) if p and p.strip())
+            for f, i in zip(table["findings"].to_pylist(), table["impression"].to_pylist())]
 
 
 def build_optimizer(
@@ -107,22 +124,6 @@ def build_optimizer(
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-@torch.no_grad()
-def evaluate(
-    model: MultiTaskModel, split: SplitArrays, tokens: torch.Tensor, batch_size: int, device: torch.device
-) -> dict[str, float]:
-    """CLIP score (Hessel et al.) and mean cosine of the matched held-out pairs."""
-    was_training = model.training
-    model.eval()
-    image_parts, text_parts = [], []
-    for start in range(0, len(split), batch_size):
-        image_parts.append(model.encode_image(split.images[start : start + batch_size].to(device)).float().cpu())
-        text_parts.append(model.encode_text(tokens[start : start + batch_size].to(device)).float().cpu())
-    model.train(was_training)
-    images, texts = torch.cat(image_parts), torch.cat(text_parts)
-    return {"clip_score": clip_score(images, texts), "mean_cosine": mean_cosine(images, texts)}
-
-
 def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> dict:
     """Train and evaluate one trial; returns the last epoch's metrics."""
     started = time.monotonic()
@@ -133,28 +134,34 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
     generator = torch.Generator().manual_seed(cfg.seed)
     device = select_device(cfg.device)
 
-    preset = get_preset(cfg.model)
-    clip, tokenizer = build_clip(preset)
-    data = load_trial_data(cfg, preset.image_size, tokenizer)
-    tasks = {name: task_lib.get(name) for name in cfg.tasks}
+    spec = model_spec(cfg)
+    reports = training_reports(cfg.dataset_dir) if spec.resolve()[3] == "wordpiece" else None
+    clip, tokenizer, image_size = build_clip(spec, reports)
+    data = load_trial_data(cfg, image_size, tokenizer)
+    if cfg.arm == SHUFFLED_CONTROL:  # negative control: images paired with other samples' reports
+        data = shuffle_pairs(data, cfg.seed)
+    evaluator = Evaluator(data.train, data.test, data.test_tokens, tokenizer, cfg.eval_batch_size, device)
+    tasks = {name: task_lib.get(name).configure(label_policy=cfg.label_policy) for name in cfg.tasks}
+    info = model_info(clip, len(data.train.label_names), image_size)
     heads = {}
     for name, task in tasks.items():
-        head = task.build_head(embed_dim(clip), len(data.train.label_names))
+        head = task.build_head(info)
         if head is not None:
             heads[name] = head
-    model = MultiTaskModel(clip, heads).to(device)
+    # the weighting is part of the model: its learnable parameters join the optimizer and the checkpoint
+    combine = weighting.get(cfg.weighting)(cfg.tasks, steps_per_epoch=cfg.steps_per_epoch)
+    model = MultiTaskModel(clip, heads, combine).to(device)
+    shared = [p for p in model.clip.parameters() if p.requires_grad]  # what every task shares
     optimizer, scheduler = build_optimizer(model, cfg)
 
-    scores = difficulty.get(cfg.scorer)(data.train.difficulty, rng)
-    order = difficulty.easiest_first(scores, rng)
-    sampler = PacedSampler(order, pacing.get(cfg.pacing), cfg.pacing_params, cfg.total_steps, cfg.batch_size)
-    schedule = TaskSchedule(tuple(cfg.tasks), cfg.stage_span)
-    combine = weighting.get(cfg.weighting)()
+    curriculum = TrialCurriculum(  # scorer -> order (control) -> paced sampler, and the task schedule
+        cfg, data.train, data.train_tokens, rng, device,
+        build_model=lambda: MultiTaskModel(build_clip(spec, reports)[0], {}).to(device),  # transfer teacher
+    )
 
     start_epoch = 0
     if state is None:
-        init = evaluate(model, data.test, data.test_tokens, cfg.eval_batch_size, device)
-        init_clip_score = init["clip_score"]
+        init = init_metrics(evaluator(model, tasks))  # the untrained model: init_clip_score, init_i2t_r1, ...
     else:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -163,7 +170,7 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
         generator.set_state(state["torch_generator"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch = int(state["epoch"])
-        init_clip_score = float(state["init_clip_score"])
+        init = dict(state.get("init_metrics") or {"init_clip_score": float(state["init_clip_score"])})
 
     def checkpoint_state(epoch: int) -> Callable[[], dict]:
         def make() -> dict:
@@ -175,7 +182,8 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
                 "numpy_rng": rng.bit_generator.state,
                 "torch_generator": generator.get_state(),
                 "torch_rng": torch.get_rng_state(),
-                "init_clip_score": init_clip_score,
+                "init_clip_score": init["init_clip_score"],
+                "init_metrics": init,
             }
 
         return make
@@ -184,23 +192,28 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
     model.train()
     for epoch in range(start_epoch, cfg.epochs):
         epoch_start = time.monotonic()
+        curriculum.start_epoch(epoch, model, rng)  # dynamic scorers re-score with the current model
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
         for step_in_epoch in range(cfg.steps_per_epoch):
             step = epoch * cfg.steps_per_epoch + step_in_epoch
-            index = torch.as_tensor(sampler.batch(step, rng), dtype=torch.long)
+            index = torch.as_tensor(curriculum.batch(step, rng), dtype=torch.long)
             batch = task_lib.Batch(
                 images=data.train.images[index].to(device, non_blocking=True),
                 tokens=data.train_tokens[index].to(device, non_blocking=True),
                 labels=data.train.labels[index].to(device, non_blocking=True),
+                masks=None if data.train.masks is None else data.train.masks[index].to(device).float(),
+                findings_tokens=None if data.train_findings_tokens is None else data.train_findings_tokens[index],
+                impression_tokens=None if data.train_impression_tokens is None else data.train_impression_tokens[index],
+                has_sections=None if data.train_sections is None else data.train_sections[index],
             )
             ctx = task_lib.StepContext(model, batch, generator)
-            weights = schedule.weights(step, cfg.total_steps)
+            weights = curriculum.weights(step)
             losses = {
                 name: tasks[name].loss(ctx, model.heads[name] if name in model.heads else None) for name in weights
             }
             optimizer.zero_grad(set_to_none=True)
-            total = combine.backward(losses, weights)
+            total = combine.backward(losses, weights, shared=shared, generator=generator)
             if not torch.isfinite(total):
                 raise FloatingPointError(
                     f"non-finite loss {float(total)} at step {step} (losses: "
@@ -216,13 +229,13 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
             sums["total"] = sums.get("total", 0.0) + float(total)
         end_step = (epoch + 1) * cfg.steps_per_epoch
         metrics = {
-            **evaluate(model, data.test, data.test_tokens, cfg.eval_batch_size, device),
-            "init_clip_score": init_clip_score,
+            **evaluator(model, tasks),
+            **init,
             "epoch": epoch + 1,
             "loss": sums["total"] / cfg.steps_per_epoch,
             **{f"loss/{name}": sums[name] / counts[name] if name in counts else float("nan") for name in cfg.tasks},
-            "data_fraction": sampler.pool_size(end_step - 1) / len(data.train),
-            "active_tasks": ",".join(schedule.weights(end_step - 1, cfg.total_steps)),
+            **curriculum.epoch_metrics(end_step - 1, data.train.difficulty),  # data_fraction, score_threshold, ...
+            "active_tasks": ",".join(curriculum.weights(end_step - 1)),
             "train_pairs": len(data.train),
             "test_pairs": len(data.test),
             "logit_scale": float(model.logit_scale.detach().exp()),

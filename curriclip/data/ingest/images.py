@@ -9,6 +9,7 @@ small ones run in this process.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -71,7 +72,7 @@ def decode_all(
     import ray
 
     if not ray.is_initialized():
-        ray.init(include_dashboard=False, logging_level="WARNING")
+        ray.init(address=os.environ.get("RAY_ADDRESS", "local"), include_dashboard=False, logging_level="WARNING")
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True
     ctx.enable_progress_bars = False

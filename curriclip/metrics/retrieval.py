@@ -1,0 +1,65 @@
+"""Cross-modal retrieval: image->text and text->image Recall@K over the held-out pairs.
+
+Each image queries all N texts (and each text all N images); a query is a hit at K when
+its own partner (or another item marked as a positive, e.g. an identical report) ranks
+among the K most similar. Ties with a wrong item count against the query, so a collapsed
+model (all embeddings equal) scores 0, not 1. With one positive per query this is
+torchmetrics' ``RetrievalRecall`` (and with several, its ``RetrievalHitRate``); the tests
+check both. Values are fractions in [0, 1]; ``recall_sum`` adds the six (at most 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from curriclip.metrics.alignment import METRICS, cosine_matrix
+
+DEFAULT_KS = (1, 5, 10)
+
+
+def _positives(n: int, positives: torch.Tensor | None) -> torch.Tensor:
+    eye = torch.eye(n, dtype=torch.bool)
+    if positives is None:
+        return eye
+    if positives.shape != (n, n):
+        raise ValueError(f"positives must be ({n}, {n}), got {tuple(positives.shape)}")
+    return positives.to(torch.bool) | eye
+
+
+def query_ranks(similarity: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
+    """For each query row: how many wrong items score at least as high as its best positive (0 = top hit)."""
+    best = similarity.masked_fill(~positives, float("-inf")).max(dim=1, keepdim=True).values
+    return ((similarity >= best) & ~positives).sum(dim=1)
+
+
+def retrieval_hits(
+    image_features: torch.Tensor,
+    text_features: torch.Tensor,
+    ks: Sequence[int] = DEFAULT_KS,
+    positives: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """Per-query hits (N,) bool for ``i2t_r{k}`` and ``t2i_r{k}``: the values the bootstrap resamples."""
+    if image_features.shape != text_features.shape:
+        raise ValueError(
+            f"image and text features differ in shape: {tuple(image_features.shape)} vs {tuple(text_features.shape)}"
+        )
+    sim = cosine_matrix(image_features, text_features)
+    pos = _positives(sim.shape[0], positives)
+    ranks = {"i2t": query_ranks(sim, pos), "t2i": query_ranks(sim.T, pos.T)}
+    return {f"{d}_r{k}": ranks[d] < k for d in ("i2t", "t2i") for k in ks}
+
+
+@METRICS.register("retrieval_recall")
+def retrieval_recall(
+    image_features: torch.Tensor,
+    text_features: torch.Tensor,
+    ks: Sequence[int] = DEFAULT_KS,
+    positives: torch.Tensor | None = None,
+) -> dict[str, float]:
+    """``{"i2t_r1": ..., "t2i_r1": ..., ..., "recall_sum": ...}``: Recall@K both ways and their sum."""
+    hits = retrieval_hits(image_features, text_features, ks, positives)
+    out = {name: float(h.double().mean()) for name, h in hits.items()}
+    out["recall_sum"] = sum(out.values())
+    return out

@@ -1,0 +1,124 @@
+"""The report in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
+
+Checks that the page logs no console errors, that every figure rendered with the number of
+traces it was built with (and the key figures with the number expected from the run), that
+hovering a point shows the trial's full configuration, that the trial table sorts, and saves a
+full-page screenshot to ``test-artifacts/report.png``. Skipped only when no Chromium binary exists
+(CI installs Debian's package); Playwright's own browser downloads are never used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from test_reports_sections import make_rich_frames, write_run
+
+from curriclip.reports import build_report
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def chromium_binary() -> str | None:
+    for cand in (os.environ.get("CURRICLIP_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                 shutil.which("chromium-browser")):  # fmt: skip
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
+CHROMIUM = chromium_binary()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium binary (install Debian's chromium: apt-get install -y chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    trials, epochs = make_rich_frames()
+    run = write_run(tmp_path_factory.mktemp("browser") / "browser_run", trials, epochs, yaml="name: browser\n")
+    return build_report(run), trials
+
+
+def test_report_renders_in_chromium(report):
+    from playwright.sync_api import sync_playwright
+
+    path, trials = report
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.goto(path.as_uri())
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.plotly-graph-div'))"
+                ".every(gd => gd._fullLayout && gd.querySelector('.main-svg'))",
+                timeout=30_000,
+            )
+            figs = page.evaluate(
+                """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(gd => ({
+                    title: (gd.layout.title && gd.layout.title.text) || '',
+                    traces: gd.data.length,
+                    expected: Number(gd.closest('.figure').dataset.traces),
+                    rendered: gd.querySelectorAll('.main-svg').length,
+                }))"""
+            )
+            # every figure rendered, with all the traces it was built with
+            assert len(figs) == 15, [f["title"] for f in figs]
+            for f in figs:
+                assert f["traces"] == f["expected"] > 0 and f["rendered"] >= 1, f
+            by_title = {f["title"].split(" (")[0].split(":")[0]: f["traces"] for f in figs}
+            # 3 arms: untrained model + 3 × (trials, mean ± CI) + curriculum best
+            assert by_title["CLIP score on the held-out set vs training-data sparsity"] == 8
+            # curriculum and shuffled_control vs single-task
+            assert by_title["Difference from single-task"] == 2
+            # clip_score + 3 companion metrics, × 3 arms, + 2 untrained markers
+            assert by_title["CLIP score and companion metrics per sparsity level"] == 14
+            assert by_title["Task × position in the ordering"] == 3  # one heatmap per level
+            assert by_title["Schedule each curriculum trial followed"] == 4  # 3 tasks + data fraction
+            assert by_title["Parameter importances"] == 1
+
+            # hovering a trial point (real mouse) shows that trial's full configuration
+            box = page.evaluate(
+                """() => {
+                    const gd = Array.from(document.querySelectorAll('.plotly-graph-div'))
+                        .find(g => g.layout.title.text.startsWith('CLIP score on the held-out'));
+                    const i = gd.data.findIndex(t => t.name === 'curriculum trials');
+                    const pt = gd.querySelectorAll('.scatterlayer .trace')[i].querySelector('.point');
+                    pt.scrollIntoView({block: 'center'});
+                    const r = pt.getBoundingClientRect();
+                    return {x: r.x + r.width / 2, y: r.y + r.height / 2};
+                }"""
+            )
+            assert page.evaluate("() => document.getElementById('inspector').hidden")
+            page.mouse.move(box["x"], box["y"])
+            page.wait_for_function("() => !document.getElementById('inspector').hidden", timeout=5_000)
+            title = page.inner_text("#insp-title")
+            body = page.inner_text("#insp-body")
+            tid = title.split()[1]
+            row = trials.set_index("trial_id").loc[tid]
+            assert row["arm"] == "curriculum" and title == f"trial {tid} ({row['status']})"
+            assert f'weighting: "{row["weighting"]}"' in body and f'pacing: "{row["pacing"]}"' in body
+            assert "SECRET" not in body
+
+            # the trial table sorts by a numeric column (blanks last)
+            page.click("table.trials th:has-text('final CLIP')")
+            page.click("table.trials th:has-text('final CLIP')")  # second click: descending
+            first = page.evaluate("() => document.querySelector('table.trials tbody tr').dataset.trial")
+            done = trials[trials["final_clip_score"].notna()]
+            assert first == done.loc[done["final_clip_score"].idxmax(), "trial_id"]
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / "report.png"
+            page.evaluate("() => window.scrollTo(0, 0)")
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 50_000
+        finally:
+            browser.close()
+    assert errors == []

@@ -1,0 +1,110 @@
+"""A real two-node Ray cluster on this machine: kill the worker node mid-search, every trial still finishes.
+
+Both nodes run ``ray start --block`` in their own process groups (token auth, as Ray 2.60
+requires for multi-process clusters), so the test can kill one node outright and tear
+both down without touching any other Ray on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+RAY = os.path.join(os.path.dirname(sys.executable), "ray")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _node(args: list[str], env: dict, log) -> subprocess.Popen:
+    return subprocess.Popen([RAY, "start", "--block", "--num-cpus=1", "--disable-usage-stats", *args], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
+
+
+def _nodes_alive(address: str, env: dict) -> int:
+    out = subprocess.run([RAY, "status", f"--address={address}"], env=env, capture_output=True, text=True,
+                         timeout=60).stdout
+    active = out.split("Active:")[-1].split("Pending:")[0] if "Active:" in out else ""
+    return sum(1 for line in active.splitlines() if "node_" in line)
+
+
+def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "CURRICLIP_CACHE": str(cache_dir), "PYTHONUNBUFFERED": "1"}
+    log = open(tmp_path / "nodes.log", "w")
+    head = _node(["--head", f"--port={port}", "--include-dashboard=false", "--node-ip-address=127.0.0.1"], env, log)
+    worker = None
+    try:
+        deadline = time.monotonic() + 120
+        while _nodes_alive(address, env) < 1:
+            assert time.monotonic() < deadline, "head node did not come up"
+            time.sleep(2)
+        worker = _node([f"--address={address}", "--node-ip-address=127.0.0.1"], env, log)
+        while _nodes_alive(address, env) < 2:
+            assert time.monotonic() < deadline, "worker node did not join"
+            time.sleep(2)
+
+        exp = {
+            "name": "cluster",
+            "data": {"n": 240, "image_size": 64},
+            "training": {"epochs": 4, "steps_per_epoch": 12, "batch_size": 16, "eval_batch_size": 64},
+            "space": {"sparsity": [1.0], "pacing": ["linear"]},
+            "search": {"num_trials": 3, "seeds": [0, 1], "scheduler": "fifo", "n_startup_trials": 2},
+            "storage": str(tmp_path / "runs"),
+        }
+        (tmp_path / "exp.yaml").write_text(yaml.safe_dump(exp))
+        driver = subprocess.Popen([sys.executable, "-m", "curriclip.cli", "search", str(tmp_path / "exp.yaml"),
+                                   "--address", address], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  text=True)
+        lines = []
+        assert driver.stderr is not None
+        running = 0
+        for line in driver.stderr:  # kill the worker while both nodes train (1 CPU each, so one trial each)
+            lines.append(line)
+            if "2 at a time" not in "".join(lines) and "at a time" in line:
+                pytest.fail(f"the driver did not see both nodes: {line}")
+            running += ("] start" in line) - any(k in line for k in ("] done", "] pruned", "] ERROR"))
+            if running == 2 and list((tmp_path / "runs").rglob("checkpoint_000000")):
+                break
+        _kill(worker)
+        rest = driver.stderr.read()
+        assert driver.wait(timeout=600) == 0, "".join(lines)[-2000:] + rest[-3000:]
+    finally:
+        if worker is not None:
+            _kill(worker)
+        _kill(head)
+        log.close()
+
+    run_dir = tmp_path / "runs" / "cluster"
+    trials = pd.read_parquet(run_dir / "trials.parquet")
+    epochs = pd.read_parquet(run_dir / "epochs.parquet")
+    import json
+
+    total = json.loads((run_dir / "run.json").read_text())["total_trials"]
+    assert len(trials) == total >= 5 and trials["trial_id"].is_unique
+    assert (trials["status"] == "completed").all() and (trials["epochs_done"] == 4).all()
+    assert trials["restarts"].sum() >= 1  # the trial on the lost node was restarted from its checkpoint
+    assert not epochs.duplicated(["trial_id", "epoch"]).any()
+    assert epochs.groupby("trial_id").size().eq(4).all()

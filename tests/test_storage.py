@@ -1,0 +1,78 @@
+"""Remote run storage: a real search into s3:// on a local S3-compatible server (moto), then a report from it."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pyarrow.fs as pafs
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def s3_server(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1",
+                               "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "moto server did not start"
+                time.sleep(0.3)
+        fs = pafs.S3FileSystem(endpoint_override=env["AWS_ENDPOINT_URL"], access_key="testing", secret_key="testing",
+                               region="us-east-1", allow_bucket_creation=True)
+        fs.create_dir("curriclip-test")
+        yield env, fs
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_search_and_report_on_s3(tmp_path, tiny_dataset, cache_dir, s3_server):
+    s3_env, fs = s3_server
+    exp = {
+        "name": "remote",
+        "data": {"n": 240, "image_size": 64},
+        "training": {"epochs": 2, "steps_per_epoch": 3, "batch_size": 16, "eval_batch_size": 64},
+        "space": {"sparsity": [1.0], "pacing": ["linear"]},
+        "search": {"num_trials": 2, "seeds": [0], "n_startup_trials": 1},
+    }
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(exp))
+    env = {**os.environ, **s3_env, "CURRICLIP_CACHE": str(cache_dir)}
+    cli = [sys.executable, "-m", "curriclip.cli"]
+    done = subprocess.run([*cli, "search", str(tmp_path / "exp.yaml"), "--storage", "s3://curriclip-test/runs"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "s3://curriclip-test/runs/remote/report.html" in done.stdout
+
+    names = {info.base_name for info in fs.get_file_info(pafs.FileSelector("curriclip-test/runs/remote"))}
+    assert {"trials.parquet", "epochs.parquet", "report.html", "experiment.yaml", "run.json"} <= names
+    assert any(n.startswith("experiment_state-") for n in names)
+    with fs.open_input_stream("curriclip-test/runs/remote/trials.parquet") as f:
+        trials = pd.read_parquet(io.BytesIO(f.read()))
+    assert len(trials) >= 3 and set(trials["status"]) <= {"completed", "pruned"}
+    assert (trials[trials["arm"] == "single_task"]["epochs_done"] == 2).all()
+
+    again = subprocess.run([*cli, "report", "s3://curriclip-test/runs/remote", "--out", str(tmp_path / "r.html")],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (tmp_path / "r.html").stat().st_size > 1_000_000
+    clash = subprocess.run([*cli, "search", str(tmp_path / "exp.yaml"), "--storage", "s3://curriclip-test/runs"],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert clash.returncode == 2 and "already exists" in clash.stderr
