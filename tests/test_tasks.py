@@ -175,6 +175,7 @@ def test_segmentation_trains_from_a_masks_column(tiny_dataset, tmp_path):
     cfg = tiny_trial(path, tasks=["segmentation", "itc"], stage_span=0.0, epochs=1, steps_per_epoch=2)
     run_trial(TrialConfig.model_validate(cfg), lambda m, s: reports.append(m))
     assert 0 < reports[-1]["loss/segmentation"] < 3
+    assert 0.0 <= reports[-1]["dice"] <= 1.0 and 0.0 <= reports[-1]["init_dice"] <= 1.0  # held-out Dice per epoch
 
 
 @pytest.mark.parametrize("weighting", ["dwa", "gradnorm"])

@@ -35,6 +35,27 @@ class Segmentation(Task):
         head.patch_size, head.num_labels = info.patch_size, info.num_labels
         return head
 
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, head: nn.Module, split, device: torch.device, batch_size: int = 128) -> dict:
+        """Dice of the thresholded predicted finding masks on the held-out split (both empty counts as 1)."""
+        from curriclip.metrics.segmentation import dice_per_sample
+
+        if split.masks is None:
+            return {}
+        was_training = model.training
+        model.eval()
+        scores = []
+        for start in range(0, len(split), batch_size):
+            rows = torch.arange(start, min(start + batch_size, len(split)))
+            _, tokens = model.encode_image(split.images[rows].to(device), tokens=True)
+            logits = patches_to_image(head(tokens), head.patch_size, head.num_labels)
+            masks = split.masks[rows].to(device).float()
+            if logits.shape[-2:] != masks.shape[-2:]:
+                logits = F.interpolate(logits, size=masks.shape[-2:], mode="bilinear", align_corners=False)
+            scores.append(dice_per_sample(torch.sigmoid(logits).cpu(), masks.cpu()))
+        model.train(was_training)
+        return {"dice": float(torch.cat(scores).mean())}
+
     def loss(self, ctx: StepContext, head: nn.Module) -> torch.Tensor:
         masks = ctx.batch.masks
         if masks is None:

@@ -68,7 +68,7 @@ def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> T
     """The trial's sparsity subset of the training split, and the full, fixed test split."""
     needs = set().union(*(task_lib.get(name).needs for name in cfg.tasks))
     train = load_split(cfg.dataset_dir, "train", image_size, masks="masks" in needs)
-    test = load_split(cfg.dataset_dir, "test", image_size)
+    test = load_split(cfg.dataset_dir, "test", image_size, masks="masks" in needs)  # Dice of segmentation heads
     if len(test) == 0:
         raise DataError(f"{cfg.dataset_dir}: the test split is empty; CLIP score needs held-out pairs")
     keep = sparsity_subset(train.subject_ids, cfg.sparsity, seed=cfg.subset_seed, labels=train.labels.numpy())
