@@ -34,7 +34,31 @@ def _node(args: list[str], env: dict, log) -> subprocess.Popen:
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Ray's workers may leave the node's process group)."""
+    children: dict[int, list[int]] = {}
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                fields = open(f"/proc/{stat}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(stat))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
 def _kill(proc: subprocess.Popen) -> None:
+    """SIGKILL a node: its process group and every descendant (raylet, object store, trial workers)."""
+    for pid in _descendants(proc.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -105,6 +129,11 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
     total = json.loads((run_dir / "run.json").read_text())["total_trials"]
     assert len(trials) == total >= 5 and trials["trial_id"].is_unique
     assert (trials["status"] == "completed").all() and (trials["epochs_done"] == 4).all()
-    assert trials["restarts"].sum() >= 1  # the trial on the lost node was restarted from its checkpoint
+    # the trial on the lost node was restarted from its checkpoint: Ray counts the failure, and/or the trial's
+    # raw results show a report after a restore (fewer iterations since restore than iterations in all)
+    raw = [json.loads(line) for path in run_dir.glob("trial_*/result.json") for line in path.read_text().splitlines()
+           if line.strip()]
+    restored = any(r.get("iterations_since_restore", 0) < r.get("training_iteration", 0) for r in raw)
+    assert trials["restarts"].sum() >= 1 or restored
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
     assert epochs.groupby("trial_id").size().eq(4).all()
