@@ -8,11 +8,14 @@ both down without touching any other Ray on the machine.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -30,8 +33,13 @@ def _free_port() -> int:
 
 
 def _node(args: list[str], env: dict, log) -> subprocess.Popen:
-    return subprocess.Popen([RAY, "start", "--block", "--num-cpus=1", "--disable-usage-stats", *args], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [RAY, "start", "--block", "--num-cpus=1", "--disable-usage-stats", *args],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _descendants(pid: int) -> list[int]:
@@ -67,10 +75,25 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def _nodes_alive(address: str, env: dict) -> int:
-    out = subprocess.run([RAY, "status", f"--address={address}"], env=env, capture_output=True, text=True,
-                         timeout=60).stdout
+    out = subprocess.run(
+        [RAY, "status", f"--address={address}"], env=env, capture_output=True, text=True, timeout=60
+    ).stdout
     active = out.split("Active:")[-1].split("Pending:")[0] if "Active:" in out else ""
     return sum(1 for line in active.splitlines() if "node_" in line)
+
+
+def _running_trials(lines: list[str]) -> set[str]:
+    """Trial ids the driver's progress lines show as started and not yet ended."""
+    running: set[str] = set()
+    for line in list(lines):
+        match = re.search(r"\] (start|done|pruned|ERROR)\s+(\S+)", line)
+        if match:
+            (running.add if match.group(1) == "start" else running.discard)(match.group(2))
+    return running
+
+
+def _has_checkpoint(runs: Path, trial_id: str) -> bool:
+    return any(trial_id in str(path) for path in runs.rglob("checkpoint_000000"))
 
 
 def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
@@ -99,22 +122,36 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
             "storage": str(tmp_path / "runs"),
         }
         (tmp_path / "exp.yaml").write_text(yaml.safe_dump(exp))
-        driver = subprocess.Popen([sys.executable, "-m", "curriclip.cli", "search", str(tmp_path / "exp.yaml"),
-                                   "--address", address], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                  text=True)
-        lines = []
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "curriclip.cli", "search", str(tmp_path / "exp.yaml"), "--address", address],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        lines: list[str] = []
         assert driver.stderr is not None
-        running = 0
-        for line in driver.stderr:  # kill the worker while both nodes train (1 CPU each, so one trial each)
-            lines.append(line)
-            if "2 at a time" not in "".join(lines) and "at a time" in line:
-                pytest.fail(f"the driver did not see both nodes: {line}")
-            running += ("] start" in line) - any(k in line for k in ("] done", "] pruned", "] ERROR"))
-            if running == 2 and list((tmp_path / "runs").rglob("checkpoint_000000")):
+
+        def read() -> None:
+            for line in driver.stderr:
+                lines.append(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        # kill the worker only once both nodes train (1 CPU each, so one trial each) and each running trial has
+        # written a checkpoint: a trial still being placed would just be scheduled elsewhere, with no failure to see
+        while True:
+            assert driver.poll() is None, "the search ended before the worker could be killed: " + "".join(lines)
+            text = "".join(lines)
+            if "at a time" in text and "2 at a time" not in text:
+                pytest.fail(f"the driver did not see both nodes: {text[-2000:]}")
+            running = _running_trials(lines)
+            if len(running) == 2 and all(_has_checkpoint(tmp_path / "runs", t) for t in running):
                 break
+            time.sleep(0.2)
         _kill(worker)
-        rest = driver.stderr.read()
-        assert driver.wait(timeout=600) == 0, "".join(lines)[-2000:] + rest[-3000:]
+        assert driver.wait(timeout=600) == 0, "".join(lines)[-5000:]
+        reader.join(timeout=30)
     finally:
         if worker is not None:
             _kill(worker)
@@ -131,8 +168,12 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
     assert (trials["status"] == "completed").all() and (trials["epochs_done"] == 4).all()
     # the trial on the lost node was restarted from its checkpoint: Ray counts the failure, and/or the trial's
     # raw results show a report after a restore (fewer iterations since restore than iterations in all)
-    raw = [json.loads(line) for path in run_dir.glob("trial_*/result.json") for line in path.read_text().splitlines()
-           if line.strip()]
+    raw = [
+        json.loads(line)
+        for path in run_dir.glob("trial_*/result.json")
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
     restored = any(r.get("iterations_since_restore", 0) < r.get("training_iteration", 0) for r in raw)
     assert trials["restarts"].sum() >= 1 or restored
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
