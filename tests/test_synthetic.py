@@ -51,7 +51,8 @@ def test_schema_and_columns(table: pa.Table) -> None:
     assert set(views) == {"PA", "AP"} and views.count("PA") > views.count("AP")
     assert set(table["image_height"].to_pylist()) == {SMALL} == set(table["image_width"].to_pylist())
     assert {len(b) for b in table["image"].to_pylist()} == {SMALL * SMALL}
-    assert table["masks"].null_count == table.num_rows
+    assert table["masks"].null_count == 0
+    assert {len(b) for b in table["masks"].to_pylist()} == {(len(FINDINGS) * SMALL * SMALL + 7) // 8}
     assert all(len(row) == len(FINDINGS) for row in table["labels"].to_pylist())
     assert set(_labels(table).ravel()) <= {-2, -1, 0, 1}
     assert table["findings"].null_count == 0 and table["impression"].null_count == 0
@@ -290,6 +291,39 @@ def test_findings_change_the_expected_region(seed: int) -> None:
             for sev in ("mild", "large")
         ]
         assert 0 < change[0] and (name == "support_devices" or change[0] < change[1]), name
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_masks_mark_where_each_finding_is_drawn(seed: int) -> None:
+    normal = render_case({}, image_size=S, seed=seed)
+    assert not normal.masks.any()  # a normal study: every mask empty
+    for name in FINDINGS:
+        case = render_case({name: "large"}, image_size=S, seed=seed)
+        k = FINDINGS.index(name)
+        others = np.delete(case.masks, k, axis=0)
+        assert case.masks[k].any() and not others.any(), name  # only the drawn finding's mask is set
+        changed = np.abs(case.image.astype(int) - normal.image.astype(int)) > 3
+        # the mask lies where the image changed; except that the cardiomegaly mask is the whole enlarged
+        # silhouette (its normal-sized core is unchanged) and the fracture mask is the site around the
+        # break (rib and the space between ribs)
+        least = {"cardiomegaly": 0.5, "fracture": 0.25}.get(name, 0.7)
+        assert changed[case.masks[k]].mean() > least, name
+    effusion = render_case({"pleural_effusion": ("large", "left")}, image_size=S, seed=seed).masks[1]
+    rows, cols = np.nonzero(effusion)
+    assert rows.mean() > 0.5 * S and cols.mean() > 0.5 * S  # the patient's left base = the image's lower right
+
+
+def test_dataset_masks_agree_with_labels() -> None:
+    from curriclip.data.mask_store import masks_from_column
+
+    size = 64
+    table = generate_table(600, image_size=size, seed=3)
+    store = masks_from_column(table["masks"], len(FINDINGS), size, size, None, "test")
+    masks = store[np.arange(table.num_rows)].numpy().reshape(table.num_rows, len(FINDINGS), -1)
+    area = masks.sum(axis=2)
+    present = np.isin(_labels(table), (1, -1))
+    assert (area[~present] == 0).all()  # no mask for a finding the image does not have
+    assert (area[present] > 0).mean() > 0.99  # and (almost: a finding hidden by another) always one where it does
 
 
 def test_anatomy_layout() -> None:

@@ -15,9 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import torch
-import torch.nn.functional as F
 
 from curriclip.data.image_cache import mapped_images, resize_images  # noqa: F401  (re-exported)
+from curriclip.data.mask_store import MaskStore, masks_from_column
 from curriclip.data.schema import labels_matrix
 from curriclip.data.store import read_split
 from curriclip.errors import DataError
@@ -75,7 +75,7 @@ class SplitArrays:
     label_names: list[str]
     findings: list[str] | None = None  # the FINDINGS section alone ("" when absent)
     impressions: list[str] | None = None  # the IMPRESSION section alone ("" when absent)
-    masks: torch.Tensor | None = None  # (N, K, H, W) uint8 finding masks, None when the dataset has none
+    masks: MaskStore | torch.Tensor | None = None  # (N, K, H, W) uint8 finding masks, None when none
 
     def __len__(self) -> int:
         return len(self.sample_ids)
@@ -92,7 +92,9 @@ class SplitArrays:
             label_names=self.label_names,
             findings=None if self.findings is None else [self.findings[i] for i in index],
             impressions=None if self.impressions is None else [self.impressions[i] for i in index],
-            masks=None if self.masks is None else self.masks[idx],
+            masks=None if self.masks is None else (
+                self.masks.take(index) if isinstance(self.masks, MaskStore) else self.masks[idx]
+            ),
         )
 
 
@@ -128,21 +130,13 @@ def _section(table: pa.Table, column: str) -> list[str]:
     return [(v or "").strip() for v in table[column].to_pylist()]
 
 
-def _masks(dataset_dir: str, split: str, num_labels: int, image_size: int | None) -> torch.Tensor | None:
-    """(N, K, S, S) uint8 finding masks (packed bits in the ``masks`` column), or None when all are null."""
+def _masks(dataset_dir: str, split: str, num_labels: int, image_size: int | None) -> MaskStore | None:
+    """The split's finding masks (packed bits in the ``masks`` column), or None when all are null."""
     table, _ = read_split(dataset_dir, split, columns=["masks", "image_height", "image_width"])
-    column = table["masks"]
-    if table.num_rows == 0 or column.null_count == table.num_rows:
+    if table.num_rows == 0:
         return None
     h, w = int(table["image_height"][0].as_py()), int(table["image_width"][0].as_py())
-    out = torch.zeros((table.num_rows, num_labels, h, w), dtype=torch.uint8)
-    for r, packed in enumerate(column.to_pylist()):
-        if packed is not None:
-            bits = np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[: num_labels * h * w]
-            out[r] = torch.from_numpy(bits.reshape(num_labels, h, w))
-    if image_size is not None and (h, w) != (image_size, image_size):
-        out = (F.interpolate(out.float(), size=(image_size, image_size), mode="area") >= 0.5).to(torch.uint8)
-    return out
+    return masks_from_column(table["masks"], num_labels, h, w, image_size, f"{dataset_dir} [{split}]")
 
 
 def load_split(

@@ -81,7 +81,7 @@ __all__ = [
 #: from its own random stream seeded by ``(seed, chunk index)``, so changing this
 #: changes the dataset.
 #: Bumped whenever the generator's output changes, so cached datasets are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: per-finding masks
 CHUNK_SIZE = 256
 #: Pixels per rendering sub-batch: big enough to amortise numpy's per-call overhead,
 #: small enough to bound memory (a dozen float32 work arrays of this size, ~100 MB).
@@ -185,6 +185,7 @@ class Case:
     impression: str
     labels: list[int | None]  # CheXpert encoding, in FINDINGS order
     difficulty: float
+    masks: np.ndarray  # (len(FINDINGS), H, W) bool: where each finding is drawn (all False if absent)
 
 
 def render_case(
@@ -230,10 +231,10 @@ def render_case(
         p.side[0, f] = side
     p.negated[:] = ~p.present
     p.devices[:] = (_ETT | _NGT | _CVC) if p.present[0, DEVICES] else 0
-    image = _render(p, image_size)[0]
+    images, masks = _render(p, image_size)
     text, impression = _report(p, 0)
     labels = _labels(p).to_pylist()[0]
-    return Case(image, text, impression, labels, float(_difficulty(p)[0]))
+    return Case(images[0], text, impression, labels, float(_difficulty(p)[0]), masks[0])
 
 
 # =================================================================================
@@ -679,12 +680,38 @@ def _sgn(side: np.ndarray) -> np.ndarray:
     return np.where(side == _RIGHT, -1.0, 1.0)
 
 
-def _render(p: _Params, size: int) -> np.ndarray:
-    """(B, size, size) uint8 images for one sub-batch of parameters."""
+def _mark(
+    masks: np.ndarray, finding: int, soft: np.ndarray, idx: np.ndarray | None = None, level: float = 0.5
+) -> None:
+    """Adds the pixels where ``soft`` (a finding's drawn shape, 0..1) exceeds ``level`` to the finding's mask.
+
+    Called just before the shape is consumed by :func:`_add`, so each mask is exactly
+    the region the finding changed (its half-maximum outline), not a second drawing.
+    Structures about a pixel thin (nodules, plate atelectasis, lines) never reach 1/2
+    at low resolution; they are marked where drawn at all (``level`` 0.2). A shape that
+    stays below ``level`` everywhere (a small finding at 64 px) still marks its
+    strongest pixel, so a finding that is drawn never has an empty mask.
+    """
+    if len(soft) == 0:
+        return
+    rows = np.arange(len(masks)) if idx is None else idx
+    hit = soft > level
+    flat = soft.reshape(len(soft), -1)
+    faint = np.flatnonzero(~hit.reshape(len(hit), -1).any(axis=1) & (flat.max(axis=1) > 0.0))
+    if len(faint):
+        peak = np.zeros_like(hit).reshape(len(hit), -1)
+        peak[faint, flat[faint].argmax(axis=1)] = True
+        hit |= peak.reshape(hit.shape)
+    masks[rows, finding] |= hit
+
+
+def _render(p: _Params, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B, size, size) uint8 images and (B, findings, size, size) bool finding masks for one sub-batch."""
     p = _apply_view(p)
     fr = _Frame(size, p.angle, p.mag, p.shift_u, p.shift_v)
     vessels, patches = _textures(size)
     sev, side, present = p.severity, p.side, p.present
+    masks = np.zeros((len(p.ap), _NF, size, size), dtype=bool)
 
     # --- anatomy ---------------------------------------------------------------
     img = fr.ellipse(0.0, 0.0, p.body_a, 1.9, edge_px=2.0)  # barrel-shaped torso
@@ -694,6 +721,8 @@ def _render(p: _Params, size: int) -> np.ndarray:
     heart_cy = 0.25 - 0.05 * (heart_scale - 1.0)
     heart = fr.ellipse(heart_cx, heart_cy, 0.285 * heart_scale, 0.22 * heart_scale**0.7, phi=0.32, edge_px=1.2)
     not_heart = 1.0 - heart
+    big_heart = np.flatnonzero(present[:, CARDIOMEGALY])
+    _mark(masks, CARDIOMEGALY, heart[big_heart], big_heart)  # the enlarged cardiac silhouette
     _add(img, heart, 0.09)
     lungs = []
     for s, sign in ((_RIGHT, -1.0), (_LEFT, 1.0)):
@@ -732,6 +761,7 @@ def _render(p: _Params, size: int) -> np.ndarray:
         fluid *= lungs[s][idx]
         aerated[idx] -= fluid
         fluids.append((idx, fluid.copy()))
+        _mark(masks, EFFUSION, fluid, idx)
         _add(img, fluid, 0.30, idx)
 
     ptx = np.flatnonzero(present[:, PNEUMOTHORAX])
@@ -750,6 +780,7 @@ def _render(p: _Params, size: int) -> np.ndarray:
         np.clip(aerated, 0.0, 1.0, out=aerated)
         line = f.ellipse(cx, cy, la * frac + 0.012, p.lung_b[ptx] * frac + 0.012, edge_px=0.8) - inner
         line *= lung_side
+        _mark(masks, PNEUMOTHORAX, rim, ptx)
         _add(img, rim, -0.12, ptx)
         _add(img, line, 0.10, ptx)
 
@@ -782,6 +813,9 @@ def _render(p: _Params, size: int) -> np.ndarray:
         phase[frx] -= cell
         gap_w = np.array([0.012, 0.024, 0.036])[sev[frx, FRACTURE]]
         gap = f.ellipse(uf, vf, gap_w, 0.4 * per, edge_px=0.7)
+        # the annotated fracture site: the break and the displaced rib end around it (the gap
+        # alone is narrower than a pixel at low resolution)
+        _mark(masks, FRACTURE, f.ellipse(uf, vf, gap_w + 0.04, 0.5 * per, edge_px=0.7), frx)
     np.floor(phase, out=(fl := np.empty_like(phase)))
     phase -= fl
     phase -= 0.5
@@ -807,8 +841,9 @@ def _render(p: _Params, size: int) -> np.ndarray:
         cx, cy = _lobe_centre(p, cons, s_c, p.cons_lobe[cons])
         r = np.array([0.10, 0.16, 0.23])[sev[cons, CONSOLIDATION]]
         blob = f.ellipse(cx, cy, 1.15 * r, r, phi=sign * 0.4, edge_px=4.0)
-        blob *= _crop(patches, p.tex_off[cons, 2:], size)
         blob *= np.where((s_c == _RIGHT)[:, None, None], lungs[0][cons], lungs[1][cons])
+        _mark(masks, CONSOLIDATION, blob, cons)  # the patch's extent (before its texture)
+        blob *= _crop(patches, p.tex_off[cons, 2:], size)
         _add(img, blob, np.array([0.20, 0.27, 0.32])[sev[cons, CONSOLIDATION]], cons)
 
     nod = np.flatnonzero(present[:, NODULE])
@@ -819,7 +854,9 @@ def _render(p: _Params, size: int) -> np.ndarray:
         cy = cy + p.nodule_dv[nod]
         r = _nodule_mm(p)[nod] / 25.0 * 0.06  # 25 mm ~ 0.06 world units, ~4 px at 128
         r = np.maximum(r, 0.022)
-        _add(img, f.ellipse(cx, cy, r, r, edge_px=1.0), np.array([0.24, 0.30, 0.34])[sev[nod, NODULE]], nod)
+        blob = f.ellipse(cx, cy, r, r, edge_px=1.0)
+        _mark(masks, NODULE, blob, nod, level=0.2)
+        _add(img, blob, np.array([0.24, 0.30, 0.34])[sev[nod, NODULE]], nod)
 
     atel = np.flatnonzero(present[:, ATELECTASIS])
     for s in (_RIGHT, _LEFT):
@@ -833,6 +870,7 @@ def _render(p: _Params, size: int) -> np.ndarray:
         # a plate slightly tilted, lateral end higher: |V - vb + tilt U| < w
         band = f.ellipse(sign * p.lung_cx[idx], vb, 0.5, w, phi=-sign * 0.12, edge_px=1.0)
         band *= lungs[s][idx]
+        _mark(masks, ATELECTASIS, band, idx, level=0.2)
         _add(img, band, 0.26, idx)
 
     ed = np.flatnonzero(present[:, EDEMA])
@@ -842,11 +880,12 @@ def _render(p: _Params, size: int) -> np.ndarray:
         haze *= haze
         haze += 0.25
         haze *= lung[ed]
+        _mark(masks, EDEMA, haze, ed)
         _add(img, haze, np.array([0.12, 0.20, 0.28])[sev[ed, EDEMA]], ed)
 
     dev = np.flatnonzero(present[:, DEVICES])
     if len(dev):
-        _draw_devices(img, fr, p, dev)
+        _draw_devices(img, fr, p, dev, masks)
 
     # --- acquisition -----------------------------------------------------------------
     img *= _col(p.gain * 255.0)
@@ -855,7 +894,7 @@ def _render(p: _Params, size: int) -> np.ndarray:
     noise *= _col(p.noise * 255.0)
     img += noise
     np.clip(img, 0.0, 255.0, out=img)
-    return img.astype(np.uint8)
+    return img.astype(np.uint8), masks
 
 
 def _fracture_site(p: _Params, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -881,7 +920,7 @@ def _lobe_centre(p: _Params, idx: np.ndarray, side: np.ndarray, lobe: np.ndarray
     return sign * (p.lung_cx[idx] + du[side, lobe]), dv[side, lobe] + 0.5 * (p.dome[idx] - 0.42)
 
 
-def _draw_devices(img: np.ndarray, fr: _Frame, p: _Params, dev: np.ndarray) -> None:
+def _draw_devices(img: np.ndarray, fr: _Frame, p: _Params, dev: np.ndarray, masks: np.ndarray) -> None:
     """Tubes and lines as thin bright polylines; the pacemaker as a small bright box."""
     for bit, points, width, density in (
         (_ETT, ((0.0, -1.1), (0.0, None)), 0.011, 0.40),
@@ -903,6 +942,7 @@ def _draw_devices(img: np.ndarray, fr: _Frame, p: _Params, dev: np.ndarray) -> N
             box = np.sqrt(box, out=box)  # flatter, brighter can
             acc = np.maximum(acc, box, out=acc)
             density = np.float32(0.55)
+        _mark(masks, DEVICES, acc, idx, level=0.2)
         _add(img, acc, density, idx)
 
 
@@ -1323,6 +1363,13 @@ def _labels(p: _Params) -> pa.Array:
     return pa.ListArray.from_arrays(offsets, pa.array(values, type=pa.int8(), mask=null))
 
 
+def _fixed_binary(rows: np.ndarray) -> pa.Array:
+    """A binary column of the equal-length byte rows of ``rows`` (B, n), without a copy per row."""
+    b, n = rows.shape
+    offsets = pa.py_buffer(np.arange(0, b * n + 1, n, dtype=np.int32))
+    return pa.Array.from_buffers(pa.binary(), b, [None, offsets, pa.py_buffer(np.ascontiguousarray(rows).reshape(-1))])
+
+
 def _slice_params(p: _Params, sl: slice) -> _Params:
     return _Params(**{k: v[sl] for k, v in p.__dict__.items()})
 
@@ -1336,22 +1383,17 @@ def _make_batch(
     padded = np.concatenate([subject, np.zeros(CHUNK_SIZE - b, dtype=np.int64)])
     p = _slice_params(_sample_params(seed, chunk, padded), slice(0, b))
     pixels = np.empty((b, size, size), dtype=np.uint8)
+    mask_bytes = (_NF * size * size + 7) // 8
+    packed = np.empty((b, mask_bytes), dtype=np.uint8)  # per sample: the finding masks, bit-packed
     step = max(1, _RENDER_ELEMENTS // (size * size))
     for s in range(0, b, step):
         sl = slice(s, min(s + step, b))
-        pixels[sl] = _render(_slice_params(p, sl), size)
+        pixels[sl], masks = _render(_slice_params(p, sl), size)
+        packed[sl] = np.packbits(masks.reshape(len(masks), -1), axis=1)
     reports = [_report(p, i) for i in range(b)]
 
     ids = range(start, stop)
-    image = pa.Array.from_buffers(
-        pa.binary(),
-        b,
-        [
-            None,
-            pa.py_buffer(np.arange(0, b * size * size + 1, size * size, dtype=np.int32)),
-            pa.py_buffer(pixels.reshape(-1)),
-        ],
-    )
+    image = _fixed_binary(pixels.reshape(b, -1))
     hw = pa.array(np.full(b, size, dtype=np.int32))
     columns = [
         pa.array([f"syn-{i:06d}" for i in ids], pa.string()),
@@ -1365,7 +1407,7 @@ def _make_batch(
         pa.array([r[0] for r in reports], pa.string()),
         pa.array([r[1] for r in reports], pa.string()),
         _labels(p),
-        pa.nulls(b, pa.binary()),
+        _fixed_binary(packed),
         pa.array(_difficulty(p), pa.float32()),
         pa.array(["synthetic"] * b, pa.string()),
     ]
