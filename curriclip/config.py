@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from curriclip.curriculum import difficulty, pacing
 from curriclip.errors import ConfigError, UnknownNameError
@@ -110,6 +118,18 @@ class TrialConfig(_Strict):
     eval_batch_size: int = Field(256, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(None, ge=1, description="torch CPU threads (default: the CPUs Ray gave the trial)")
+    # compute settings (experiment section ``compute:``, see ComputeConfig); on a CPU only ``compile`` acts
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        "auto", description="auto: bf16 autocast on GPUs with bf16, fp16 + loss scaling on older GPUs, fp32 on CPU"
+    )
+    tf32: bool = Field(True, description="CUDA: fp32 matmuls and convolutions on TF32 tensor cores")
+    channels_last: bool = Field(False, description="CUDA: channels-last image tower (convolutional towers gain)")
+    pin_memory: bool = Field(True, description="CUDA: batches copied from pinned host memory without blocking")
+    compile: bool = Field(False, description="torch.compile the image and text towers")
+    gpu_memory_fraction: float | None = Field(
+        None, gt=0.0, le=1.0,
+        description="CUDA: cap on this trial's share of its GPU's memory (default: the GPU fraction Ray gave it)",
+    )
 
     @field_validator("model")
     @classmethod
@@ -120,6 +140,13 @@ class TrialConfig(_Strict):
     @classmethod
     def _text_tower_form(cls, v: str | None) -> str | None:
         return _text_tower(v)
+
+    @field_validator("precision")
+    @classmethod
+    def _precision_needs_gpu(cls, v: str, info: ValidationInfo) -> str:
+        if v in ("bf16", "fp16") and info.data.get("device") == "cpu":
+            raise ValueError(f"{v!r} autocast needs a CUDA GPU but device is 'cpu' (use auto or fp32)")
+        return v
 
     @field_validator("tasks")
     @classmethod
@@ -241,6 +268,12 @@ class SpaceConfig(_Strict):
     )
     stage_span: tuple[float, float] = (0.2, 0.8)
     sparsity: list[float] = Field(default_factory=lambda: [0.1, 0.3, 1.0])
+    sparsity_axis: Literal["grid", "searched"] = Field(
+        "grid",
+        description="grid: curriculum trials go round-robin over the levels, so each gets the same budget; "
+        "searched: the searcher picks the level like any other parameter (pair with objectives such as "
+        "{clip_score: max, train_pairs: min} to trade data for alignment). Baselines run at every level either way",
+    )
     ordering_encoding: Literal["random_keys", "lehmer"] = Field(
         "random_keys", description="how orderings become Optuna parameters (see benchmarks/bench_encoding.py)"
     )
@@ -366,8 +399,21 @@ class SearchConfig(_Strict):
         ge=1,
         description="shuffled-pairs negative control: runs of the first N seeds at every level (never pruned)",
     )
-    scheduler: Literal["asha", "median", "fifo"] = Field(
-        "asha", description="early stopping per sparsity level (baselines and controls are never stopped)"
+    scheduler: Literal["asha", "median", "fifo", "pbt"] = Field(
+        "asha",
+        description="per sparsity level (baselines and controls are never stopped): asha / median stop weak "
+        "curricula early; pbt (population-based training) lets curricula change during training: every "
+        "`perturbation_interval` epochs the weakest quarter continue from a stronger trial's checkpoint with "
+        "perturbed lr, stage span and pacing parameters",
+    )
+    searcher: Literal["optuna", "random"] | None = Field(
+        None,
+        description="who proposes curriculum trials: optuna (TPE / NSGA-II; the default) or random (Optuna's "
+        "random sampler, drawn up front; the default with pbt, which Ray Tune cannot combine with a searcher)",
+    )
+    perturbation_interval: int = Field(2, ge=1, description="pbt: epochs between exploit/explore steps")
+    pbt_quantile: float = Field(
+        0.25, gt=0.0, le=0.5, description="pbt: fraction of a level's population that copies the top fraction"
     )
     grace_period: int = Field(2, ge=1, description="ASHA: epochs before a trial may be stopped")
     reduction_factor: int = Field(3, ge=2)
@@ -389,10 +435,99 @@ class SearchConfig(_Strict):
         "linear_a, stage_span, lr, ...); missing parameters are sampled",
     )
 
+    @model_validator(mode="after")
+    def _pbt_without_searcher(self) -> SearchConfig:
+        if self.scheduler == "pbt" and self.searcher == "optuna":
+            raise ValueError(
+                "scheduler 'pbt' cannot be combined with searcher 'optuna': Ray Tune's population-based training "
+                "rewrites trial configs itself, so a searcher would learn from configs that never ran; "
+                "use searcher: random (the pbt default) or another scheduler"
+            )
+        if self.scheduler == "pbt" and self.objectives:
+            raise ValueError("scheduler 'pbt' ranks trials on one metric; remove objectives or pick another scheduler")
+        return self
+
+    @property
+    def proposer(self) -> str:
+        """The searcher in effect: optuna unless set, random under pbt."""
+        return self.searcher or ("random" if self.scheduler == "pbt" else "optuna")
+
 
 class ResourcesConfig(_Strict):
-    cpus_per_trial: float = Field(1.0, gt=0)
-    gpus_per_trial: float = Field(0.0, ge=0)
+    """What each trial asks Ray for; a data-parallel trial asks it for each of its workers."""
+
+    cpus_per_trial: float = Field(
+        1.0, gt=0, description="CPUs per trial (per worker when workers_per_trial > 1); also its torch threads"
+    )
+    gpus_per_trial: float = Field(
+        0.0,
+        ge=0,
+        description="GPUs per trial (per worker when workers_per_trial > 1); a trial given GPUs trains on CUDA. "
+        "A fraction shares a GPU: 0.5 runs 2 trials on each GPU, 0.25 runs 4, each capped at that share of the "
+        "GPU's memory (torch.cuda.set_per_process_memory_fraction) so one trial cannot starve the others",
+    )
+    workers_per_trial: int = Field(
+        1,
+        ge=1,
+        description="data-parallel workers per trial (Ray Train; gloo on CPUs, NCCL on GPUs): each trains "
+        "training.batch_size / workers_per_trial pairs of every batch and the ITC loss sees the whole batch; the "
+        "trial takes workers_per_trial x (cpus_per_trial, gpus_per_trial)",
+    )
+    gpu_memory_fraction: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="cap on each trial's share of its GPU's memory (default: gpus_per_trial when below 1, else "
+        "none); lower it when a model's activations spike, raise it when the trials beside it need little",
+    )
+
+    @property
+    def use_gpu(self) -> bool:
+        """Trials (their workers) get GPUs: they train on CUDA, data-parallel ones over NCCL."""
+        return self.gpus_per_trial > 0
+
+    @field_validator("workers_per_trial")
+    @classmethod
+    def _whole_gpus_per_worker(cls, v: int, info: ValidationInfo) -> int:
+        gpus = info.data.get("gpus_per_trial", 0.0)
+        if v > 1 and 0 < gpus < 1:
+            raise ValueError(
+                f"{v} workers with gpus_per_trial {gpus}: data-parallel workers need a whole GPU each "
+                "(NCCL cannot run two ranks of one trial on one GPU); share GPUs with workers_per_trial: 1"
+            )
+        return v
+
+    @field_validator("gpu_memory_fraction")
+    @classmethod
+    def _fraction_needs_gpu(cls, v: float | None, info: ValidationInfo) -> float | None:
+        if v is not None and info.data.get("gpus_per_trial", 0.0) == 0:
+            raise ValueError("a GPU memory cap needs gpus_per_trial > 0")
+        return v
+
+
+class ComputeConfig(_Strict):
+    """How trials compute on a GPU; every setting is a no-op on a CPU except ``compile``."""
+
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        "auto",
+        description="auto: bf16 autocast on GPUs that support it (A100, H100: fp32's range, no loss scaling), fp16 "
+        "autocast with a gradient scaler on older GPUs (V100, T4), fp32 on a CPU; bf16/fp16 need gpus_per_trial > 0",
+    )
+    tf32: bool = Field(
+        True, description="fp32 matmuls and convolutions on TF32 tensor cores (A100+: several times faster; the "
+        "parts autocast leaves in fp32, and everything under precision fp32)"
+    )
+    channels_last: bool = Field(
+        False, description="channels-last image tower: faster convolutional towers (ResNet, ConvNeXt) on tensor "
+        "cores; ViTs gain little"
+    )
+    pin_memory: bool = Field(
+        True, description="copy each batch from pinned host memory without blocking, so the copy overlaps compute"
+    )
+    compile: bool = Field(
+        False, description="torch.compile the image and text towers: a minute or more of compilation per trial, "
+        "then faster steps; worth it for long trials of big models"
+    )
 
 
 class ModelOptions(_Strict):
@@ -424,13 +559,44 @@ class ExperimentConfig(_Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     space: SpaceConfig = Field(default_factory=SpaceConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
-    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, validate_default=True)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig, validate_default=True)
     storage: str = Field("runs", description="where run directories go: <storage>/<name>/")
 
     @field_validator("model")
     @classmethod
     def _model_known(cls, v: str) -> str:
         return _known_model(v)
+
+    @field_validator("resources")
+    @classmethod
+    def _resources_fit_training(cls, v: ResourcesConfig, info: ValidationInfo) -> ResourcesConfig:
+        training = info.data.get("training")
+        if training is None:
+            return v
+        if training.device == "cuda" and not v.use_gpu:
+            raise ValueError("training.device is 'cuda' but gpus_per_trial is 0: trials would be given no GPU")
+        if training.batch_size % v.workers_per_trial:
+            raise ValueError(
+                f"workers_per_trial {v.workers_per_trial} does not divide training.batch_size {training.batch_size} "
+                "(each worker trains batch_size / workers_per_trial pairs of every batch)"
+            )
+        return v
+
+    @field_validator("compute")
+    @classmethod
+    def _precision_needs_gpu(cls, v: ComputeConfig, info: ValidationInfo) -> ComputeConfig:
+        training, resources = info.data.get("training"), info.data.get("resources")
+        if v.precision in ("bf16", "fp16"):
+            if training is not None and training.device == "cpu":
+                raise ValueError(f"precision {v.precision!r} needs a GPU but training.device is 'cpu'")
+            if resources is not None and not resources.use_gpu:
+                raise ValueError(f"precision {v.precision!r} needs a GPU: set resources.gpus_per_trial > 0")
+        return v
+
+    def compute_fields(self) -> dict[str, Any]:
+        """The trial-config fields of ``compute:`` and ``resources.gpu_memory_fraction`` (copied into every trial)."""
+        return {**self.compute.model_dump(), "gpu_memory_fraction": self.resources.gpu_memory_fraction}
 
 
 # ---------------------------------------------------------------------------

@@ -58,31 +58,61 @@ def _init_ray(address: str | None) -> None:
 
 
 def _concurrency(experiment: ExperimentConfig) -> int:
-    """How many trials fit the cluster at once; a clear error if a trial can never fit."""
+    """How many trials fit the cluster at once; a clear error if a trial can never fit.
+
+    A trial takes ``workers_per_trial`` x (``cpus_per_trial``, ``gpus_per_trial``): its
+    own process when it has one worker, its Ray Train workers otherwise (whose driver
+    takes no CPU). Tune never starts more trials than this, so a data-parallel trial's
+    workers, which Ray Train reserves outside Tune, always find their resources.
+    """
     import ray
 
     resources = ray.cluster_resources()
     cpus, gpus = resources.get("CPU", 0.0), resources.get("GPU", 0.0)
     r = experiment.resources
+    workers = r.workers_per_trial
     if r.gpus_per_trial > 0 and gpus <= 0:
         raise ConfigError("resources.gpus_per_trial: trials ask for GPUs but the Ray cluster has none")
     if r.cpus_per_trial > cpus:
         raise ConfigError(f"resources.cpus_per_trial: {r.cpus_per_trial} exceeds the cluster's {cpus:g} CPUs")
-    fit = math.floor(cpus / r.cpus_per_trial)
+    if r.gpus_per_trial > gpus:
+        raise ConfigError(f"resources.gpus_per_trial: {r.gpus_per_trial:g} exceeds the cluster's {gpus:g} GPUs")
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive", True)]
+    if nodes and not any(
+        n.get("CPU", 0.0) >= r.cpus_per_trial and n.get("GPU", 0.0) >= r.gpus_per_trial for n in nodes
+    ):
+        raise ConfigError(
+            f"resources: no node of the Ray cluster has {r.cpus_per_trial:g} CPUs and {r.gpus_per_trial:g} GPUs "
+            "for one trial (one worker)"
+        )
+    if workers * r.cpus_per_trial > cpus or workers * r.gpus_per_trial > gpus:
+        raise ConfigError(
+            f"resources.workers_per_trial: {workers} workers x ({r.cpus_per_trial:g} CPUs, {r.gpus_per_trial:g} GPUs) "
+            f"exceed the cluster's {cpus:g} CPUs and {gpus:g} GPUs"
+        )
+    eps = 1e-9  # 0.7 / 0.1 is 6.999...: count a trial that fits exactly
+    fit = math.floor(cpus / (workers * r.cpus_per_trial) + eps)
     if r.gpus_per_trial > 0:
-        fit = min(fit, math.floor(gpus / r.gpus_per_trial))
+        fit = min(fit, math.floor(gpus / (workers * r.gpus_per_trial) + eps))
     if experiment.search.max_concurrent:
         fit = min(fit, experiment.search.max_concurrent)
     return max(1, fit)
 
 
 def _trainable(experiment: ExperimentConfig):
+    """Ray Tune's trainable with its resources: one process per trial, or a driver of Ray Train workers."""
     from ray import tune
+
+    r = experiment.resources
+    if r.workers_per_trial > 1:
+        from curriclip.trainables.tune_trainable import DRIVER_RESOURCES, data_parallel_trainable
+
+        trainable = data_parallel_trainable(r.workers_per_trial, r.cpus_per_trial, r.gpus_per_trial)
+        return tune.with_resources(trainable, DRIVER_RESOURCES)
 
     from curriclip.trainables.tune_trainable import curriclip_trainable
 
-    resources = {"cpu": experiment.resources.cpus_per_trial, "gpu": experiment.resources.gpus_per_trial}
-    return tune.with_resources(curriclip_trainable, resources)
+    return tune.with_resources(curriclip_trainable, {"cpu": r.cpus_per_trial, "gpu": r.gpus_per_trial})
 
 
 def trial_dirname(trial) -> str:
@@ -98,7 +128,8 @@ def _run_config(experiment: ExperimentConfig, name: str, storage: Path, total: i
     return tune.RunConfig(
         name=name,
         storage_path=str(storage),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+        # PBT copies a stronger trial's latest checkpoint while that trial trains on: keep a few
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=3 if experiment.search.scheduler == "pbt" else 1),
         failure_config=tune.FailureConfig(max_failures=2),
         callbacks=[ProgressPrinter(total, experiment.search.metric, experiment.training.epochs)],
         verbose=0,
@@ -131,9 +162,16 @@ def run_search(
     """
     from ray import tune
 
+    from curriclip.search.pbt import make_pbt_scheduler
     from curriclip.search.scheduler import make_scheduler
-    from curriclip.search.searcher import CurriculumSearcher
-    from curriclip.spaces import CurriculumSpace, shuffled_control_configs, single_task_configs, sparsity_grid
+    from curriclip.search.searcher import CurriculumLimiter, CurriculumSearcher
+    from curriclip.spaces import (
+        CurriculumSpace,
+        random_population,
+        shuffled_control_configs,
+        single_task_configs,
+        sparsity_grid,
+    )
 
     updates: dict = {}
     if name:
@@ -176,36 +214,47 @@ def run_search(
 
     metric = experiment.search.metric
     objectives = experiment.search.objectives
-    searcher = CurriculumSearcher(
-        space=CurriculumSpace(experiment, str(dataset_dir)),
-        baselines=baselines,
-        epochs=experiment.training.epochs,
-        metric=list(objectives) if objectives else metric,
-        mode=list(objectives.values()) if objectives else "max",
-        points_to_evaluate=[*experiment.search.points, *sparsity_grid(experiment)],
-        seed=experiment.search.sampler_seed,
-        n_startup_trials=experiment.search.n_startup_trials,
-        storage_url=experiment.search.optuna_storage or default_study,
-        study_name=experiment.name,
-    )
-    scheduler = make_scheduler(
-        experiment.search.scheduler, metric, "max", experiment.training.epochs, experiment.search.grace_period,
-        experiment.search.reduction_factor,
-    )
+    points = [*experiment.search.points, *sparsity_grid(experiment)]
+    param_space, num_samples = None, total
+    if experiment.search.proposer == "optuna":
+        searcher = CurriculumSearcher(
+            space=CurriculumSpace(experiment, str(dataset_dir)),
+            baselines=baselines,
+            epochs=experiment.training.epochs,
+            metric=list(objectives) if objectives else metric,
+            mode=list(objectives.values()) if objectives else "max",
+            points_to_evaluate=points,
+            seed=experiment.search.sampler_seed,
+            n_startup_trials=experiment.search.n_startup_trials,
+            storage_url=experiment.search.optuna_storage or default_study,
+            study_name=experiment.name,
+        )
+        searcher = CurriculumLimiter(searcher, max_concurrent=concurrency)
+    else:  # every config drawn up front, one grid value each: Ray Tune's basic generator, no searcher
+        configs = baselines + [c["trial"] for c in random_population(experiment, str(dataset_dir), points)]
+        searcher, param_space, num_samples = None, {"trial": tune.grid_search(configs)}, 1
+    if experiment.search.scheduler == "pbt":
+        scheduler = make_pbt_scheduler(experiment, metric, seed=experiment.search.sampler_seed)
+    else:
+        scheduler = make_scheduler(
+            experiment.search.scheduler, metric, "max", experiment.training.epochs, experiment.search.grace_period,
+            experiment.search.reduction_factor,
+        )
     print(
         f"curriclip: {len(single)} single-task + {len(controls)} shuffled-control + "
-        f"{experiment.search.num_trials} curriculum trials, "
-        f"{concurrency} at a time, into {run.uri}",
+        f"{experiment.search.num_trials} curriculum trials ({experiment.search.proposer} proposals, "
+        f"{experiment.search.scheduler} scheduler), {concurrency} at a time, into {run.uri}",
         file=sys.stderr,
         flush=True,
     )
     tuner = tune.Tuner(
         trainable or _trainable(experiment),
+        param_space=param_space,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             scheduler=scheduler,
-            num_samples=total,
-            max_concurrent_trials=concurrency,
+            num_samples=num_samples,
+            max_concurrent_trials=None if searcher is not None else concurrency,  # the limiter's job otherwise
             trial_dirname_creator=trial_dirname,
         ),
         run_config=_run_config(experiment, experiment.name, storage_root, total),

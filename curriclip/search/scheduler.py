@@ -19,9 +19,11 @@ from curriclip.config import trial_level
 
 
 class PerLevelScheduler(FIFOScheduler):
-    def __init__(self, make: Callable[[], TrialScheduler], name: str) -> None:
+    def __init__(self, make: Callable[[], TrialScheduler], name: str, final_epoch: int | None = None) -> None:
+        """``final_epoch``: a trial's last report never reaches the inner scheduler, so the trial
+        ends there (PBT would otherwise pause a finished trial to exploit, again and again)."""
         super().__init__()
-        self._make, self._name = make, name
+        self._make, self._name, self._final_epoch = make, name, final_epoch
         self._groups: dict[float, TrialScheduler] = {}
         self._members: dict[float, set[str]] = {}
 
@@ -52,6 +54,8 @@ class PerLevelScheduler(FIFOScheduler):
     def on_trial_result(self, tune_controller, trial, result: dict) -> str:
         group = self._group(trial)
         if group is None:
+            return TrialScheduler.CONTINUE
+        if self._final_epoch is not None and int(result.get("epoch", 0)) >= self._final_epoch:
             return TrialScheduler.CONTINUE
         return group.on_trial_result(tune_controller, trial, result)
 

@@ -35,6 +35,7 @@ def base_trial_fields(experiment: ExperimentConfig, dataset_dir: str) -> dict[st
         "steps_per_epoch": t.steps_per_epoch,
         "eval_batch_size": t.eval_batch_size,
         "device": t.device,
+        **experiment.compute_fields(),  # precision, tf32, ... (the compute: section)
     }
 
 
@@ -72,7 +73,12 @@ def shuffled_control_configs(experiment: ExperimentConfig, dataset_dir: str) -> 
 
 
 def sparsity_grid(experiment: ExperimentConfig) -> list[dict[str, float]]:
-    """Partial Optuna points fixing only the sparsity, round-robin, so every level gets the same budget."""
+    """Partial Optuna points fixing only the sparsity, round-robin, so every level gets the same budget.
+
+    None when the sparsity is a searched parameter (``space.sparsity_axis: searched``).
+    """
+    if experiment.space.sparsity_axis == "searched":
+        return []
     levels = experiment.space.sparsity
     return [{"sparsity": levels[i % len(levels)]} for i in range(experiment.search.num_trials)]
 
@@ -90,6 +96,23 @@ def suggest_pacing_params(
         else:
             params[param] = trial.suggest_float(key, low, high, log=default_range.log)
     return params
+
+
+def random_population(experiment: ExperimentConfig, dataset_dir: str, points: list[dict]) -> list[dict[str, Any]]:
+    """``search.num_trials`` curriculum configs drawn up front by Optuna's random sampler.
+
+    For schedulers that cannot take a searcher (PBT) and for plain random search. The
+    same define-by-run space and the same partial points (user points, then the
+    sparsity grid) as the Optuna searcher, so both modes search the same space.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=experiment.search.sampler_seed))
+    for point in points[: experiment.search.num_trials]:
+        study.enqueue_trial(point, skip_if_exists=False)
+    space = CurriculumSpace(experiment, dataset_dir)
+    return [space(study.ask()) for _ in range(experiment.search.num_trials)]
 
 
 class CurriculumSpace:

@@ -5,6 +5,10 @@ reports after every epoch through a callback that receives the metrics and a fun
 returning the checkpoint state, so the caller decides whether and where to save.
 Everything random draws from generators seeded by the trial config, and the state
 carries them, so a resumed trial continues exactly as an uninterrupted one would.
+
+The device, mixed precision and copies to the GPU live in ``device.Compute``; a
+data-parallel trial passes a ``distributed.DataParallel`` for its rank (the default is
+the single process, where every one of its hooks is a no-op).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from curriclip.data.subsets import label_subset_mask, sparsity_subset
 from curriclip.errors import DataError
 from curriclip.models import ModelSpec, MultiTaskModel, build_clip, model_info
 from curriclip.trainables.controls import SHUFFLED_CONTROL, shuffle_pairs
+from curriclip.trainables.device import Compute, select_device
+from curriclip.trainables.distributed import DataParallel
 from curriclip.trainables.evaluation import Evaluator, init_metrics
 
 #: open_clip clamps the learnable temperature to at most 100 (log 100 ≈ 4.6052).
@@ -46,14 +52,6 @@ class TrialData:
     train_findings_tokens: torch.Tensor | None = None
     train_impression_tokens: torch.Tensor | None = None
     train_sections: torch.Tensor | None = None
-
-
-def select_device(requested: str) -> torch.device:
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise DataError("device: 'cuda' requested but no CUDA GPU is visible to this trial")
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
 
 
 def check_task_data(cfg: TrialConfig, train: SplitArrays) -> None:
@@ -124,15 +122,36 @@ def build_optimizer(
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> dict:
-    """Train and evaluate one trial; returns the last epoch's metrics."""
+def follow_config_lr(
+    optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LambdaLR, lr: float
+) -> None:
+    """Makes a restored optimizer follow ``lr`` (the checkpoint stores the lr it was trained with).
+
+    A no-op on a plain resume; after a PBT exploit the copied optimizer state carries
+    the donor's lr, and the warmup/cosine schedule continues from the same step at the
+    new peak.
+    """
+    scheduler.base_lrs = [lr] * len(optimizer.param_groups)
+    values = [lr * factor(scheduler.last_epoch) for factor in scheduler.lr_lambdas]  # LambdaLR's own formula
+    for group, value in zip(optimizer.param_groups, values, strict=True):
+        group["initial_lr"] = lr
+        group["lr"] = value
+
+
+def run_trial(
+    cfg: TrialConfig, report: Reporter, state: dict | None = None, parallel: DataParallel | None = None
+) -> dict:
+    """Train and evaluate one trial; returns the last epoch's metrics (rank 0 evaluates and reports)."""
     started = time.monotonic()
+    parallel = parallel or DataParallel()
     torch.set_num_threads(cfg.threads or int(os.environ.get("CURRICLIP_THREADS", torch.get_num_threads())))
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    generator = torch.Generator().manual_seed(cfg.seed)
-    device = select_device(cfg.device)
+    generator = torch.Generator().manual_seed(parallel.generator_seed(cfg.seed))
+    device = parallel.device or select_device(cfg.device)
+    compute = Compute.for_trial(cfg, device)
+    parallel.local_batch_size(cfg.batch_size)
 
     spec = model_spec(cfg)
     reports = training_reports(cfg.dataset_dir) if spec.resolve()[3] == "wordpiece" else None
@@ -141,7 +160,10 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
     if cfg.arm == SHUFFLED_CONTROL:  # negative control: images paired with other samples' reports
         data = shuffle_pairs(data, cfg.seed)
     evaluator = Evaluator(data.train, data.test, data.test_tokens, tokenizer, cfg.eval_batch_size, device)
-    tasks = {name: task_lib.get(name).configure(label_policy=cfg.label_policy) for name in cfg.tasks}
+    tasks = {
+        name: task_lib.get(name).configure(label_policy=cfg.label_policy, **parallel.task_options())
+        for name in cfg.tasks
+    }
     info = model_info(clip, len(data.train.label_names), image_size)
     heads = {}
     for name, task in tasks.items():
@@ -150,7 +172,7 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
             heads[name] = head
     # the weighting is part of the model: its learnable parameters join the optimizer and the checkpoint
     combine = weighting.get(cfg.weighting)(cfg.tasks, steps_per_epoch=cfg.steps_per_epoch)
-    model = MultiTaskModel(clip, heads, combine).to(device)
+    model = compute.prepare_model(MultiTaskModel(clip, heads, combine).to(device))
     shared = [p for p in model.clip.parameters() if p.requires_grad]  # what every task shares
     optimizer, scheduler = build_optimizer(model, cfg)
 
@@ -160,17 +182,25 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
     )
 
     start_epoch = 0
-    if state is None:
-        init = init_metrics(evaluator(model, tasks))  # the untrained model: init_clip_score, init_i2t_r1, ...
+    if state is None:  # the untrained model: init_clip_score, init_i2t_r1, ...
+        init = init_metrics(evaluator(model, tasks)) if parallel.is_main else {}
     else:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        follow_config_lr(optimizer, scheduler, cfg.lr)  # PBT may resume a checkpoint under a perturbed lr
+        compute.load_state_dict(state)
         rng.bit_generator.state = state["numpy_rng"]
-        generator.set_state(state["torch_generator"])
+        generators = state.get("torch_generators") or []
+        if len(generators) == parallel.world_size:  # each rank's own (a data-parallel checkpoint)
+            generator.set_state(generators[parallel.rank])
+        elif parallel.is_main:
+            generator.set_state(state["torch_generator"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch = int(state["epoch"])
         init = dict(state.get("init_metrics") or {"init_clip_score": float(state["init_clip_score"])})
+    parallel.broadcast_model(model)
+    generator_states: list[torch.Tensor] = []
 
     def checkpoint_state(epoch: int) -> Callable[[], dict]:
         def make() -> dict:
@@ -184,11 +214,25 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
                 "torch_rng": torch.get_rng_state(),
                 "init_clip_score": init["init_clip_score"],
                 "init_metrics": init,
+                **({"torch_generators": generator_states} if parallel.distributed else {}),
+                **compute.state_dict(),
             }
 
         return make
 
     metrics: dict = {}
+    if start_epoch >= cfg.epochs and parallel.is_main:
+        # Restored at the very end: a PBT exploit of a trial that had finished its budget, or a crash
+        # after the last checkpoint. Report the final evaluation once, so the trial's last epoch is on record.
+        metrics = {
+            **evaluator(model, tasks),
+            **init,
+            "epoch": cfg.epochs,
+            "train_pairs": len(data.train),
+            "test_pairs": len(data.test),
+            "time_s": time.monotonic() - started,
+        }
+        report(metrics, checkpoint_state(cfg.epochs))
     model.train()
     for epoch in range(start_epoch, cfg.epochs):
         epoch_start = time.monotonic()
@@ -197,11 +241,11 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
         counts: dict[str, int] = {}
         for step_in_epoch in range(cfg.steps_per_epoch):
             step = epoch * cfg.steps_per_epoch + step_in_epoch
-            index = torch.as_tensor(curriculum.batch(step, rng), dtype=torch.long)
+            index = torch.as_tensor(parallel.shard(curriculum.batch(step, rng)), dtype=torch.long)
             batch = task_lib.Batch(
-                images=data.train.images[index].to(device, non_blocking=True),
-                tokens=data.train_tokens[index].to(device, non_blocking=True),
-                labels=data.train.labels[index].to(device, non_blocking=True),
+                images=compute.to_device(data.train.images[index]),
+                tokens=compute.to_device(data.train_tokens[index]),
+                labels=compute.to_device(data.train.labels[index]),
                 masks=None if data.train.masks is None else data.train.masks[index].to(device).float(),
                 findings_tokens=None if data.train_findings_tokens is None else data.train_findings_tokens[index],
                 impression_tokens=None if data.train_impression_tokens is None else data.train_impression_tokens[index],
@@ -209,17 +253,21 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
             )
             ctx = task_lib.StepContext(model, batch, generator)
             weights = curriculum.weights(step)
-            losses = {
-                name: tasks[name].loss(ctx, model.heads[name] if name in model.heads else None) for name in weights
-            }
+            with compute.autocast():
+                losses = {
+                    name: tasks[name].loss(ctx, model.heads[name] if name in model.heads else None) for name in weights
+                }
             optimizer.zero_grad(set_to_none=True)
-            total = combine.backward(losses, weights, shared=shared, generator=generator)
+            total = combine.backward(compute.scaled(losses), weights, shared=shared, generator=generator)
+            losses = parallel.average({**losses, "total": total})  # over ranks; every rank sees the same values
+            total = losses.pop("total")
             if not torch.isfinite(total):
                 raise FloatingPointError(
                     f"non-finite loss {float(total)} at step {step} (losses: "
                     f"{ {k: float(v) for k, v in losses.items()} }); lower the learning rate"
                 )
-            optimizer.step()
+            parallel.sync_gradients(list(model.parameters()))
+            compute.step(optimizer)
             scheduler.step()
             with torch.no_grad():
                 model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
@@ -228,6 +276,9 @@ def run_trial(cfg: TrialConfig, report: Reporter, state: dict | None = None) -> 
                 counts[name] = counts.get(name, 0) + 1
             sums["total"] = sums.get("total", 0.0) + float(total)
         end_step = (epoch + 1) * cfg.steps_per_epoch
+        generator_states = parallel.generator_states(generator) if parallel.distributed else []
+        if not parallel.is_main:
+            continue
         metrics = {
             **evaluator(model, tasks),
             **init,

@@ -1,0 +1,96 @@
+"""Population-based training for curricula that change during training.
+
+A curriculum is a schedule, so its best settings may differ between early and late
+training. PBT (Jaderberg et al. 2017) keeps a population of trials per sparsity level;
+every ``perturbation_interval`` epochs the weakest ``pbt_quantile`` continue from the
+checkpoint of a trial in the top quantile, with its config perturbed: the learning
+rate and the stage span inside the space's ranges, and the pacing function's own
+parameters inside that function's ranges (they are conditional on the function, so a
+custom explore step handles them). Task ordering, pacing function, sparsity and seed
+are kept from the copied trial: the checkpoint's heads and data subset depend on them.
+
+Ray Tune's ``PopulationBasedTraining`` does the bookkeeping; ``PerLevelScheduler``
+keeps one population per level and leaves baselines and controls alone, as it does
+for ASHA.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from typing import Any
+
+from ray import tune
+from ray.tune.schedulers import PopulationBasedTraining
+
+from curriclip.config import ExperimentConfig
+from curriclip.curriculum import pacing
+from curriclip.search.scheduler import PerLevelScheduler
+
+#: how far one explore step moves a continuous parameter (Ray's own default factors)
+FACTORS = (1.2, 0.8)
+
+
+def pacing_ranges(experiment: ExperimentConfig, name: str) -> dict[str, tuple[float, float, bool]]:
+    """(low, high, integer) of each parameter of pacing function ``name``, as the space allows."""
+    overrides = experiment.space.pacing.get(name, {})
+    out = {}
+    for param, default in pacing.get(name).params.items():
+        low, high = overrides.get(param, (default.low, default.high))
+        out[param] = (float(low), float(high), bool(default.integer))
+    return out
+
+
+def explore_pacing(config: dict[str, Any], experiment: ExperimentConfig, rng: random.Random) -> dict[str, Any]:
+    """Perturbs the pacing parameters of a trial config (x1.2 / x0.8, or resampled with p=0.25), in range."""
+    trial = config.get("trial", {})
+    if trial.get("arm") != "curriculum" or trial.get("pacing") not in experiment.space.pacing:
+        return config
+    params = dict(trial.get("pacing_params") or {})
+    for param, (low, high, integer) in pacing_ranges(experiment, trial["pacing"]).items():
+        if param not in params:
+            continue
+        if rng.random() < 0.25:
+            value = rng.uniform(low, high)
+        else:
+            value = params[param] * rng.choice(FACTORS)
+        value = min(max(value, low), high)
+        params[param] = float(round(value)) if integer else value
+    return {**config, "trial": {**trial, "pacing_params": params}}
+
+
+def hyperparam_mutations(experiment: ExperimentConfig) -> dict[str, Any]:
+    """What PBT perturbs directly, nested under ``trial`` as the trainable reads it."""
+    space = experiment.space
+    mutations: dict[str, Any] = {"stage_span": tune.uniform(*space.stage_span)}
+    if space.lr is not None:
+        mutations["lr"] = tune.loguniform(*space.lr)
+    return {"trial": mutations}
+
+
+def make_pbt_scheduler(experiment: ExperimentConfig, metric: str, seed: int = 0) -> PerLevelScheduler:
+    """One PBT population per sparsity level (curriculum trials only)."""
+    rng = random.Random(seed)
+    make = functools.partial(
+        PopulationBasedTraining,
+        time_attr="training_iteration",
+        metric=metric,
+        mode="max",
+        perturbation_interval=experiment.search.perturbation_interval,
+        quantile_fraction=experiment.search.pbt_quantile,
+        hyperparam_mutations=hyperparam_mutations(experiment),
+        custom_explore_fn=functools.partial(_explore, experiment=experiment, rng=rng),
+        log_config=True,
+    )
+    return PerLevelScheduler(make, "PBT", final_epoch=experiment.training.epochs)
+
+
+def _explore(config: dict[str, Any], experiment: ExperimentConfig, rng: random.Random) -> dict[str, Any]:
+    """After Ray's own step (which multiplies without bounds): clip lr and span to the space, explore pacing."""
+    trial = dict(config.get("trial", {}))
+    space = experiment.space
+    if "stage_span" in trial:
+        trial["stage_span"] = min(max(float(trial["stage_span"]), space.stage_span[0]), space.stage_span[1])
+    if space.lr is not None and "lr" in trial:
+        trial["lr"] = min(max(float(trial["lr"]), space.lr[0]), space.lr[1])
+    return explore_pacing({**config, "trial": trial}, experiment, rng)
