@@ -39,7 +39,7 @@ def _env(cache_dir: Path) -> dict:
 def test_tiny_search_end_to_end(tmp_path, tiny_dataset, cache_dir):
     exp = _experiment(tmp_path, "e2e")
     done = subprocess.run([*CLI, "search", str(exp)], env=_env(cache_dir), capture_output=True, text=True,
-                          timeout=300)
+                          timeout=600)  # generous: a loaded CI box starts Ray slowly
     assert done.returncode == 0, done.stderr[-3000:]
     run_dir = tmp_path / "runs" / "e2e"
     trials = pd.read_parquet(run_dir / "trials.parquet")
@@ -107,7 +107,7 @@ def test_ctrl_c_then_resume_finishes_without_rerunning(tmp_path, tiny_dataset, c
     stamps = {t: (run_dir / f"trial_{t}" / "result.json").stat().st_mtime_ns for t in finished["trial_id"]}
 
     resumed = subprocess.run([*CLI, "resume", str(run_dir)], env=_env(cache_dir), capture_output=True, text=True,
-                             timeout=300)
+                             timeout=600)  # generous: a loaded CI box starts Ray slowly
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     after = pd.read_parquet(run_dir / "trials.parquet")
     epochs = pd.read_parquet(run_dir / "epochs.parquet")
@@ -135,7 +135,7 @@ def test_sigkill_of_the_driver_then_resume(tmp_path, tiny_dataset, cache_dir):
     proc.wait(timeout=60)
 
     resumed = subprocess.run([*CLI, "resume", str(run_dir)], env=_env(cache_dir), capture_output=True, text=True,
-                             timeout=300)
+                             timeout=600)  # generous: a loaded CI box starts Ray slowly
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     import json
 
