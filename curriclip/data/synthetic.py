@@ -24,8 +24,8 @@ uint8. Every shape is a soft-edged quadratic (ellipse, parabola, band) evaluated
 on the whole chunk at once; a quadratic form in world coordinates is still a
 quadratic form in pixel coordinates, so each one costs three broadcast operations
 on a ``(B, H, W)`` array (see :class:`_Frame`). Findings that only some samples have
-are drawn on the sub-batch that has them. That is what makes ~2,000 samples/s on one
-core possible without per-pixel Python.
+are drawn on the sub-batch that has them. That is what makes ~1,800 samples/s on one
+core possible without per-pixel Python (with every finding's mask, see :func:`_mark`).
 
 Findings (``DEFAULT_LABEL_NAMES``, in order) and how each one looks:
 
