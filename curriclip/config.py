@@ -66,6 +66,10 @@ def _text_tower(v: str | None) -> str | None:
 # ---------------------------------------------------------------------------
 
 
+#: mixed precision of a trial (``compute.precision``); ``device.resolve_precision`` says what each means
+Precision = Literal["auto", "bf16", "fp16", "fp32"]
+
+
 class TrialConfig(_Strict):
     """Everything one trial needs, resolved: no ranges, no presets, no Ray."""
 
@@ -119,7 +123,7 @@ class TrialConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(None, ge=1, description="torch CPU threads (default: the CPUs Ray gave the trial)")
     # compute settings (experiment section ``compute:``, see ComputeConfig); on a CPU only ``compile`` acts
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+    precision: Precision = Field(
         "auto", description="auto: bf16 autocast on GPUs with bf16, fp16 + loss scaling on older GPUs, fp32 on CPU"
     )
     tf32: bool = Field(True, description="CUDA: fp32 matmuls and convolutions on TF32 tensor cores")
@@ -508,7 +512,7 @@ class ResourcesConfig(_Strict):
 class ComputeConfig(_Strict):
     """How trials compute on a GPU; every setting is a no-op on a CPU except ``compile``."""
 
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+    precision: Precision = Field(
         "auto",
         description="auto: bf16 autocast on GPUs that support it (A100, H100: fp32's range, no loss scaling), fp16 "
         "autocast with a gradient scaler on older GPUs (V100, T4), fp32 on a CPU; bf16/fp16 need gpus_per_trial > 0",

@@ -19,6 +19,7 @@ import torch
 import yaml
 
 from curriclip.config import ExperimentConfig, parse_experiment
+from curriclip.curriculum import pacing
 from curriclip.errors import ConfigError
 from curriclip.search.pbt import _explore, explore_pacing, hyperparam_mutations, make_pbt_scheduler
 from curriclip.spaces import random_population, sparsity_grid
@@ -61,8 +62,6 @@ def test_explore_stays_in_the_space():
         assert 1e-4 <= out["lr"] <= 1e-3 and 0.2 <= out["stage_span"] <= 0.8
         a = out["pacing_params"]["a"]
         seen.add(round(a, 6))
-        from curriclip.curriculum import pacing
-
         ranges = pacing.get("linear").params
         assert ranges["a"].low <= a <= ranges["a"].high
     assert len(seen) > 3  # it does explore
@@ -103,9 +102,35 @@ def test_sparsity_grid_or_searched():
     assert all(c["trial"]["arm"] == "curriculum" and c["trial"]["tasks"][0] for c in configs)
 
 
-def test_pbt_scheduler_is_per_level():
-    scheduler = make_pbt_scheduler(_exp(search={"scheduler": "pbt"}), "clip_score")
-    assert "PBT per sparsity level" in scheduler.debug_string()
+def test_pbt_scheduler_is_per_level_and_lets_a_finished_trial_end():
+    from types import SimpleNamespace
+
+    from ray.tune.schedulers import PopulationBasedTraining, TrialScheduler
+
+    exp = _exp(search={"scheduler": "pbt", "perturbation_interval": 3}, training={"epochs": 5})
+    scheduler = make_pbt_scheduler(exp, "clip_score")
+    inner = scheduler._make()
+    assert isinstance(inner, PopulationBasedTraining) and inner._perturbation_interval == 3
+
+    seen = []
+
+    class Recording(TrialScheduler):
+        def on_trial_add(self, controller, trial):
+            pass
+
+        def on_trial_result(self, controller, trial, result):
+            seen.append((trial.trial_id, result["epoch"]))
+            return TrialScheduler.PAUSE
+
+    scheduler._make = Recording
+    curriculum = SimpleNamespace(trial_id="c", config={"trial": {"arm": "curriculum", "sparsity": 1.0}})
+    baseline = SimpleNamespace(trial_id="b", config={"trial": {"arm": "single_task", "sparsity": 1.0}})
+    for trial in (curriculum, baseline):
+        scheduler.on_trial_add(None, trial)
+    assert scheduler.on_trial_result(None, curriculum, {"epoch": 4}) == TrialScheduler.PAUSE  # PBT decides
+    assert scheduler.on_trial_result(None, curriculum, {"epoch": 5}) == TrialScheduler.CONTINUE  # the last epoch
+    assert scheduler.on_trial_result(None, baseline, {"epoch": 2}) == TrialScheduler.CONTINUE  # no population
+    assert seen == [("c", 4)]
 
 
 @pytest.mark.slow

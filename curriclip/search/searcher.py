@@ -125,11 +125,10 @@ class CurriculumSearcher(OptunaSearch):
             return True
         if trial_id in self._ot_trials:
             if trial_id in self._completed_trials and result:  # results after the end: --resume-errored
-                failed = self._ot_study.trials[self._ot_trials[trial_id].number]
-                if failed.state == TrialState.FAIL:
+                number = self._ot_trials[trial_id].number
+                if self._ot_study.trials[number].state == TrialState.FAIL:
                     self._completed_trials.discard(trial_id)
-                    self._ot_study.enqueue_trial(failed.params, skip_if_exists=False)
-                    self._ot_trials[trial_id] = self._ot_study.ask(failed.distributions)
+                    self._rerun(trial_id, number)
             return True
         cfg = _trial_config(result)
         if cfg is None:
@@ -141,10 +140,14 @@ class CurriculumSearcher(OptunaSearch):
         if number is None:
             log.warning("trial %s was not proposed by this search; its results stay out of the study", trial_id)
             return False
+        self._rerun(trial_id, number)
+        return True
+
+    def _rerun(self, trial_id: str, number: int) -> None:
+        """Tracks ``trial_id`` as a fresh Optuna trial with the parameters of study trial ``number``."""
         old = self._ot_study.trials[number]
         self._ot_study.enqueue_trial(old.params, skip_if_exists=False)
         self._ot_trials[trial_id] = self._ot_study.ask(old.distributions)
-        return True
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if self._adopt(trial_id, result) and trial_id not in self._baseline_trials:

@@ -19,15 +19,16 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import torch
 from torch import nn
 
+from curriclip.config import Precision
 from curriclip.errors import ConfigError, DataError
 
 #: What ``precision`` may be set to (the trial config and the experiment's ``compute:`` section).
-PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+PRECISIONS = get_args(Precision)
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 

@@ -57,7 +57,7 @@ import tempfile
 import threading
 import uuid
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -149,7 +149,7 @@ class DataParallel:
         stacked /= self.world_size
         return dict(zip(names, stacked.unbind()))
 
-    def sync_gradients(self, parameters: Sequence[torch.nn.Parameter]) -> None:
+    def sync_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
         """Average ``.grad`` across ranks (parameters without a gradient have none on every rank)."""
         if not self.distributed:
             return

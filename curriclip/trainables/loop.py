@@ -246,7 +246,7 @@ def run_trial(
                 images=compute.to_device(data.train.images[index]),
                 tokens=compute.to_device(data.train_tokens[index]),
                 labels=compute.to_device(data.train.labels[index]),
-                masks=None if data.train.masks is None else data.train.masks[index].to(device).float(),
+                masks=None if data.train.masks is None else compute.to_device(data.train.masks[index]).float(),
                 findings_tokens=None if data.train_findings_tokens is None else data.train_findings_tokens[index],
                 impression_tokens=None if data.train_impression_tokens is None else data.train_impression_tokens[index],
                 has_sections=None if data.train_sections is None else data.train_sections[index],
@@ -266,7 +266,7 @@ def run_trial(
                     f"non-finite loss {float(total)} at step {step} (losses: "
                     f"{ {k: float(v) for k, v in losses.items()} }); lower the learning rate"
                 )
-            parallel.sync_gradients(list(model.parameters()))
+            parallel.sync_gradients(model.parameters())
             compute.step(optimizer)
             scheduler.step()
             with torch.no_grad():
