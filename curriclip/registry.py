@@ -1,15 +1,21 @@
 """Name -> object registries: the extension points of curriclip.
 
 Tasks, pacing functions, weightings, difficulty scorers, metrics, model presets,
-experiment presets and dataset sources are each one ``Registry``. An experiment file
-and a search space refer to entries by name, so a new entry is usable (and
-searchable) the moment its module registers it.
+experiment presets, data sources and ingesters are each one ``Registry``, and every
+entry is registered the same way: one line in the registry's package, naming the
+object by its import path::
+
+    TASKS.lazy("rotation", "curriclip.tasks.rotation:Rotation")
+
+The entry's module is imported the first time the entry is looked up, so the names
+(what the experiment file is validated against) are known without importing torch.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from curriclip.errors import UnknownNameError
 
@@ -17,51 +23,107 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """A small ordered mapping from names to objects, with helpful lookup errors."""
+    """An ordered mapping from names to lazily imported objects, with helpful lookup errors.
 
-    def __init__(self, kind: str) -> None:
+    ``make`` turns the imported object into the registered one, once (tasks register a
+    class and are looked up as an instance).
+    """
+
+    def __init__(self, kind: str, plural: str, make: Callable[[Any], T] | None = None) -> None:
         self.kind = kind
-        self._entries: dict[str, T] = {}
+        self.plural = plural
+        self._make = make
+        self._targets: dict[str, str] = {}
+        self._resolved: dict[str, T] = {}
+        ALL[plural] = self
+
+    def lazy(self, name: str, target: str) -> None:
+        """Register ``name`` as the object at ``target`` ("package.module:attribute")."""
+        if name in self._targets:
+            raise ValueError(f"{self.kind} {name!r} is registered twice")
+        if target.count(":") != 1:
+            raise ValueError(f"{self.kind} {name!r}: target {target!r} is not 'module:attribute'")
+        self._targets[name] = target
+
+    def get(self, name: str) -> T:
+        """The entry ``name``, imported on first use (``UnknownNameError`` lists the known names)."""
+        if name in self._resolved:
+            return self._resolved[name]
+        try:
+            target = self._targets[name]
+        except (KeyError, TypeError):
+            raise UnknownNameError(self.kind, str(name), self.names()) from None
+        module, attribute = target.split(":")
+        obj: Any = getattr(importlib.import_module(module), attribute)
+        entry = self._make(obj) if self._make is not None else obj
+        self._resolved[name] = entry
+        return entry
+
+    def target(self, name: str) -> str:
+        """Where the entry lives ("module:attribute"), without importing it."""
+        self.check(name)
+        return self._targets[name]
+
+    def check(self, name: str) -> str:
+        """``name`` when it is registered, else ``UnknownNameError`` (imports nothing)."""
+        if name not in self._targets:
+            raise UnknownNameError(self.kind, str(name), self.names())
+        return name
+
+    # --- transitional: eager entries, removed once every registry declares lazy entries ---
+    def add(self, name: str, obj: T) -> None:
+        self.lazy(name, "_eager:_")
+        self._resolved[name] = obj
 
     def register(self, name: str) -> Callable[[T], T]:
-        """Decorator: ``@PACING.register("linear")`` adds the decorated object."""
-
         def add(obj: T) -> T:
             self.add(name, obj)
             return obj
 
         return add
 
-    def add(self, name: str, obj: T) -> None:
-        if name in self._entries:
-            raise ValueError(f"{self.kind} {name!r} is registered twice")
-        self._entries[name] = obj
-
-    def get(self, name: str) -> T:
-        try:
-            return self._entries[name]
-        except KeyError:
-            raise UnknownNameError(self.kind, name, self.names()) from None
-
     def names(self) -> list[str]:
-        return list(self._entries)
+        return list(self._targets)
+
+    def items(self) -> Iterator[tuple[str, T]]:
+        """Every (name, entry), importing each."""
+        for name in self._targets:
+            yield name, self.get(name)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._targets
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
+        return iter(self._targets)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._targets)
 
 
-#: Every registry by the plural name ``curriclip list KIND`` uses; filled on import.
+#: Every registry by the plural name ``curriclip list KIND`` uses; filled as registries are created.
 ALL: dict[str, Registry] = {}
+
+#: The packages that declare registries; importing them fills ``ALL`` (cheaply: entries are lazy).
+REGISTRY_PACKAGES = (
+    "curriclip.tasks",
+    "curriclip.curriculum.pacing",
+    "curriclip.curriculum.difficulty",
+    "curriclip.weighting",
+    "curriclip.metrics",
+    "curriclip.models.presets",
+    "curriclip.presets",
+    "curriclip.data.sources",
+    "curriclip.data.ingest",
+)
+
+
+def all_registries() -> dict[str, Registry]:
+    """Every registry, after importing the packages that declare them (no torch is imported)."""
+    for package in REGISTRY_PACKAGES:
+        importlib.import_module(package)
+    return ALL
 
 
 def new_registry(kind: str, plural: str) -> Registry:
-    """Create a registry and make it listable by ``curriclip list``."""
-    registry: Registry = Registry(kind)
-    ALL[plural] = registry
-    return registry
+    """Transitional alias of ``Registry(kind, plural)``."""
+    return Registry(kind, plural)

@@ -1,0 +1,92 @@
+"""Names shared by every layer: arms, controls, trial statuses and result-table columns.
+
+They sit at the bottom of the package (no torch, no Ray, no Plotly) so that the search,
+the trainables, the exports and the reports spell them one way. ``StrEnum`` members
+compare equal to their strings, so result files written before these enums existed
+still read the same.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Arm(StrEnum):
+    """What a trial stands for in the comparison."""
+
+    CURRICULUM = "curriculum"
+    SINGLE_TASK = "single_task"
+    SHUFFLED_CONTROL = "shuffled_control"
+
+
+#: Arms that train ITC alone without pacing: the baseline and the shuffled-pairs negative control.
+ITC_ONLY_ARMS = (Arm.SINGLE_TASK, Arm.SHUFFLED_CONTROL)
+#: The task whose alignment CLIP score measures; every ordering contains it.
+ITC = "itc"
+
+
+class Control(StrEnum):
+    """Curriculum controls: easiest first, hardest first, or a seeded random order."""
+
+    NONE = "none"
+    ANTI = "anti"
+    RANDOM = "random"
+
+
+class SparsityMode(StrEnum):
+    """What a sparsity level subsets: the image-report pairs, or the finding labels of all pairs."""
+
+    PAIRS = "pairs"
+    LABELS = "labels"
+
+
+class Status(StrEnum):
+    """A trial's status in ``trials.parquet``."""
+
+    COMPLETED = "completed"
+    PRUNED = "pruned"
+    ERRORED = "errored"
+    RUNNING = "running"
+    PENDING = "pending"
+
+
+class TrialColumn(StrEnum):
+    """Columns of ``trials.parquet`` (one row per trial)."""
+
+    TRIAL_ID = "trial_id"
+    STATUS = "status"
+    ARM = "arm"
+    SPARSITY = "sparsity"  # the trial's sparsity level: the *kept* fraction (of pairs or of labels)
+    SPARSITY_MODE = "sparsity_mode"
+    SEED = "seed"
+    PACING = "pacing"
+    ORDERING = "ordering"
+    LR = "lr"
+    STAGE_SPAN = "stage_span"
+    EPOCHS_DONE = "epochs_done"
+    RESTARTS = "restarts"
+    FINAL_CLIP_SCORE = "final_clip_score"
+    BEST_CLIP_SCORE = "best_clip_score"
+    INIT_CLIP_SCORE = "init_clip_score"
+    TEST_SPLIT_HASH = "test_split_hash"
+    ERROR = "error"
+    CONFIG_JSON = "config_json"
+    STARTED_AT = "started_at"
+
+
+class EpochColumn(StrEnum):
+    """Fixed columns of ``epochs.parquet`` (one row per trial and epoch; metric columns follow)."""
+
+    TRIAL_ID = "trial_id"
+    ARM = "arm"
+    SPARSITY = "sparsity"
+    EPOCH = "epoch"
+    TIME_S = "time_s"
+
+
+#: Prefix of the searcher's parameter columns in ``trials.parquet`` (``param/order_0``, ...).
+PARAM_PREFIX = "param/"
+#: Prefix of the last epoch's metrics in ``trials.parquet`` (``final/clip_score``, ...).
+FINAL_PREFIX = "final/"
+#: The headline metric: CLIP score on the held-out split (Hessel et al. 2021).
+HEADLINE_METRIC = "clip_score"
