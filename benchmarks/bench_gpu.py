@@ -75,8 +75,8 @@ def step_throughput(args: argparse.Namespace, device: torch.device) -> dict:
 
     from curriclip.config import TrialConfig
     from curriclip.models import ModelSpec, MultiTaskModel, build_clip
-    from curriclip.tasks import Batch, StepContext
-    from curriclip.tasks import get as get_task
+    from curriclip.tasks.base import Batch, StepContext
+    from curriclip.tasks.base import get as get_task
     from curriclip.trainables.device import Compute
     from curriclip.trainables.loop import MAX_LOGIT_SCALE, build_optimizer
 

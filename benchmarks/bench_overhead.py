@@ -44,8 +44,12 @@ from curriclip.config import TrialConfig  # noqa: E402
 from curriclip.data.loader import load_split  # noqa: E402
 from curriclip.data.sources import resolve  # noqa: E402
 from curriclip.models import MultiTaskModel, build_clip, model_info  # noqa: E402
-from curriclip.tasks import TASKS, Batch, StepContext  # noqa: E402
-from curriclip.tasks.base import sections_mask  # noqa: E402
+from curriclip.tasks import TASKS  # noqa: E402
+from curriclip.tasks.base import (  # noqa: E402
+    Batch,
+    StepContext,
+    sections_mask,  # noqa: E402
+)
 from curriclip.trainables import run_trial  # noqa: E402
 from curriclip.trainables.loop import MAX_LOGIT_SCALE, build_optimizer  # noqa: E402
 from curriclip.weighting import WEIGHTINGS  # noqa: E402

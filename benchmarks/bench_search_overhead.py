@@ -35,11 +35,12 @@ def main() -> None:
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
 
+    from curriclip.cluster import init_ray
     from curriclip.config import parse_experiment
-    from curriclip.search.runner import _init_ray, run_search
+    from curriclip.search.runner import run_search
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    _init_ray(None)
+    init_ray(None)
     logging.getLogger("ray.tune").setLevel(logging.ERROR)
     storage = tempfile.mkdtemp(prefix="curriclip-bench-runs-")
     times = {}

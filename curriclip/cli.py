@@ -77,12 +77,14 @@ def search(
     """Run a curriculum search: single-task baselines at every sparsity level + Optuna-proposed curricula."""
     from curriclip.config import read_yaml
     from curriclip.presets import preset_experiment
-    from curriclip.search import run_search
 
     overrides = read_yaml(experiment) if experiment else None
     if overrides is not None and not isinstance(overrides, dict):
         raise CurriclipError(f"{experiment}: expected a mapping of settings")
+    # validated before Ray, torch and open_clip are imported: a mistyped field is answered at once
     exp = preset_experiment(preset, overrides, source=str(experiment) if experiment else None)
+    from curriclip.search import run_search
+
     _summary(run_search(exp, name=name, storage=storage, address=address, num_trials=num_trials))
 
 
@@ -166,12 +168,9 @@ def train(
 @user_errors
 def list_names(kind: str | None = typer.Argument(None, help="Registry to list (default: all).")) -> None:
     """Print the registered names: tasks, pacing, presets, experiments, scorers, weightings, metrics, sources."""
-    import curriclip.data.sources  # noqa: F401  (registers sources)
-    import curriclip.metrics  # noqa: F401
-    import curriclip.presets  # noqa: F401
-    import curriclip.trainables  # noqa: F401  (registers tasks, pacing, presets, scorers, weightings)
-    from curriclip.registry import ALL
+    from curriclip.registry import all_registries
 
+    ALL = all_registries()
     kinds = [kind] if kind else list(ALL)
     for k in kinds:
         if k not in ALL:

@@ -19,6 +19,8 @@ class Arm(StrEnum):
     SHUFFLED_CONTROL = "shuffled_control"
 
 
+#: Every arm, in the order reports list them.
+ARMS = tuple(Arm)
 #: Arms that train ITC alone without pacing: the baseline and the shuffled-pairs negative control.
 ITC_ONLY_ARMS = (Arm.SINGLE_TASK, Arm.SHUFFLED_CONTROL)
 #: The task whose alignment CLIP score measures; every ordering contains it.

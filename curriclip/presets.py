@@ -10,22 +10,22 @@ from __future__ import annotations
 import copy
 
 from curriclip.config import ExperimentConfig, parse_experiment
-from curriclip.registry import new_registry
+from curriclip.registry import Registry
 
-EXPERIMENTS = new_registry("experiment preset", "experiments")
+DEFAULT: dict = {"name": "default"}
 
-EXPERIMENTS.add("default", {"name": "default"})
+SMOKE: dict = {
+    "name": "smoke",
+    "data": {"n": 600, "image_size": 64},
+    "training": {"epochs": 4, "steps_per_epoch": 15, "batch_size": 32},
+    "space": {"sparsity": [0.3, 1.0], "pacing": ["linear", "root"]},
+    "search": {"num_trials": 4, "seeds": [0], "grace_period": 1, "n_startup_trials": 2},
+}
 
-EXPERIMENTS.add(
-    "smoke",
-    {
-        "name": "smoke",
-        "data": {"n": 600, "image_size": 64},
-        "training": {"epochs": 4, "steps_per_epoch": 15, "batch_size": 32},
-        "space": {"sparsity": [0.3, 1.0], "pacing": ["linear", "root"]},
-        "search": {"num_trials": 4, "seeds": [0], "grace_period": 1, "n_startup_trials": 2},
-    },
-)
+#: name -> overrides of the experiment defaults
+EXPERIMENTS = Registry("experiment preset", "experiments")
+EXPERIMENTS.lazy("default", "curriclip.presets:DEFAULT")
+EXPERIMENTS.lazy("smoke", "curriclip.presets:SMOKE")
 
 
 def _merge(base: dict, override: dict) -> dict:

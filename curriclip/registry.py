@@ -107,7 +107,7 @@ ALL: dict[str, Registry] = {}
 REGISTRY_PACKAGES = (
     "curriclip.tasks",
     "curriclip.curriculum.pacing",
-    "curriclip.curriculum.difficulty",
+    "curriclip.curriculum.scorers",
     "curriclip.weighting",
     "curriclip.metrics",
     "curriclip.models.presets",

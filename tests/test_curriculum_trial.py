@@ -9,7 +9,7 @@ import pytest
 from conftest import tiny_trial
 
 from curriclip.config import TrialConfig
-from curriclip.curriculum import difficulty
+from curriclip.curriculum import difficulty, scorers
 from curriclip.trainables import run_trial
 
 TIMING = {"epoch_time_s", "time_s", "scoring_time_s"}
@@ -46,14 +46,14 @@ def test_each_schedule_mode_trains(tiny_dataset, mode, first, last):
     assert reports[0]["data_fraction"] == pytest.approx(0.3 + 0.7 * 2 / 3, abs=0.01)
 
 
-@pytest.mark.parametrize("scorer", difficulty.SCORERS.names())
+@pytest.mark.parametrize("scorer", scorers.SCORERS.names())
 def test_each_scorer_trains(tiny_dataset, scorer):
     params = {"steps": 2} if scorer == "transfer_teacher" else {}
     reports, _ = _run(_short(tiny_dataset, scorer=scorer, scorer_params=params))
     assert len(reports) == 2 and all(math.isfinite(r["clip_score"]) for r in reports)
     assert all(math.isfinite(r["score_threshold"]) for r in reports)
     assert reports[0]["data_fraction"] < 1.0 and reports[-1]["data_fraction"] == 1.0
-    dynamic = difficulty.get(scorer).dynamic
+    dynamic = scorers.get(scorer).dynamic
     assert (reports[1]["scoring_time_s"] > 0) == dynamic  # re-scored at the second epoch's start
 
 

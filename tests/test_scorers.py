@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from curriclip.curriculum import difficulty
+from curriclip.curriculum import difficulty, scorers
 from curriclip.errors import UnknownNameError
 
 NAN = float("nan")
@@ -22,15 +22,15 @@ def _pool():
 
 
 def test_registry_lists_every_scorer_with_its_kind():
-    assert difficulty.SCORERS.names() == [
+    assert scorers.SCORERS.names() == [
         "metadata", "finding_count", "report_length", "transfer_teacher", "self_paced", "image_text_agreement",
     ]
-    assert [n for n in difficulty.SCORERS if difficulty.get(n).dynamic] == ["self_paced", "image_text_agreement"]
-    assert difficulty.get("transfer_teacher").params["steps"].default == 30
+    assert [n for n in scorers.SCORERS if scorers.get(n).dynamic] == ["self_paced", "image_text_agreement"]
+    assert scorers.get("transfer_teacher").params["steps"].default == 30
     with pytest.raises(UnknownNameError, match="unknown difficulty scorer 'nope'"):
-        difficulty.get("nope")
+        scorers.get("nope")
     with pytest.raises(ValueError, match="no parameter"):
-        difficulty.create("metadata", {"steps": 3})
+        scorers.create("metadata", {"steps": 3})
 
 
 def test_cli_lists_scorers_and_pacing():
@@ -38,8 +38,8 @@ def test_cli_lists_scorers_and_pacing():
 
     from curriclip.cli import app
 
-    scorers = CliRunner().invoke(app, ["list", "scorers"])
-    assert scorers.exit_code == 0 and scorers.output.split() == difficulty.SCORERS.names()
+    listed = CliRunner().invoke(app, ["list", "scorers"])
+    assert listed.exit_code == 0 and listed.output.split() == scorers.SCORERS.names()
     paced = CliRunner().invoke(app, ["list", "pacing"]).output.split()
     assert {"fixed_exponential", "varied_exponential", "single_step", "competence_linear", "competence_root",
             "baby_step", "geometric"} <= set(paced)
@@ -47,9 +47,9 @@ def test_cli_lists_scorers_and_pacing():
 
 def test_metadata_scorers_exact_values():
     ctx = difficulty.ScoringContext(train=_pool())
-    assert difficulty.create("metadata").score(ctx) == pytest.approx([0.5, 0.1, 0.9, 0.3])
-    assert list(difficulty.create("finding_count").score(ctx)) == [1, 3, 0, 1]  # NaN and -1 are not positives
-    assert list(difficulty.create("report_length").score(ctx)) == [3, 6, 1, 5]
+    assert scorers.create("metadata").score(ctx) == pytest.approx([0.5, 0.1, 0.9, 0.3])
+    assert list(scorers.create("finding_count").score(ctx)) == [1, 3, 0, 1]  # NaN and -1 are not positives
+    assert list(scorers.create("report_length").score(ctx)) == [3, 6, 1, 5]
 
 
 def test_controls_easiest_hardest_random():
@@ -121,9 +121,9 @@ def test_per_sample_itc_loss_matches_open_clip(tiny_context):
     assert loss[chunks[0]].mean() == pytest.approx(float(expected), rel=1e-5)
     assert cosine[chunks[0]] == pytest.approx((image * text).sum(-1).numpy(), abs=1e-5)
     assert ctx.model.training  # mode restored
-    agreement = difficulty.create("image_text_agreement").score(ctx)
+    agreement = scorers.create("image_text_agreement").score(ctx)
     assert agreement == pytest.approx(1 - cosine)
-    assert difficulty.create("self_paced").score(ctx) == pytest.approx(loss)
+    assert scorers.create("self_paced").score(ctx) == pytest.approx(loss)
 
 
 def test_transfer_teacher_is_deterministic_and_leaves_the_trial_rng_alone(tiny_context):
@@ -131,11 +131,11 @@ def test_transfer_teacher_is_deterministic_and_leaves_the_trial_rng_alone(tiny_c
 
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    teacher = difficulty.create("transfer_teacher", {"steps": 3})
+    teacher = scorers.create("transfer_teacher", {"steps": 3})
     first = teacher.score(tiny_context)
     assert torch.equal(torch.get_rng_state(), before)
-    second = difficulty.create("transfer_teacher", {"steps": 3}).score(tiny_context)
+    second = scorers.create("transfer_teacher", {"steps": 3}).score(tiny_context)
     assert np.array_equal(first, second) and first.shape == (len(tiny_context.train),)
     # training the teacher changes its view of the pool: different from the untrained teacher's losses
-    untrained = difficulty.create("transfer_teacher", {"steps": 0}).score(tiny_context)
+    untrained = scorers.create("transfer_teacher", {"steps": 0}).score(tiny_context)
     assert not np.allclose(first, untrained)

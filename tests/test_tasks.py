@@ -12,8 +12,8 @@ from curriclip.config import TrialConfig
 from curriclip.data.loader import load_split
 from curriclip.errors import DataError
 from curriclip.models import MultiTaskModel, build_clip, model_info
-from curriclip.tasks import TASKS, Batch, StepContext
-from curriclip.tasks.base import label_targets, sections_mask
+from curriclip.tasks import TASKS
+from curriclip.tasks.base import Batch, StepContext, label_targets, sections_mask
 from curriclip.trainables import run_trial
 
 VISUAL = ("clip.visual.",)

@@ -136,7 +136,7 @@ def test_every_task_weighting_and_model_option_is_searchable(tmp_path):
     for _ in range(30):
         trial = study.ask()
         cfg = TrialConfig.model_validate(space(trial)["trial"])
-        assert sorted(cfg.tasks) == sorted(["itc", *aux]) and cfg.image_channels == "stem"
+        assert sorted(cfg.tasks) == sorted(["itc", *aux]) and cfg.model_options.image_channels == "stem"
         assert cfg.model == "tiny-wordpiece"
         seen.add((cfg.weighting, cfg.label_policy))
         study.tell(trial, 0.0)

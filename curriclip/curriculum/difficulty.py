@@ -3,7 +3,7 @@
 A scorer returns one float per training sample, **higher = harder**; the order is then
 easiest first and pacing admits the easiest fraction. The interface is two calls:
 
-    scorer = difficulty.create(name, params)      # a Scorer; params = the trial's scorer_params
+    scorer = scorers.create(name, params)         # a Scorer; params = the trial's scorer_params
     scores = scorer.score(ctx)                    # ctx: ScoringContext built by the training loop
 
 The loop scores once at trial start, and again at the start of every epoch when
@@ -34,17 +34,15 @@ order, scores unused, with the same pacing). No pacing is the pacing function ``
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from curriclip.curriculum.pacing import ParamRange
-from curriclip.registry import new_registry
+from curriclip.names import Control
 
-CONTROLS = ("none", "anti", "random")
+CONTROLS = tuple(Control)
 
 
 @dataclass
@@ -73,48 +71,6 @@ class Scorer:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
-class ScorerSpec:
-    """A registry entry: enough to list, validate and (lazily) create a scorer."""
-
-    name: str
-    description: str
-    target: str | type[Scorer]  # a Scorer class, or "module:Class" imported on first use
-    dynamic: bool = False
-    needs_model: bool = False
-    params: dict[str, ParamRange] = field(default_factory=dict)
-
-    def load(self) -> type[Scorer]:
-        if isinstance(self.target, str):
-            module, _, attr = self.target.partition(":")
-            return getattr(importlib.import_module(module), attr)
-        return self.target
-
-    def create(self, params: Mapping[str, float] | None = None) -> Scorer:
-        params = dict(params or {})
-        unknown = set(params) - set(self.params)
-        if unknown:
-            raise ValueError(f"scorer {self.name!r} has no parameter(s) {sorted(unknown)}")
-        full = {k: params.get(k, r.default) for k, r in self.params.items()}
-        return self.load()(**full)
-
-    def __str__(self) -> str:
-        return self.description
-
-
-#: name -> ScorerSpec
-SCORERS = new_registry("difficulty scorer", "scorers")
-
-
-def get(name: str) -> ScorerSpec:
-    return SCORERS.get(name)
-
-
-def create(name: str, params: Mapping[str, float] | None = None) -> Scorer:
-    """The scorer ``name`` with ``params`` (missing ones take their defaults)."""
-    return get(name).create(params)
-
-
 # --- metadata scorers (static, no model) ------------------------------------------------------
 
 
@@ -132,41 +88,6 @@ class FindingCount(Scorer):
 class ReportLength(Scorer):
     def score(self, ctx: ScoringContext) -> np.ndarray:
         return np.asarray([len(text.split()) for text in ctx.train.texts], dtype=np.float64)
-
-
-SCORERS.add("metadata", ScorerSpec("metadata", "the dataset's difficulty column", Metadata))
-SCORERS.add("finding_count", ScorerSpec("finding_count", "number of positive findings (labels == 1)", FindingCount))
-SCORERS.add("report_length", ScorerSpec("report_length", "words in the report text", ReportLength))
-SCORERS.add(
-    "transfer_teacher",
-    ScorerSpec(
-        "transfer_teacher",
-        "per-sample ITC loss under a reference model trained briefly on the same subset",
-        "curriclip.curriculum.model_scorers:TransferTeacher",
-        needs_model=True,
-        params={"steps": ParamRange(default=30, low=10, high=200, log=True, integer=True)},
-    ),
-)
-SCORERS.add(
-    "self_paced",
-    ScorerSpec(
-        "self_paced",
-        "current per-sample ITC loss, re-scored each epoch (threshold grows with pacing)",
-        "curriclip.curriculum.model_scorers:SelfPaced",
-        dynamic=True,
-        needs_model=True,
-    ),
-)
-SCORERS.add(
-    "image_text_agreement",
-    ScorerSpec(
-        "image_text_agreement",
-        "1 - cosine of the pair under the current model, re-scored each epoch",
-        "curriclip.curriculum.model_scorers:ImageTextAgreement",
-        dynamic=True,
-        needs_model=True,
-    ),
-)
 
 
 # --- orders and controls ----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Model-based difficulty scorers (torch): transfer teacher, self-paced, image-text agreement.
 
-Registered by name in ``curriclip.curriculum.difficulty.SCORERS`` and imported only
+Registered by name in ``curriclip.curriculum.scorers.SCORERS`` and imported only
 when one is created. Per-sample ITC loss needs negatives: the pool is cut into chunks
 of the trial's batch size by a permutation seeded from the trial seed (the same chunks
 at every epoch), so a sample's loss is the symmetric CLIP loss of its pair against the

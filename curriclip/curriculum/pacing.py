@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from curriclip.registry import new_registry
+from curriclip.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -60,18 +60,18 @@ class PacingFunction:
         return self.fn(step, total_steps, **full)
 
 
-PACING = new_registry("pacing function", "pacing")
 
 _A = ParamRange(default=0.5, low=0.1, high=0.9)
 _B = ParamRange(default=0.2, low=0.05, high=0.6)
 
 
-def register(name: str, **params: ParamRange) -> Callable[[Callable[..., float]], Callable[..., float]]:
-    def add(fn: Callable[..., float]) -> Callable[..., float]:
-        PACING.add(name, PacingFunction(name, fn, params))
-        return fn
+def declare(name: str, **params: ParamRange) -> Callable[[Callable[..., float]], PacingFunction]:
+    """Decorator: the function with its parameters' defaults and search ranges (registered below)."""
 
-    return add
+    def wrap(fn: Callable[..., float]) -> PacingFunction:
+        return PacingFunction(name, fn, params)
+
+    return wrap
 
 
 def get(name: str) -> PacingFunction:
@@ -92,44 +92,44 @@ def _clip(value: float, b: float) -> float:
     return min(1.0, max(b, value))
 
 
-@register("none")
+@declare("none")
 def no_pacing(step: int, total_steps: int) -> float:
     """All data from the first step: the control without pacing."""
     return 1.0
 
 
-@register("linear", a=_A, b=_B)
+@declare("linear", a=_A, b=_B)
 def linear(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N(1-b)/(aT) * t."""
     return _clip(b + (1 - b) * _progress(step, total_steps, a), b)
 
 
-@register("quadratic", a=_A, b=_B)
+@declare("quadratic", a=_A, b=_B)
 def quadratic(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N(1-b)/(aT)^2 * t^2."""
     return _clip(b + (1 - b) * _progress(step, total_steps, a) ** 2, b)
 
 
-@register("root", a=_A, b=_B)
+@declare("root", a=_A, b=_B)
 def root(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N(1-b)/(aT)^(1/2) * t^(1/2)."""
     return _clip(b + (1 - b) * math.sqrt(_progress(step, total_steps, a)), b)
 
 
-@register("step", a=_A, b=_B)
+@declare("step", a=_A, b=_B)
 def step_pacing(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N * floor(t / (aT)): the starting fraction until aT, then everything."""
     return _clip(b + math.floor(_progress(step, total_steps, a)), b)
 
 
-@register("exponential", a=_A, b=_B)
+@declare("exponential", a=_A, b=_B)
 def exponential(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N(1-b)/(e^10 - 1) * (e^(10 t/(aT)) - 1)."""
     x = min(_progress(step, total_steps, a), 1.0)  # beyond aT the value is clipped to 1 anyway
     return _clip(b + (1 - b) * math.expm1(10 * x) / math.expm1(10), b)
 
 
-@register("logarithmic", a=_A, b=_B)
+@declare("logarithmic", a=_A, b=_B)
 def logarithmic(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N(1-b) * (1 + 0.1 * log(t/(aT) + e^-10))."""
     x = _progress(step, total_steps, a)
@@ -151,7 +151,7 @@ def _hacohen_check(starting_percent: float, increase: float, step_length: float)
         raise ValueError(f"pacing parameter step_length must lie in (0, 1], got {step_length}")
 
 
-@register(
+@declare(
     "fixed_exponential",
     starting_percent=_START,
     increase=_INCREASE,
@@ -170,7 +170,7 @@ def fixed_exponential(
     return min(1.0, starting_percent * increase**k)
 
 
-@register(
+@declare(
     "varied_exponential",
     starting_percent=_START,
     increase=_INCREASE,
@@ -203,7 +203,7 @@ def varied_exponential(
     return min(1.0, starting_percent * increase**k)
 
 
-@register(
+@declare(
     "single_step",
     starting_percent=ParamRange(default=0.2, low=0.04, high=0.5),
     step_length=ParamRange(default=0.3, low=0.05, high=0.9),
@@ -229,13 +229,13 @@ def _competence_time(step: int, total_steps: int, c0: float, T: float) -> float:
     return step / (T * max(total_steps, 1))
 
 
-@register("competence_linear", c0=_C0, T=_T)
+@declare("competence_linear", c0=_C0, T=_T)
 def competence_linear(step: int, total_steps: int, c0: float, T: float) -> float:  # noqa: N803
     """c(t) = min(1, t (1 - c0) / T + c0)  (Platanios et al. 2019, Sec. 3.2, linear competence)."""
     return min(1.0, _competence_time(step, total_steps, c0, T) * (1 - c0) + c0)
 
 
-@register("competence_root", c0=_C0, p=ParamRange(default=2.0, low=1.5, high=5.0), T=_T)
+@declare("competence_root", c0=_C0, p=ParamRange(default=2.0, low=1.5, high=5.0), T=_T)
 def competence_root(step: int, total_steps: int, c0: float, p: float, T: float) -> float:  # noqa: N803
     """c(t) = min(1, (t (1 - c0^p) / T + c0^p)^(1/p))  (Platanios et al. 2019, Sec. 3.2, root-p
     competence; p = 2 is their square-root competence)."""
@@ -248,7 +248,7 @@ def competence_root(step: int, total_steps: int, c0: float, p: float, T: float) 
 # --- baby steps and geometric --------------------------------------------------------------
 
 
-@register("baby_step", buckets=ParamRange(default=5, low=2, high=10, integer=True), a=_A)
+@declare("baby_step", buckets=ParamRange(default=5, low=2, high=10, integer=True), a=_A)
 def baby_step(step: int, total_steps: int, buckets: float, a: float) -> float:
     """min(1, (1 + floor(t (k - 1) / (aT))) / k): the sorted pool cut into k equal buckets,
     admitted one at a time at equal intervals, the last at aT (Spitkovsky et al. 2010
@@ -260,9 +260,27 @@ def baby_step(step: int, total_steps: int, buckets: float, a: float) -> float:
     return min(1.0, (1 + math.floor(x * (k - 1) + 1e-12)) / k)
 
 
-@register("geometric", a=_A, b=_B)
+@declare("geometric", a=_A, b=_B)
 def geometric(step: int, total_steps: int, a: float, b: float) -> float:
     """N b^(1 - t/(aT)): a geometric progression from b at t = 0 to 1 at aT (the pool grows by
     the same ratio every step; log-linear where Wu's exponential is convex in t)."""
     x = min(_progress(step, total_steps, a), 1.0)
     return _clip(b ** (1 - x), b)
+
+
+#: name -> PacingFunction, in listing order
+PACING = Registry("pacing function", "pacing")
+PACING.lazy("none", "curriclip.curriculum.pacing:no_pacing")
+PACING.lazy("linear", "curriclip.curriculum.pacing:linear")
+PACING.lazy("quadratic", "curriclip.curriculum.pacing:quadratic")
+PACING.lazy("root", "curriclip.curriculum.pacing:root")
+PACING.lazy("step", "curriclip.curriculum.pacing:step_pacing")
+PACING.lazy("exponential", "curriclip.curriculum.pacing:exponential")
+PACING.lazy("logarithmic", "curriclip.curriculum.pacing:logarithmic")
+PACING.lazy("fixed_exponential", "curriclip.curriculum.pacing:fixed_exponential")
+PACING.lazy("varied_exponential", "curriclip.curriculum.pacing:varied_exponential")
+PACING.lazy("single_step", "curriclip.curriculum.pacing:single_step")
+PACING.lazy("competence_linear", "curriclip.curriculum.pacing:competence_linear")
+PACING.lazy("competence_root", "curriclip.curriculum.pacing:competence_root")
+PACING.lazy("baby_step", "curriclip.curriculum.pacing:baby_step")
+PACING.lazy("geometric", "curriclip.curriculum.pacing:geometric")

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from curriclip.curriculum import difficulty, pacing
+from curriclip.curriculum import difficulty, pacing, scorers
 from curriclip.curriculum.sampler import PacedSampler
 from curriclip.curriculum.schedule import TaskSchedule
 
@@ -45,8 +45,8 @@ class TrialCurriculum:
         self.schedule = TaskSchedule(
             tuple(cfg.tasks), cfg.stage_span, cfg.schedule, cfg.stage_pacing, dict(cfg.stage_pacing_params)
         )
-        self.scorer = difficulty.create(cfg.scorer, cfg.scorer_params)
-        self.timed = difficulty.get(cfg.scorer).needs_model and cfg.control != "random"
+        self.scorer = scorers.create(cfg.scorer, cfg.scorer_params)
+        self.timed = scorers.get(cfg.scorer).needs_model and cfg.control != "random"
         self.ctx = difficulty.ScoringContext(
             train=train, tokens=tokens, config=cfg, device=device, build_model=build_model
         )

@@ -37,11 +37,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from curriclip.curriculum import pacing
+from curriclip.names import ITC
 
 MODES = ("cumulative", "sequential", "ramped")
 
-#: The task CLIP score measures (``curriclip.config.ITC``; repeated here to keep this module torch-free).
-TARGET_TASK = "itc"
+#: The task CLIP score measures: it keeps training to the end in every mode.
+TARGET_TASK = ITC
 
 #: Default stage pacing: linear over the whole span, i.e. equal stages.
 DEFAULT_STAGE_PACING = "linear"

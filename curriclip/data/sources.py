@@ -18,9 +18,7 @@ import pyarrow as pa
 from curriclip.data.schema import DEFAULT_LABEL_NAMES, SCHEMA_VERSION
 from curriclip.data.store import read_manifest, write_dataset
 from curriclip.errors import DataError
-from curriclip.registry import new_registry
-
-SOURCES = new_registry("data source", "sources")
+from curriclip.registry import Registry
 
 
 def cache_dir() -> Path:
@@ -69,7 +67,6 @@ def _shards(batches: Iterable[pa.RecordBatch], rows: int = 4096) -> Iterator[pa.
         yield pa.Table.from_batches(pending)
 
 
-@SOURCES.register("synthetic")
 def synthetic_source(n: int, image_size: int, seed: int, path: str | None = None, **_: object) -> Path:
     """The cached synthetic benchmark for (n, image_size, seed), generated on first use."""
     from curriclip.data.synthetic import GENERATOR_VERSION
@@ -86,7 +83,6 @@ def synthetic_source(n: int, image_size: int, seed: int, path: str | None = None
         raise
 
 
-@SOURCES.register("dir")
 def directory_source(path: str | None = None, **_: object) -> Path:
     """An existing dataset directory (from ``curriclip data ...``)."""
     if not path:
@@ -99,3 +95,9 @@ def directory_source(path: str | None = None, **_: object) -> Path:
 def resolve(source: str, **kwargs: object) -> Path:
     """The dataset directory for a ``data:`` block, validated."""
     return SOURCES.get(source)(**kwargs)
+
+
+#: name -> function(**data block) -> dataset directory
+SOURCES = Registry("data source", "sources")
+SOURCES.lazy("synthetic", "curriclip.data.sources:synthetic_source")
+SOURCES.lazy("dir", "curriclip.data.sources:directory_source")

@@ -39,72 +39,14 @@ import torch
 from torch import nn
 
 from curriclip.errors import ConfigError
-from curriclip.registry import new_registry
+from curriclip.models.presets import CONFIG_DIR, PRESETS, ModelPreset, get_preset
 
-CONFIG_DIR = Path(__file__).parent / "configs"
 open_clip.add_model_config(CONFIG_DIR)
 
 #: Size of the domain WordPiece vocabulary (capped by what the reports support).
 WORDPIECE_VOCAB = 4096
 #: Bumped whenever the domain tower's files change, so caches rebuild.
 TOWER_VERSION = 2
-
-
-@dataclass(frozen=True)
-class ModelPreset:
-    """How to build one model: an open_clip name, its input size, and optional weights / text tower."""
-
-    name: str
-    open_clip_name: str
-    image_size: int
-    pretrained: str | None = None
-    text_tower: str | None = None
-    description: str = ""
-
-
-PRESETS = new_registry("model preset", "presets")
-
-
-def _preset(preset: ModelPreset) -> None:
-    PRESETS.add(preset.name, preset)
-
-
-_preset(
-    ModelPreset(
-        "tiny",
-        "curriclip-tiny",
-        64,
-        description="2-layer ViT/8 (width 64) + 2-layer text (width 64), 64 px; seconds per epoch on a CPU",
-    )
-)
-_preset(ModelPreset("small", "curriclip-small", 128, description="4-layer ViT/16 + 4-layer text, 128 px"))
-_preset(
-    ModelPreset(
-        "tiny-wordpiece",
-        "curriclip-tiny",
-        64,
-        text_tower="wordpiece",
-        description="tiny ViT + 2-layer BERT with a WordPiece vocabulary trained on the dataset's reports (offline)",
-    )
-)
-_preset(
-    ModelPreset(
-        "vit-b-32-openai",
-        "ViT-B-32",
-        224,
-        pretrained="openai",
-        description="open_clip ViT-B/32 with OpenAI's CLIP weights (downloads once; needs the network)",
-    )
-)
-
-
-def get_preset(name: str) -> ModelPreset:
-    return PRESETS.get(name)
-
-
-def known_architecture(name: str) -> bool:
-    """A preset name or any open_clip architecture name."""
-    return name in PRESETS or name in open_clip.list_models()
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,16 @@ import pyarrow.fs as pafs
 
 from curriclip.config import trial_level
 from curriclip.errors import CurriclipError
+from curriclip.names import FINAL_PREFIX, HEADLINE_METRIC, PARAM_PREFIX, Arm, EpochColumn, Status
+from curriclip.names import TrialColumn as Col
 from curriclip.search.storage import RunLocation
 
 RAY_STATUS = {
-    "TERMINATED": "completed",
-    "ERROR": "errored",
-    "RUNNING": "running",
-    "PENDING": "pending",
-    "PAUSED": "pending",
+    "TERMINATED": Status.COMPLETED,
+    "ERROR": Status.ERRORED,
+    "RUNNING": Status.RUNNING,
+    "PENDING": Status.PENDING,
+    "PAUSED": Status.PENDING,
 }
 SKIP_METRICS = {
     "trial_id",
@@ -86,6 +88,72 @@ def has_ray_state(run: RunLocation) -> bool:
     return any(Path(info.path).name.startswith("experiment_state-") for info in run.fs.get_file_info(selector))
 
 
+def _status(trial, cfg: dict, last: dict) -> str:
+    """Ray's status in curriclip's words; a finished trial that stopped before its last epoch was pruned."""
+    status = RAY_STATUS.get(trial.status, trial.status.lower())
+    if status == Status.COMPLETED and int(last.get("epoch", 0)) < int(cfg.get("epochs", 0)):
+        return Status.PRUNED
+    return status
+
+
+def _epoch_rows(trial, by_epoch: dict[int, dict]) -> list[dict]:
+    """One row per reported epoch (the last report of an epoch wins)."""
+    cfg = trial.config.get("trial", {})
+    level = trial_level(cfg) if cfg else None
+    rows = []
+    for epoch, result in sorted(by_epoch.items()):
+        row = {Col.TRIAL_ID: trial.trial_id, Col.ARM: cfg.get("arm"), Col.SPARSITY: level, EpochColumn.EPOCH: epoch}
+        for key, value in result.items():
+            if key not in SKIP_METRICS and key != "epoch" and isinstance(value, (int, float, str)):
+                row[key] = value
+        row[EpochColumn.TIME_S] = result.get("time_s", float("nan"))
+        rows.append(row)
+    return rows
+
+
+def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict]) -> dict:
+    """The trial's row of ``trials.parquet``: what it was, how far it got, its last epoch's metrics."""
+    cfg = trial.config.get("trial", {})
+    last = by_epoch[max(by_epoch)] if by_epoch else {}
+    status = _status(trial, cfg, last)
+    scores = [r.get(HEADLINE_METRIC) for r in by_epoch.values() if r.get(HEADLINE_METRIC) is not None]
+    stamps = [r["timestamp"] for r in by_epoch.values() if isinstance(r.get("timestamp"), (int, float))]
+    row = {
+        Col.TRIAL_ID: trial.trial_id,
+        Col.STATUS: status,
+        Col.ARM: cfg.get("arm"),
+        Col.SPARSITY: trial_level(cfg) if cfg else None,
+        Col.SPARSITY_MODE: cfg.get("sparsity_mode", "pairs"),
+        Col.SEED: cfg.get("seed"),
+        Col.PACING: cfg.get("pacing"),
+        Col.ORDERING: " > ".join(cfg.get("tasks", [])),
+        Col.LR: cfg.get("lr"),
+        Col.STAGE_SPAN: cfg.get("stage_span") if cfg.get("arm") == Arm.CURRICULUM else math.nan,
+        Col.EPOCHS_DONE: int(last.get("epoch", 0)),
+        Col.RESTARTS: int(trial.num_failures),  # times Ray restarted it from a checkpoint (lost node, crash)
+        Col.FINAL_CLIP_SCORE: last.get(HEADLINE_METRIC, math.nan),
+        Col.BEST_CLIP_SCORE: max(scores) if scores else math.nan,
+        Col.INIT_CLIP_SCORE: last.get(f"init_{HEADLINE_METRIC}", math.nan),
+        Col.TEST_SPLIT_HASH: last.get("test_split_hash"),
+        Col.ERROR: _error_summary(run, trial.path) if status == Status.ERRORED else None,
+        Col.CONFIG_JSON: json.dumps(cfg, sort_keys=True),
+        # first report's wall-clock time (the report's optimisation history orders trials by it)
+        Col.STARTED_AT: min(stamps) if stamps else math.nan,
+    }
+    for key, value in trial.config.items():
+        if key != "trial":
+            row[f"{PARAM_PREFIX}{key}"] = value
+    for key, value in last.items():
+        if (
+            key not in SKIP_METRICS
+            and key != "epoch"
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        ):
+            row[f"{FINAL_PREFIX}{key}"] = value
+    return row
+
+
 def collect(run_dir: str | Path | RunLocation) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Trial and epoch tables of a run directory or URI (empty tables when nothing has run yet)."""
     from ray.tune import ExperimentAnalysis
@@ -102,67 +170,18 @@ def collect(run_dir: str | Path | RunLocation) -> tuple[pd.DataFrame, pd.DataFra
         raise CurriclipError(f"{root}: cannot read Ray Tune experiment state ({exc})") from None
     trial_rows, epoch_rows = [], []
     for trial in analysis.trials:
-        cfg = trial.config.get("trial", {})
-        trial_dir = trial.path
-        level = trial_level(cfg) if cfg else None
         by_epoch: dict[int, dict] = {}
-        for result in _read_results(run, trial_dir):
+        for result in _read_results(run, trial.path):
             if "epoch" in result:
                 by_epoch[int(result["epoch"])] = result
-        epochs_target = int(cfg.get("epochs", 0))
-        status = RAY_STATUS.get(trial.status, trial.status.lower())
-        last = by_epoch[max(by_epoch)] if by_epoch else {}
-        if status == "completed" and int(last.get("epoch", 0)) < epochs_target:
-            status = "pruned"
-        for epoch, result in sorted(by_epoch.items()):
-            row = {"trial_id": trial.trial_id, "arm": cfg.get("arm"), "sparsity": level, "epoch": epoch}
-            for key, value in result.items():
-                if key not in SKIP_METRICS and key != "epoch" and isinstance(value, (int, float, str)):
-                    row[key] = value
-            row["time_s"] = result.get("time_s", float("nan"))
-            epoch_rows.append(row)
-        scores = [r.get("clip_score") for r in by_epoch.values() if r.get("clip_score") is not None]
-        stamps = [r["timestamp"] for r in by_epoch.values() if isinstance(r.get("timestamp"), (int, float))]
-        row = {
-            "trial_id": trial.trial_id,
-            "status": status,
-            "arm": cfg.get("arm"),
-            "sparsity": level,
-            "sparsity_mode": cfg.get("sparsity_mode", "pairs"),
-            "seed": cfg.get("seed"),
-            "pacing": cfg.get("pacing"),
-            "ordering": " > ".join(cfg.get("tasks", [])),
-            "lr": cfg.get("lr"),
-            "stage_span": cfg.get("stage_span") if cfg.get("arm") == "curriculum" else math.nan,
-            "epochs_done": int(last.get("epoch", 0)),
-            "restarts": int(trial.num_failures),  # times Ray restarted it from a checkpoint (lost node, crash)
-            "final_clip_score": last.get("clip_score", math.nan),
-            "best_clip_score": max(scores) if scores else math.nan,
-            "init_clip_score": last.get("init_clip_score", math.nan),
-            "test_split_hash": last.get("test_split_hash"),
-            "error": _error_summary(run, trial_dir) if status == "errored" else None,
-            "config_json": json.dumps(cfg, sort_keys=True),
-            # first report's wall-clock time (the report's optimisation history orders trials by it)
-            "started_at": min(stamps) if stamps else math.nan,
-        }
-        for key, value in trial.config.items():
-            if key != "trial":
-                row[f"param/{key}"] = value
-        for key, value in last.items():
-            if (
-                key not in SKIP_METRICS
-                and key != "epoch"
-                and isinstance(value, (int, float))
-                and not isinstance(value, bool)
-            ):
-                row[f"final/{key}"] = value
-        trial_rows.append(row)
-    trials = pd.DataFrame(trial_rows)
-    epochs = pd.DataFrame(epoch_rows)
+        epoch_rows += _epoch_rows(trial, by_epoch)
+        trial_rows.append(_trial_row(run, trial, by_epoch))
+    trials = pd.DataFrame(trial_rows).rename(columns=str)
+    epochs = pd.DataFrame(epoch_rows).rename(columns=str)
     if not trials.empty:
-        trials = trials.sort_values(["arm", "sparsity", "trial_id"]).reset_index(drop=True)
+        trials = trials.sort_values([Col.ARM, Col.SPARSITY, Col.TRIAL_ID]).reset_index(drop=True)
     if not epochs.empty:
-        epochs = epochs.sort_values(["trial_id", "epoch"]).reset_index(drop=True)
+        epochs = epochs.sort_values([EpochColumn.TRIAL_ID, EpochColumn.EPOCH]).reset_index(drop=True)
     check_test_split(epochs)
     return trials, epochs
 
@@ -180,8 +199,9 @@ def check_test_split(epochs: pd.DataFrame) -> str | None:
     counts = hashes.value_counts()
     if len(counts) > 1:
         common = counts.index[0]
-        odd = sorted(set(epochs.loc[epochs["test_split_hash"].notna() & (epochs["test_split_hash"] != common),
-                                    "trial_id"]))
+        odd = sorted(
+            set(epochs.loc[epochs["test_split_hash"].notna() & (epochs["test_split_hash"] != common), "trial_id"])
+        )
         raise CurriclipError(
             f"trials of this run were evaluated on different held-out splits (test_split_hash {common} for most, "
             f"another for trial(s) {', '.join(map(str, odd[:5]))}); their scores are not comparable"

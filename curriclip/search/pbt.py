@@ -25,6 +25,7 @@ from ray.tune.schedulers import PopulationBasedTraining
 
 from curriclip.config import ExperimentConfig
 from curriclip.curriculum import pacing
+from curriclip.names import Arm
 from curriclip.search.scheduler import PerLevelScheduler
 
 #: how far one explore step moves a continuous parameter (Ray's own default factors)
@@ -44,7 +45,7 @@ def pacing_ranges(experiment: ExperimentConfig, name: str) -> dict[str, tuple[fl
 def explore_pacing(config: dict[str, Any], experiment: ExperimentConfig, rng: random.Random) -> dict[str, Any]:
     """Perturbs the pacing parameters of a trial config (x1.2 / x0.8, or resampled with p=0.25), in range."""
     trial = config.get("trial", {})
-    if trial.get("arm") != "curriculum" or trial.get("pacing") not in experiment.space.pacing:
+    if trial.get("arm") != Arm.CURRICULUM or trial.get("pacing") not in experiment.space.pacing:
         return config
     params = dict(trial.get("pacing_params") or {})
     for param, (low, high, integer) in pacing_ranges(experiment, trial["pacing"]).items():

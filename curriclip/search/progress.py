@@ -8,11 +8,12 @@ import time
 from ray.tune import Callback
 
 from curriclip.config import trial_level
+from curriclip.names import Arm
 
 
 def _describe(config: dict) -> str:
     cfg = config.get("trial", {})
-    if cfg.get("arm") == "single_task":
+    if cfg.get("arm") == Arm.SINGLE_TASK:
         return f"single-task  sparsity {trial_level(cfg):g} seed {cfg.get('seed')}"
     ordering = " > ".join(cfg.get("tasks", []))
     return f"{cfg.get('arm', '?'):<12} sparsity {trial_level(cfg):g} {cfg.get('pacing')} [{ordering}]"
@@ -47,7 +48,7 @@ class ProgressPrinter(Callback):
         result = trial.last_result or {}
         score = result.get(self.metric)
         epoch = result.get("epoch", 0)
-        if score is not None and trial.config.get("trial", {}).get("arm") == "curriculum":
+        if score is not None and trial.config.get("trial", {}).get("arm") == Arm.CURRICULUM:
             self.best = score if self.best is None else max(self.best, score)
         state = "done  " if epoch >= self.epochs else "pruned"
         score_text = (

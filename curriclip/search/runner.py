@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from curriclip.cluster import init_ray
 from curriclip.config import ExperimentConfig, parse_experiment
 from curriclip.data.sources import resolve as resolve_dataset
 from curriclip.errors import ConfigError, CurriclipError
+from curriclip.names import Status
 from curriclip.search.storage import RunLocation, is_uri, join
 
 RUN_FILE = "run.json"
@@ -37,24 +38,6 @@ class SearchOutcome:
     @property
     def complete(self) -> bool:
         return self.finished >= self.total
-
-
-def _init_ray(address: str | None) -> None:
-    import ray
-
-    if ray.is_initialized():
-        return
-    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
-    # Each trial keeps one checkpoint, which forces a state snapshot per epoch: expected, not a bottleneck here.
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    kwargs = dict(include_dashboard=False, configure_logging=True, logging_level="WARNING", log_to_driver=True)
-    try:
-        # Without --address or RAY_ADDRESS (set by `ray job submit`) start a local Ray: never attach silently
-        # to a cluster that some earlier `ray start` on this machine left behind (or that has died since).
-        address = address or os.environ.get("RAY_ADDRESS") or "local"
-        ray.init(address=address, **kwargs)
-    except ConnectionError as exc:
-        raise CurriclipError(f"--address {address}: cannot connect to a Ray cluster ({exc})") from None
 
 
 def _concurrency(experiment: ExperimentConfig) -> int:
@@ -143,8 +126,8 @@ def _finish(run: RunLocation, total: int) -> SearchOutcome:
 
     export_and_report(run)
     trials = pd.read_parquet(run.staging() / "trials.parquet")
-    finished = int(trials["status"].isin(["completed", "pruned", "errored"]).sum()) if len(trials) else 0
-    errored = int((trials["status"] == "errored").sum()) if len(trials) else 0
+    finished = int(trials["status"].isin([Status.COMPLETED, Status.PRUNED, Status.ERRORED]).sum()) if len(trials) else 0
+    errored = int((trials["status"] == Status.ERRORED).sum()) if len(trials) else 0
     return SearchOutcome(run.uri, finished, total, errored)
 
 
@@ -205,7 +188,7 @@ def run_search(
     baselines = single + controls  # fixed configs, handed out before Optuna's; never pruned
     total = len(baselines) + experiment.search.num_trials
 
-    _init_ray(address)
+    init_ray(address)
     concurrency = _concurrency(experiment)
     run.write_text(EXPERIMENT_FILE, yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False))
     run.write_text(RUN_FILE, json.dumps({"dataset_dir": str(dataset_dir), "total_trials": total}, indent=2))
@@ -288,7 +271,7 @@ def resume_search(
     run = RunLocation(run_dir)
     if not tune.Tuner.can_restore(run.uri):
         raise CurriclipError(f"{run.uri}: no Ray Tune experiment state to resume (did the search start?)")
-    _init_ray(address)
+    init_ray(address)
     _concurrency(experiment)
     tuner = tune.Tuner.restore(
         run.uri,

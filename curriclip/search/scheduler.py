@@ -16,6 +16,7 @@ from collections.abc import Callable
 from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, MedianStoppingRule, TrialScheduler
 
 from curriclip.config import trial_level
+from curriclip.names import Arm
 
 
 class PerLevelScheduler(FIFOScheduler):
@@ -32,7 +33,7 @@ class PerLevelScheduler(FIFOScheduler):
 
     def _level(self, trial) -> float | None:
         cfg = trial.config.get("trial", {})
-        return trial_level(cfg) if cfg.get("arm") == "curriculum" else None
+        return trial_level(cfg) if cfg.get("arm") == Arm.CURRICULUM else None
 
     def _group(self, trial, add: bool = False) -> TrialScheduler | None:
         level = self._level(trial)

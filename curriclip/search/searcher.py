@@ -19,6 +19,8 @@ from optuna.trial import TrialState
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 
+from curriclip.names import Arm
+
 log = logging.getLogger(__name__)
 
 
@@ -133,7 +135,7 @@ class CurriculumSearcher(OptunaSearch):
         cfg = _trial_config(result)
         if cfg is None:
             return False
-        if cfg.get("arm") != "curriculum":
+        if cfg.get("arm") != Arm.CURRICULUM:
             self._baseline_trials.add(trial_id)
             return True
         number = self._proposed.get(_config_key(cfg))

@@ -10,33 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from curriclip.config import ITC, ExperimentConfig, TrialConfig, level_fields
+from curriclip.config import ExperimentConfig, TrialConfig, level_fields
 from curriclip.curriculum import pacing
+from curriclip.names import ITC, Arm
 from curriclip.spaces.permutations import lehmer_decode, random_keys_decode
 
 
 def base_trial_fields(experiment: ExperimentConfig, dataset_dir: str) -> dict[str, Any]:
-    """Fields every trial of a search shares (data, model, budget)."""
-    t = experiment.training
-    return {
-        "dataset_dir": dataset_dir,
-        "model": experiment.model,
-        "model_pretrained": experiment.model_options.pretrained,
-        "model_checkpoint": experiment.model_options.checkpoint,
-        "text_tower": experiment.model_options.text_tower,
-        "image_channels": experiment.model_options.image_channels,
-        "label_policy": experiment.space.label_policy[0],
-        "subset_seed": experiment.data.seed,
-        "lr": t.lr,
-        "weight_decay": t.weight_decay,
-        "warmup_fraction": t.warmup_fraction,
-        "batch_size": t.batch_size,
-        "epochs": t.epochs,
-        "steps_per_epoch": t.steps_per_epoch,
-        "eval_batch_size": t.eval_batch_size,
-        "device": t.device,
-        **experiment.compute_fields(),  # precision, tf32, ... (the compute: section)
-    }
+    """Fields every trial of a search shares (data, model, budget, compute)."""
+    return experiment.shared_trial_fields(dataset_dir)
 
 
 def single_task_configs(experiment: ExperimentConfig, dataset_dir: str) -> list[dict[str, Any]]:
@@ -46,7 +28,7 @@ def single_task_configs(experiment: ExperimentConfig, dataset_dir: str) -> list[
     for level in experiment.space.sparsity:
         for seed in experiment.search.seeds:
             cfg = TrialConfig(
-                **base, arm="single_task", tasks=[ITC], pacing="none", seed=seed,
+                **base, arm=Arm.SINGLE_TASK, tasks=[ITC], pacing="none", seed=seed,
                 **level_fields(experiment.space.sparsity_mode, level),
             )
             configs.append(cfg.model_dump())
@@ -65,7 +47,7 @@ def shuffled_control_configs(experiment: ExperimentConfig, dataset_dir: str) -> 
     for level in experiment.space.sparsity:
         for seed in experiment.search.seeds[: experiment.search.control_seeds]:
             cfg = TrialConfig(
-                **base, arm="shuffled_control", tasks=[ITC], pacing="none", seed=seed,
+                **base, arm=Arm.SHUFFLED_CONTROL, tasks=[ITC], pacing="none", seed=seed,
                 **level_fields(experiment.space.sparsity_mode, level),
             )
             configs.append(cfg.model_dump())
@@ -159,7 +141,7 @@ class CurriculumSpace:
             fields["stage_pacing_params"] = suggest_pacing_params(trial, name, s.stage_pacing[name], prefix="stage_")
         cfg = TrialConfig(
             **fields,
-            arm="curriculum",
+            arm=Arm.CURRICULUM,
             tasks=ordering,
             stage_span=stage_span,
             pacing=pacing_name,

@@ -1,16 +1,22 @@
-"""Task library: each module defines one task and registers it by name."""
+"""Task library: one module per task, each registered here by one line (listing order).
 
-from curriclip.tasks import (  # noqa: F401, I001  (registration, in listing order)
-    itc,
-    findings,
-    text_findings,
-    image_contrastive,
-    masked_image,
-    denoising,
-    rotation,
-    segmentation,
-    findings_impression,
-)
-from curriclip.tasks.base import LABEL_POLICIES, TASKS, Batch, StepContext, Task, get, missing_data
+This module is the catalog only and imports no torch: the experiment file is validated
+against these names, and a task's module is imported the first time it is looked up.
+The task interface (``Task``, ``Batch``, ``StepContext``) lives in ``curriclip.tasks.base``.
+"""
 
-__all__ = ["LABEL_POLICIES", "TASKS", "Batch", "StepContext", "Task", "get", "missing_data"]
+from curriclip.registry import Registry
+
+#: name -> Task instance (the registered class, instantiated once on first lookup)
+TASKS = Registry("task", "tasks", make=lambda cls: cls())
+TASKS.lazy("itc", "curriclip.tasks.itc:ImageTextContrastive")
+TASKS.lazy("findings", "curriclip.tasks.findings:FindingClassification")
+TASKS.lazy("text_findings", "curriclip.tasks.text_findings:TextFindingClassification")
+TASKS.lazy("image_contrastive", "curriclip.tasks.image_contrastive:ImageImageContrastive")
+TASKS.lazy("masked_image", "curriclip.tasks.masked_image:MaskedImageReconstruction")
+TASKS.lazy("denoising", "curriclip.tasks.denoising:Denoising")
+TASKS.lazy("rotation", "curriclip.tasks.rotation:RotationPrediction")
+TASKS.lazy("segmentation", "curriclip.tasks.segmentation:Segmentation")
+TASKS.lazy("findings_impression", "curriclip.tasks.findings_impression:FindingsImpressionContrastive")
+
+__all__ = ["TASKS"]

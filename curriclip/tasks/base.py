@@ -19,9 +19,6 @@ import torch
 from torch import nn
 
 from curriclip.models.multitask import ModelInfo
-from curriclip.registry import new_registry
-
-TASKS = new_registry("task", "tasks")
 
 #: Uncertain-label policies of the CheXpert paper (Irvin et al. 2019) for the -1 label.
 LABEL_POLICIES = ("ignore", "zeros", "ones")
@@ -105,13 +102,10 @@ class Task:
         raise NotImplementedError
 
 
-def register(cls: type[Task]) -> type[Task]:
-    """Class decorator adding one instance of the task to the registry under ``cls.name``."""
-    TASKS.add(cls.name, cls())
-    return cls
-
-
 def get(name: str) -> Task:
+    """The registered task ``name`` (see the catalog in ``curriclip.tasks``)."""
+    from curriclip.tasks import TASKS
+
     return TASKS.get(name)
 
 

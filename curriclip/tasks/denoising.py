@@ -11,10 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from curriclip.models.multitask import ModelInfo
-from curriclip.tasks.base import StepContext, Task, decoder_head, patches_to_image, register
+from curriclip.tasks.base import StepContext, Task, decoder_head, patches_to_image
 
 
-@register
 class Denoising(Task):
     name = "denoising"
     needs = frozenset({"image"})

@@ -11,10 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from curriclip.models.multitask import ModelInfo
-from curriclip.tasks.base import StepContext, Task, label_targets, register, with_options, zero_loss
+from curriclip.tasks.base import StepContext, Task, label_targets, with_options, zero_loss
 
 
-@register
 class FindingClassification(Task):
     name = "findings"
     needs = frozenset({"image", "labels"})

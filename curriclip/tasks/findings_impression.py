@@ -15,7 +15,7 @@ from open_clip.loss import ClipLoss
 from torch import nn
 
 from curriclip.models.multitask import ModelInfo
-from curriclip.tasks.base import StepContext, Task, register, zero_loss
+from curriclip.tasks.base import StepContext, Task, zero_loss
 
 
 class Temperature(nn.Module):
@@ -24,7 +24,6 @@ class Temperature(nn.Module):
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
 
 
-@register
 class FindingsImpressionContrastive(Task):
     name = "findings_impression"
     needs = frozenset({"text", "sections"})

@@ -12,7 +12,7 @@ from torch import nn
 
 from curriclip.models.multitask import ModelInfo
 from curriclip.tasks.augment import random_view
-from curriclip.tasks.base import StepContext, Task, register
+from curriclip.tasks.base import StepContext, Task
 
 
 def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -25,7 +25,6 @@ def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tenso
     return F.cross_entropy(logits, targets)
 
 
-@register
 class ImageImageContrastive(Task):
     name = "image_contrastive"
     needs = frozenset({"image"})

@@ -12,10 +12,9 @@ import torch
 import torch.nn.functional as F
 from open_clip.loss import ClipLoss
 
-from curriclip.tasks.base import StepContext, Task, register, with_options
+from curriclip.tasks.base import StepContext, Task, with_options
 
 
-@register
 class ImageTextContrastive(Task):
     name = "itc"
     needs = frozenset({"image", "text"})

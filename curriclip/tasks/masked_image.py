@@ -12,10 +12,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from curriclip.models.multitask import ModelInfo
-from curriclip.tasks.base import StepContext, Task, decoder_head, patches_to_image, register
+from curriclip.tasks.base import StepContext, Task, decoder_head, patches_to_image
 
 
-@register
 class MaskedImageReconstruction(Task):
     name = "masked_image"
     needs = frozenset({"image"})

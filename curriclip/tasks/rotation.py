@@ -11,10 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from curriclip.models.multitask import ModelInfo
-from curriclip.tasks.base import StepContext, Task, register
+from curriclip.tasks.base import StepContext, Task
 
 
-@register
 class RotationPrediction(Task):
     name = "rotation"
     needs = frozenset({"image"})

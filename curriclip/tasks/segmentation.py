@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from curriclip.models.multitask import ModelInfo
-from curriclip.tasks.base import StepContext, Task, decoder_head, patches_to_image, register
+from curriclip.tasks.base import StepContext, Task, decoder_head, patches_to_image
 
 
 def soft_dice(probabilities: torch.Tensor, targets: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
@@ -33,7 +33,6 @@ def soft_dice(probabilities: torch.Tensor, targets: torch.Tensor, smooth: float 
     return ((2 * intersection + smooth) / (total + smooth)).mean()
 
 
-@register
 class Segmentation(Task):
     name = "segmentation"
     needs = frozenset({"image", "masks"})

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from curriclip.tasks.base import StepContext, register
+from curriclip.tasks.base import StepContext
 from curriclip.tasks.findings import FindingClassification
 
 
-@register
 class TextFindingClassification(FindingClassification):
     name = "text_findings"
     needs = frozenset({"text", "labels"})

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from curriclip import tasks as task_lib
 from curriclip import weighting
 from curriclip.config import TrialConfig
 from curriclip.curriculum.runtime import TrialCurriculum
@@ -31,6 +30,7 @@ from curriclip.data.store import read_split
 from curriclip.data.subsets import label_subset_mask, sparsity_subset
 from curriclip.errors import DataError
 from curriclip.models import ModelSpec, MultiTaskModel, build_clip, model_info
+from curriclip.tasks import base as task_lib
 from curriclip.trainables.controls import SHUFFLED_CONTROL, shuffle_pairs
 from curriclip.trainables.device import Compute, select_device
 from curriclip.trainables.distributed import DataParallel
@@ -81,12 +81,13 @@ def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> T
     if "sections" in needs:
         data.train_findings_tokens = tokenizer(train.findings)
         data.train_impression_tokens = tokenizer(train.impressions)
-        data.train_sections = task_lib.base.sections_mask(train.findings, train.impressions)
+        data.train_sections = task_lib.sections_mask(train.findings, train.impressions)
     return data
 
 
 def model_spec(cfg: TrialConfig) -> ModelSpec:
-    return ModelSpec(cfg.model, cfg.model_pretrained, cfg.model_checkpoint, cfg.text_tower, cfg.image_channels)
+    options = cfg.model_options
+    return ModelSpec(cfg.model, options.pretrained, options.checkpoint, options.text_tower, options.image_channels)
 
 
 def training_reports(dataset_dir: str) -> list[str]:

@@ -1,27 +1,29 @@
 """Loss-weighting strategies: how the active tasks' losses become one gradient.
 
 Each strategy is a small ``nn.Module`` with ``backward(losses, weights, shared, generator)``
-(the LibMTL shape; see ``base``), registered by name and searchable like any other name.
+(the LibMTL shape; see ``base``) in its own module, registered here by one line and
+searchable like any other name. This catalog imports no torch.
 """
 
 from __future__ import annotations
 
-from curriclip.registry import new_registry
-from curriclip.weighting.base import Weighting, set_shared_gradient, task_gradients
-from curriclip.weighting.cagrad import CAGrad
-from curriclip.weighting.dwa import DynamicWeightAverage
-from curriclip.weighting.equal import EqualWeighting
-from curriclip.weighting.gradnorm import GradNorm
-from curriclip.weighting.pcgrad import PCGrad
-from curriclip.weighting.uncertainty import UncertaintyWeighting
+from typing import Any
 
-WEIGHTINGS = new_registry("weighting", "weightings")
-for _cls in (EqualWeighting, UncertaintyWeighting, DynamicWeightAverage, GradNorm, PCGrad, CAGrad):
-    WEIGHTINGS.add(_cls.name, _cls)
+from curriclip.registry import Registry
+
+#: name -> Weighting subclass (instantiated per trial with the task list)
+WEIGHTINGS = Registry("weighting", "weightings")
+WEIGHTINGS.lazy("equal", "curriclip.weighting.equal:EqualWeighting")
+WEIGHTINGS.lazy("uncertainty", "curriclip.weighting.uncertainty:UncertaintyWeighting")
+WEIGHTINGS.lazy("dwa", "curriclip.weighting.dwa:DynamicWeightAverage")
+WEIGHTINGS.lazy("gradnorm", "curriclip.weighting.gradnorm:GradNorm")
+WEIGHTINGS.lazy("pcgrad", "curriclip.weighting.pcgrad:PCGrad")
+WEIGHTINGS.lazy("cagrad", "curriclip.weighting.cagrad:CAGrad")
 
 
-def get(name: str) -> type[Weighting]:
+def get(name: str) -> Any:
+    """The ``Weighting`` subclass registered as ``name``."""
     return WEIGHTINGS.get(name)
 
 
-__all__ = ["WEIGHTINGS", "Weighting", "get", "set_shared_gradient", "task_gradients"]
+__all__ = ["WEIGHTINGS", "get"]

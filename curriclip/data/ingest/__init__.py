@@ -6,19 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from curriclip.data.ingest.images import readable
-from curriclip.data.ingest.iu_xray import read_iu_kaggle, read_iu_r2gen
-from curriclip.data.ingest.mimic_cxr import read_mimic_cxr
 from curriclip.data.ingest.records import IngestReport, SampleRecord, validate_records
-from curriclip.data.ingest.table import read_image_text_table
 from curriclip.data.ingest.write import write_records
-from curriclip.registry import new_registry
+from curriclip.registry import Registry
 
 #: name -> reader(**kwargs) -> (records, label_names)
-INGESTERS = new_registry("ingester", "ingesters")
-INGESTERS.add("mimic-cxr", read_mimic_cxr)
-INGESTERS.add("iu-xray", read_iu_kaggle)
-INGESTERS.add("iu-xray-r2gen", read_iu_r2gen)
-INGESTERS.add("csv", read_image_text_table)
+INGESTERS = Registry("ingester", "ingesters")
+INGESTERS.lazy("mimic-cxr", "curriclip.data.ingest.mimic_cxr:read_mimic_cxr")
+INGESTERS.lazy("iu-xray", "curriclip.data.ingest.iu_xray:read_iu_kaggle")
+INGESTERS.lazy("iu-xray-r2gen", "curriclip.data.ingest.iu_xray:read_iu_r2gen")
+INGESTERS.lazy("csv", "curriclip.data.ingest.table:read_image_text_table")
 
 
 def ingest(

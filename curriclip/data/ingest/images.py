@@ -9,7 +9,6 @@ small ones run in this process.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -69,20 +68,10 @@ def decode_all(
             yield block
         return
 
-    import ray
+    from curriclip.cluster import ordered_map_batches
 
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS", "local"), include_dashboard=False, logging_level="WARNING")
-    ctx = ray.data.DataContext.get_current()
-    ctx.execution_options.preserve_order = True
-    ctx.enable_progress_bars = False
     items = [{"index": i, "path": str(p)} for i, p in enumerate(paths)]
-    dataset = ray.data.from_items(items).map_batches(_decode_batch, fn_kwargs={"size": size}, batch_size=BATCH)
-    expected = 0
-    for batch in dataset.iter_batches(batch_size=BATCH, batch_format="numpy"):
+    for batch in ordered_map_batches(items, _decode_batch, BATCH, size=size):
         index = batch["index"]
-        if index[0] != expected:
-            raise RuntimeError("Ray Data returned image batches out of order")
-        expected = int(index[-1]) + 1
         progress(len(index))
         yield batch["image"].reshape(len(index), size, size)

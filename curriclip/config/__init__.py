@@ -1,0 +1,54 @@
+"""The validated configuration: the experiment file and the trial config (the contract).
+
+This package sits at the bottom of curriclip and imports neither torch, open_clip nor
+Ray: names are checked against the registries' catalogs, which resolve their entries
+lazily. ``sections`` holds the plain parts (data, training, compute, model options,
+resources), ``space`` and ``search`` what and how to search, ``trial`` the trial config
+composed of those sections, ``experiment`` the whole file and its loading.
+"""
+
+from curriclip.config.experiment import (
+    ExperimentConfig,
+    describe_validation_error,
+    load_experiment,
+    load_trial_config,
+    parse_experiment,
+    read_yaml,
+)
+from curriclip.config.search import SearchConfig
+from curriclip.config.sections import (
+    ComputeConfig,
+    DataConfig,
+    Device,
+    ModelOptions,
+    Precision,
+    ResourcesConfig,
+    TrainingConfig,
+)
+from curriclip.config.space import SpaceConfig
+from curriclip.config.trial import TrialConfig, level_fields, trial_level
+from curriclip.names import ARMS, ITC, ITC_ONLY_ARMS
+
+__all__ = [
+    "ARMS",
+    "ITC",
+    "ITC_ONLY_ARMS",
+    "ComputeConfig",
+    "DataConfig",
+    "Device",
+    "ExperimentConfig",
+    "ModelOptions",
+    "Precision",
+    "ResourcesConfig",
+    "SearchConfig",
+    "SpaceConfig",
+    "TrainingConfig",
+    "TrialConfig",
+    "describe_validation_error",
+    "level_fields",
+    "load_experiment",
+    "load_trial_config",
+    "parse_experiment",
+    "read_yaml",
+    "trial_level",
+]

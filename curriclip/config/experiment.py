@@ -1,0 +1,150 @@
+"""The experiment file: its sections put together, and loading with one-line errors.
+
+``ExperimentConfig`` is the YAML experiment file (what to search, how, where). Defaults
+live in the section models and nowhere else; presets only override them. Importing this
+module loads neither torch, open_clip nor Ray, so a mistyped field is answered at once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+
+from curriclip.config.common import Strict, known_model
+from curriclip.config.search import SearchConfig
+from curriclip.config.sections import (
+    ComputeConfig,
+    DataConfig,
+    ModelOptions,
+    ResourcesConfig,
+    TrainingConfig,
+)
+from curriclip.config.space import SpaceConfig
+from curriclip.config.trial import TrialConfig
+from curriclip.errors import ConfigError
+
+
+class ExperimentConfig(Strict):
+    name: str = Field("default", pattern=r"^[A-Za-z0-9._-]+$")
+    model: str = Field("tiny", description="model preset (curriclip list presets) or any open_clip architecture")
+    model_options: ModelOptions = Field(default_factory=ModelOptions)
+    data: DataConfig = Field(default_factory=DataConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    space: SpaceConfig = Field(default_factory=SpaceConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, validate_default=True)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig, validate_default=True)
+    storage: str = Field("runs", description="where run directories go: <storage>/<name>/")
+
+    @field_validator("model")
+    @classmethod
+    def _model_known(cls, v: str) -> str:
+        return known_model(v)
+
+    @field_validator("resources")
+    @classmethod
+    def _resources_fit_training(cls, v: ResourcesConfig, info: ValidationInfo) -> ResourcesConfig:
+        training = info.data.get("training")
+        if training is None:
+            return v
+        if training.device == "cuda" and not v.use_gpu:
+            raise ValueError("training.device is 'cuda' but gpus_per_trial is 0: trials would be given no GPU")
+        if training.batch_size % v.workers_per_trial:
+            raise ValueError(
+                f"workers_per_trial {v.workers_per_trial} does not divide training.batch_size {training.batch_size} "
+                "(each worker trains batch_size / workers_per_trial pairs of every batch)"
+            )
+        return v
+
+    @field_validator("compute")
+    @classmethod
+    def _precision_needs_gpu(cls, v: ComputeConfig, info: ValidationInfo) -> ComputeConfig:
+        training, resources = info.data.get("training"), info.data.get("resources")
+        if v.precision in ("bf16", "fp16"):
+            if training is not None and training.device == "cpu":
+                raise ValueError(f"precision {v.precision!r} needs a GPU but training.device is 'cpu'")
+            if resources is not None and not resources.use_gpu:
+                raise ValueError(f"precision {v.precision!r} needs a GPU: set resources.gpus_per_trial > 0")
+        return v
+
+    def shared_trial_fields(self, dataset_dir: str) -> dict[str, Any]:
+        """The trial-config fields every trial of this experiment shares (data, model, budget, compute).
+
+        Taken whole from the sections a ``TrialConfig`` is composed of, so a field added to
+        ``training:`` or ``compute:`` reaches every trial without being copied by hand.
+        """
+        return {
+            "dataset_dir": dataset_dir,
+            "model": self.model,
+            "model_options": self.model_options.model_dump(),
+            "label_policy": self.space.label_policy[0],
+            "subset_seed": self.data.seed,
+            **self.training.model_dump(),
+            **self.compute.model_dump(),
+            "gpu_memory_fraction": self.resources.gpu_memory_fraction,
+        }
+
+
+def _where(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def describe_validation_error(err: ValidationError, source: str) -> str:
+    """One line: ``source: field.path: message`` for the first problem (and a count of others)."""
+    first = err.errors()[0]
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    more = len(err.errors()) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source}: {_where(first['loc'])}: {msg}{tail}"
+
+
+def parse_experiment(raw: Any, source: str = "experiment") -> ExperimentConfig:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings, got {type(raw).__name__}")
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, source)) from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: experiment file not found")
+    try:
+        return yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{p}: {line}{problem}") from None
+
+
+def load_experiment(path: str | Path) -> ExperimentConfig:
+    """Read and validate an experiment file."""
+    return parse_experiment(read_yaml(path), source=str(path))
+
+
+def load_trial_config(path: str | Path) -> TrialConfig:
+    """Read a trial config JSON: a bare TrialConfig, or Ray Tune's ``params.json`` (its ``trial`` key)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: trial config not found")
+    try:
+        raw = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{p}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+    if isinstance(raw, dict) and "trial" in raw and isinstance(raw["trial"], dict):
+        raw = raw["trial"]
+    try:
+        return TrialConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, str(p))) from None

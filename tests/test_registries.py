@@ -1,0 +1,145 @@
+"""Every entry of every registry keeps its registry's contract: a new entry is tested the moment it is registered.
+
+``CONTRACTS`` has one check per registry kind; a registry without a check fails
+``test_every_registry_has_a_contract``, so a new kind of extension point cannot slip in untested.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import subprocess
+import sys
+
+import pytest
+
+from curriclip.registry import ALL, all_registries
+
+TASK_NEEDS = {"image", "text", "labels", "masks", "sections"}
+
+
+def _task(name, task):
+    from curriclip.tasks.base import Task
+
+    assert isinstance(task, Task) and task.name == name
+    assert set(task.needs) <= TASK_NEEDS, f"{name} needs unknown columns {set(task.needs) - TASK_NEEDS}"
+    assert type(task).loss is not Task.loss, f"task {name} implements no loss"
+    assert task.description
+
+
+def _pacing(name, fn):
+    from curriclip.curriculum.pacing import PacingFunction
+
+    assert isinstance(fn, PacingFunction) and fn.name == name
+    total = 200
+    values = [fn(step, total) for step in range(total + 1)]
+    assert all(0 < v <= 1 for v in values), f"{name}: fraction outside (0, 1]"
+    assert all(b >= a - 1e-12 for a, b in zip(values, values[1:])), f"{name}: fraction decreases"
+    assert values[-1] == pytest.approx(1.0), f"{name}: does not reach the whole pool"
+    for param, spec in fn.params.items():
+        assert spec.low <= spec.default <= spec.high, f"{name}.{param}: default outside its search range"
+
+
+def _scorer(name, spec):
+    from curriclip.curriculum.scorers import ScorerSpec
+
+    assert isinstance(spec, ScorerSpec) and spec.name == name and spec.description
+    assert callable(getattr(spec.load(), "score", None)), f"scorer {name} has no score()"
+    for param, r in spec.params.items():
+        assert r.low <= r.default <= r.high, f"{name}.{param}: default outside its search range"
+
+
+def _weighting(name, cls):
+    import torch
+
+    from curriclip.weighting.base import Weighting
+
+    assert issubclass(cls, Weighting) and cls.name == name
+    theta = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    losses = {"a": (theta**2).sum(), "b": (theta - 1).abs().sum()}
+    cls(["a", "b"], steps_per_epoch=2).backward(losses, {"a": 1.0, "b": 1.0}, shared=[theta])
+    assert theta.grad is not None and torch.isfinite(theta.grad).all()
+
+
+def _metric(name, metric):
+    assert callable(metric) or callable(getattr(metric, "fn", None)), f"metric {name} is not callable"
+
+
+def _model_preset(name, preset):
+    from curriclip.models.presets import ModelPreset, known_architecture
+
+    assert isinstance(preset, ModelPreset) and preset.name == name
+    assert known_architecture(preset.open_clip_name) and preset.image_size > 0 and preset.description
+
+
+def _experiment_preset(name, overrides):
+    from curriclip.presets import preset_experiment
+
+    experiment = preset_experiment(name)
+    assert experiment.name == overrides.get("name", name)
+
+
+def _source(name, fn):
+    assert callable(fn) and "path" in inspect.signature(fn).parameters, f"source {name} must accept path="
+
+
+def _ingester(name, fn):
+    assert callable(fn) and inspect.signature(fn).parameters, f"ingester {name} takes no options"
+
+
+CONTRACTS = {
+    "tasks": _task,
+    "pacing": _pacing,
+    "scorers": _scorer,
+    "weightings": _weighting,
+    "metrics": _metric,
+    "presets": _model_preset,
+    "experiments": _experiment_preset,
+    "sources": _source,
+    "ingesters": _ingester,
+}
+
+ENTRIES = [(kind, name) for kind, registry in all_registries().items() for name in registry.names()]
+
+
+def test_every_registry_has_a_contract():
+    assert set(ALL) <= set(CONTRACTS), f"registries without a contract check: {set(ALL) - set(CONTRACTS)}"
+    assert all(len(registry) for registry in ALL.values())
+
+
+@pytest.mark.parametrize(("kind", "name"), ENTRIES, ids=[f"{k}:{n}" for k, n in ENTRIES])
+def test_entry_keeps_its_contract(kind, name):
+    CONTRACTS[kind](name, ALL[kind].get(name))
+
+
+def test_unknown_name_lists_the_known_ones():
+    from curriclip.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match=r"unknown task 'nope' \(known: itc, "):
+        ALL["tasks"].get("nope")
+
+
+def test_registering_twice_or_without_a_target_fails():
+    from curriclip.registry import Registry
+
+    registry = Registry("thing", "things-under-test")
+    try:
+        registry.lazy("a", "math:pi")
+        assert registry.get("a") == math.pi
+        with pytest.raises(ValueError, match="registered twice"):
+            registry.lazy("a", "math:e")
+        with pytest.raises(ValueError, match="not 'module:attribute'"):
+            registry.lazy("b", "math.pi")
+    finally:
+        ALL.pop("things-under-test")
+
+
+def test_config_and_registry_catalogs_import_no_heavy_layer():
+    """The contract sits at the bottom: importing it (and listing names) loads neither torch, open_clip nor Ray."""
+    code = (
+        "import sys, curriclip.config, curriclip.registry as r; r.all_registries();"
+        "from curriclip.config import parse_experiment; parse_experiment({'space': {'tasks': ['rotation']}});"
+        "print(' '.join(m for m in ('torch', 'open_clip', 'ray', 'plotly', 'optuna') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == ""
