@@ -131,6 +131,73 @@ def _finish(run: RunLocation, total: int) -> SearchOutcome:
     return SearchOutcome(run.uri, finished, total, errored)
 
 
+def _with_overrides(
+    experiment: ExperimentConfig, name: str | None, storage: str | None, num_trials: int | None
+) -> ExperimentConfig:
+    """The experiment with the command line's --name, --storage and --num-trials applied (re-validated)."""
+    if not (name or storage or num_trials is not None):
+        return experiment
+    raw = experiment.model_dump()
+    raw.update({key: value for key, value in (("name", name), ("storage", storage)) if value})
+    if num_trials is not None:
+        raw["search"]["num_trials"] = num_trials
+    return parse_experiment(raw, source="command line")
+
+
+def _new_run(experiment: ExperimentConfig) -> tuple[RunLocation, str]:
+    """The (empty) run directory of a new search and its resolved dataset directory."""
+    run = RunLocation(join(experiment.storage, experiment.name))
+    if run.has_entries():
+        raise CurriclipError(
+            f"{run.uri}: run directory already exists; continue it with `curriclip resume {run.uri}` "
+            "or pick another --name"
+        )
+    data = experiment.data
+    dataset_dir = resolve_dataset(data.source, path=data.path, n=data.n, image_size=data.image_size, seed=data.seed)
+    return run, str(dataset_dir)
+
+
+def _proposals(experiment: ExperimentConfig, dataset_dir: str, baselines: list[dict], concurrency: int, run):
+    """(searcher, param_space, num_samples): Optuna proposing curricula after the baselines, or all drawn up front."""
+    from ray import tune
+
+    from curriclip.search.searcher import CurriculumLimiter, CurriculumSearcher
+    from curriclip.spaces import CurriculumSpace, random_population, sparsity_grid
+
+    search = experiment.search
+    points = [*search.points, *sparsity_grid(experiment)]
+    if search.proposer != "optuna":  # every config drawn up front, one grid value each: no searcher
+        configs = baselines + [c["trial"] for c in random_population(experiment, dataset_dir, points)]
+        return None, {"trial": tune.grid_search(configs)}, 1
+    # SQLite beside the run when it is local; a remote run keeps the study in the searcher state Ray stores there.
+    default_study = None if run.remote else f"sqlite:///{run.path}/{OPTUNA_DB}"
+    searcher = CurriculumSearcher(
+        space=CurriculumSpace(experiment, dataset_dir),
+        baselines=baselines,
+        epochs=experiment.training.epochs,
+        metric=list(search.objectives) if search.objectives else search.metric,
+        mode=list(search.objectives.values()) if search.objectives else "max",
+        points_to_evaluate=points,
+        seed=search.sampler_seed,
+        n_startup_trials=search.n_startup_trials,
+        storage_url=search.optuna_storage or default_study,
+        study_name=experiment.name,
+    )
+    return CurriculumLimiter(searcher, max_concurrent=concurrency), None, len(baselines) + search.num_trials
+
+
+def _scheduler(experiment: ExperimentConfig):
+    from curriclip.search.pbt import make_pbt_scheduler
+    from curriclip.search.scheduler import make_scheduler
+
+    search = experiment.search
+    if search.scheduler == "pbt":
+        return make_pbt_scheduler(experiment, search.metric, seed=search.sampler_seed)
+    return make_scheduler(
+        search.scheduler, search.metric, "max", experiment.training.epochs, search.grace_period, search.reduction_factor
+    )
+
+
 def run_search(
     experiment: ExperimentConfig,
     name: str | None = None,
@@ -145,84 +212,23 @@ def run_search(
     """
     from ray import tune
 
-    from curriclip.search.pbt import make_pbt_scheduler
-    from curriclip.search.scheduler import make_scheduler
-    from curriclip.search.searcher import CurriculumLimiter, CurriculumSearcher
-    from curriclip.spaces import (
-        CurriculumSpace,
-        random_population,
-        shuffled_control_configs,
-        single_task_configs,
-        sparsity_grid,
-    )
+    from curriclip.spaces import shuffled_control_configs, single_task_configs
 
-    updates: dict = {}
-    if name:
-        updates["name"] = name
-    if storage:
-        updates["storage"] = storage
-    if updates or num_trials is not None:
-        raw = experiment.model_dump()
-        raw.update(updates)
-        if num_trials is not None:
-            raw["search"]["num_trials"] = num_trials
-        experiment = parse_experiment(raw, source="command line")
-
-    storage = experiment.storage
-    storage_root = storage if is_uri(storage) else str(Path(storage).expanduser().resolve())
-    run = RunLocation(join(experiment.storage, experiment.name))
-    if run.has_entries():
-        raise CurriclipError(
-            f"{run.uri}: run directory already exists; continue it with `curriclip resume {run.uri}` "
-            "or pick another --name"
-        )
-    dataset_dir = resolve_dataset(
-        experiment.data.source,
-        path=experiment.data.path,
-        n=experiment.data.n,
-        image_size=experiment.data.image_size,
-        seed=experiment.data.seed,
+    experiment = _with_overrides(experiment, name, storage, num_trials)
+    storage_root = (
+        experiment.storage if is_uri(experiment.storage) else str(Path(experiment.storage).expanduser().resolve())
     )
-    single = single_task_configs(experiment, str(dataset_dir))
-    controls = shuffled_control_configs(experiment, str(dataset_dir))
+    run, dataset_dir = _new_run(experiment)
+    single = single_task_configs(experiment, dataset_dir)
+    controls = shuffled_control_configs(experiment, dataset_dir)
     baselines = single + controls  # fixed configs, handed out before Optuna's; never pruned
     total = len(baselines) + experiment.search.num_trials
 
     init_ray(address)
     concurrency = _concurrency(experiment)
     run.write_text(EXPERIMENT_FILE, yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False))
-    run.write_text(RUN_FILE, json.dumps({"dataset_dir": str(dataset_dir), "total_trials": total}, indent=2))
-    # SQLite beside the run when it is local; a remote run keeps the study in the searcher state Ray stores there.
-    default_study = None if run.remote else f"sqlite:///{run.path}/{OPTUNA_DB}"
-
-    metric = experiment.search.metric
-    objectives = experiment.search.objectives
-    points = [*experiment.search.points, *sparsity_grid(experiment)]
-    param_space, num_samples = None, total
-    if experiment.search.proposer == "optuna":
-        searcher = CurriculumSearcher(
-            space=CurriculumSpace(experiment, str(dataset_dir)),
-            baselines=baselines,
-            epochs=experiment.training.epochs,
-            metric=list(objectives) if objectives else metric,
-            mode=list(objectives.values()) if objectives else "max",
-            points_to_evaluate=points,
-            seed=experiment.search.sampler_seed,
-            n_startup_trials=experiment.search.n_startup_trials,
-            storage_url=experiment.search.optuna_storage or default_study,
-            study_name=experiment.name,
-        )
-        searcher = CurriculumLimiter(searcher, max_concurrent=concurrency)
-    else:  # every config drawn up front, one grid value each: Ray Tune's basic generator, no searcher
-        configs = baselines + [c["trial"] for c in random_population(experiment, str(dataset_dir), points)]
-        searcher, param_space, num_samples = None, {"trial": tune.grid_search(configs)}, 1
-    if experiment.search.scheduler == "pbt":
-        scheduler = make_pbt_scheduler(experiment, metric, seed=experiment.search.sampler_seed)
-    else:
-        scheduler = make_scheduler(
-            experiment.search.scheduler, metric, "max", experiment.training.epochs, experiment.search.grace_period,
-            experiment.search.reduction_factor,
-        )
+    run.write_text(RUN_FILE, json.dumps({"dataset_dir": dataset_dir, "total_trials": total}, indent=2))
+    searcher, param_space, num_samples = _proposals(experiment, dataset_dir, baselines, concurrency, run)
     print(
         f"curriclip: {len(single)} single-task + {len(controls)} shuffled-control + "
         f"{experiment.search.num_trials} curriculum trials ({experiment.search.proposer} proposals, "
@@ -235,7 +241,7 @@ def run_search(
         param_space=param_space,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            scheduler=scheduler,
+            scheduler=_scheduler(experiment),
             num_samples=num_samples,
             max_concurrent_trials=None if searcher is not None else concurrency,  # the limiter's job otherwise
             trial_dirname_creator=trial_dirname,
