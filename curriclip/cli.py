@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -40,6 +41,24 @@ def user_errors(fn):
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def writable_directory(path: Path, option: str) -> None:
+    """Refuse, before any work, a directory that cannot be created or written (under a file, read-only)."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CurriclipError(f"{option} {path}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CurriclipError(f"{option} {path}: {existing} is not writable")
+
+
+def comma_list(values: list[str] | None) -> list[str] | None:
+    """A list option given as repeated flags, comma-separated, or both (``--x a,b --x c``)."""
+    if values is None:
+        return None
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
 def _summary(outcome) -> None:
@@ -83,6 +102,8 @@ def search(
         raise CurriclipError(f"{experiment}: expected a mapping of settings")
     # validated before Ray, torch and open_clip are imported: a mistyped field is answered at once
     exp = preset_experiment(preset, overrides, source=str(experiment) if experiment else None)
+    if "://" not in (storage or exp.storage):
+        writable_directory(Path(storage or exp.storage).expanduser(), "--storage" if storage else "storage:")
     from curriclip.search import run_search
 
     _summary(run_search(exp, name=name, storage=storage, address=address, num_trials=num_trials))
@@ -137,8 +158,6 @@ def train(
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads."),
 ) -> None:
     """Run one trial without Ray (debugging, tests); prints one JSON line of metrics per epoch."""
-    import os
-
     import torch
 
     from curriclip.config import load_trial_config
@@ -148,13 +167,14 @@ def train(
     if threads:
         cfg = cfg.model_copy(update={"threads": threads})
     if out:
-        out.mkdir(parents=True, exist_ok=True)
+        writable_directory(out, "--out")
         (out / "metrics.jsonl").unlink(missing_ok=True)
 
     def report(metrics: dict, make_state) -> None:
         line = json.dumps(metrics, sort_keys=True)
         typer.echo(line)
         if out:
+            out.mkdir(parents=True, exist_ok=True)  # only once there is something to write
             with open(out / "metrics.jsonl", "a") as f:
                 f.write(line + "\n")
             tmp = out / ".state.pt.tmp"
@@ -192,12 +212,23 @@ def data_synth(
     """Generate the synthetic chest-X-ray benchmark (images, reports, labels, difficulty)."""
     from curriclip.data.sources import generate_synthetic
 
-    path = generate_synthetic(out.expanduser().resolve(), n=n, image_size=image_size, seed=seed)
+    path = generate_synthetic(new_dataset_directory(out), n=n, image_size=image_size, seed=seed)
     typer.echo(path)
+
+
+def new_dataset_directory(out: Path) -> Path:
+    """``--out`` of a data command, refused before any image is read when it exists or cannot be written."""
+    out = out.expanduser().resolve()
+    if out.exists():
+        raise CurriclipError(f"--out {out}: already exists (choose another --out or delete it)")
+    writable_directory(out, "--out")
+    return out
 
 
 def _ingest(name: str, out: Path, image_size: int, skip_bad: bool, ray_mode: bool | None, **kwargs) -> None:
     from curriclip.data.ingest import INGESTERS, ingest
+
+    out = new_dataset_directory(out)
 
     path, report = ingest(
         INGESTERS.get(name),
@@ -287,7 +318,9 @@ def data_csv(
     image_col: str = typer.Option(..., "--image-col", help="Column of image paths (relative to the table's folder)."),
     text_col: str = typer.Option(..., "--text-col", help="Column of report text (findings)."),
     out: Path = _OUT,
-    label_cols: list[str] | None = typer.Option(None, "--label-cols", help="Label columns, CheXpert-encoded."),
+    label_cols: list[str] | None = typer.Option(
+        None, "--label-cols", help="Label columns, CheXpert-encoded (repeat the option or separate with commas)."
+    ),
     impression_col: str | None = typer.Option(None, "--impression-col", help="Optional impression column."),
     id_col: str | None = typer.Option(None, "--id-col", help="Sample id column (default: row number)."),
     subject_col: str | None = typer.Option(None, "--subject-col", help="Patient id column (for splits/subsets)."),
@@ -306,7 +339,7 @@ def data_csv(
         table=table,
         image_col=image_col,
         text_col=text_col,
-        label_cols=label_cols,
+        label_cols=comma_list(label_cols),
         id_col=id_col,
         subject_col=subject_col,
         split_col=split_col,

@@ -195,27 +195,31 @@ def test_csv_table_with_patient_split(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "changes, corrupt, expected",
+    "changes, corrupt, expected, skipped",
     [
-        ({(3, "path"): "img/missing.png"}, False, "1 missing images: s3"),
-        ({}, True, "1 corrupt images: s5"),
-        ({(4, "text"): ""}, False, "1 empty reports: s4"),
-        ({(2, "id"): "s1"}, False, "2 duplicate sample ids: s1, s1"),
-        ({(6, "Edema"): "2"}, False, "1 unknown label values: s6"),
+        ({(3, "path"): "img/missing.png"}, False, "1 missing images: s3", {"missing images": 1}),
+        ({}, True, "1 corrupt images: s5", {"corrupt images": 1}),
+        ({(4, "text"): ""}, False, "1 empty reports: s4", {"empty reports": 1}),
+        ({(2, "id"): "s1"}, False, "2 rows with duplicate sample ids: s1 (x2)", {"rows with duplicate sample ids": 2}),
+        ({(6, "Edema"): "2"}, False, "1 unknown label values: s6", {"unknown label values": 1}),
     ],
 )
-def test_csv_bad_input_named_by_id_and_skippable(tmp_path, changes, corrupt, expected):
+def test_csv_bad_input_named_by_id_and_skippable(tmp_path, changes, corrupt, expected, skipped):
     table = _csv_tree(tmp_path, changes=changes)
     if corrupt:
         (tmp_path / "img" / "5.png").write_bytes(b"not an image at all")
     out = tmp_path / "ds"
     code, output = _invoke(_csv_args(table, out))
     assert code == 2 and expected in output and "--skip-bad" in output
+    assert output.startswith(f"curriclip: error: {table}: ")  # the user's table, not the ingester's name
     assert "Report" not in output  # ids, never report content
     assert not out.exists() and not list(tmp_path.glob(".ds.tmp-*"))  # no partial dataset
     code, output = _invoke(_csv_args(table, out, "--skip-bad"))
     assert code == 0, output
-    assert "skipped" in output and out.exists()
+    ingest = read_manifest(out)["ingest"]
+    assert ingest["skipped"] == skipped and ingest["kept"] == 12 - sum(skipped.values())
+    rows = pd.concat([pd.read_parquet(p) for p in out.glob("part-*.parquet")])
+    assert len(rows) == ingest["kept"]
 
 
 def test_split_leak_and_missing_column(tmp_path):
@@ -264,3 +268,17 @@ def test_an_ingested_directory_trains(tmp_path):
     cfg = tiny_trial(path, arm="single_task", tasks=["itc"], pacing="none", pacing_params={}, epochs=1)
     run_trial(TrialConfig.model_validate(cfg), lambda m, s: reports.append(m))
     assert reports[0]["test_pairs"] == 10 and reports[0]["train_pairs"] == 30
+
+
+@pytest.mark.parametrize(("peak", "bits"), [(65535, 16), (4095, 12)])
+def test_deep_pngs_are_scaled_by_bit_depth_not_clipped(tmp_path, peak, bits):
+    """A 16-bit radiograph (or a 12-bit one in a 16-bit PNG) keeps its grey levels: a full ramp averages mid-grey."""
+    from curriclip.data.ingest.images import decode
+
+    ramp = np.tile(np.linspace(0, peak, 256).round().astype(np.uint16), (256, 1))
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I;16")
+    pixels = decode(tmp_path / "deep.png", 64)
+    assert pixels.mean() == pytest.approx(127.5, abs=1.0)
+    assert (pixels == 255).mean() < 0.05  # not saturated (convert("L") left 99.6% at 255)
+    assert pixels[:, -1].min() >= 250 and pixels[:, 0].max() <= 5  # the ramp's ends map to black and white

@@ -40,6 +40,13 @@ class ExperimentConfig(Strict):
     compute: ComputeConfig = Field(default_factory=ComputeConfig, validate_default=True)
     storage: str = Field("runs", description="where run directories go: <storage>/<name>/")
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_directory_name(cls, v: str) -> str:
+        if v in (".", ".."):
+            raise ValueError(f"{v!r} is not a run name (it would name the storage folder or its parent)")
+        return v
+
     @field_validator("model")
     @classmethod
     def _model_known(cls, v: str) -> str:
@@ -117,10 +124,14 @@ def parse_experiment(raw: Any, source: str = "experiment") -> ExperimentConfig:
 
 def read_yaml(path: str | Path) -> Any:
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a directory, not an experiment file (YAML)")
     if not p.is_file():
         raise ConfigError(f"{p}: experiment file not found")
     try:
-        return yaml.safe_load(p.read_text())
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a text file (an experiment file is UTF-8 YAML)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
@@ -139,7 +150,9 @@ def load_trial_config(path: str | Path) -> TrialConfig:
     if not p.is_file():
         raise ConfigError(f"{p}: trial config not found")
     try:
-        raw = json.loads(p.read_text())
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a text file (a trial config is JSON)") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{p}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
     if isinstance(raw, dict) and "trial" in raw and isinstance(raw["trial"], dict):

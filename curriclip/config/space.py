@@ -93,6 +93,29 @@ class SpaceConfig(Strict):
                     raise ValueError(f"pacing {name!r} has no parameter {param!r} (has: {sorted(fn.params)})")
                 if not low <= high:
                     raise ValueError(f"pacing {name!r} parameter {param!r}: low {low} > high {high}")
+                spec = fn.params[param]
+                for end in (low, high):
+                    if not spec.admits(end):
+                        raise ValueError(
+                            f"pacing {name!r} parameter {param!r}: {end} is outside its domain {spec.domain()}"
+                        )
+        return v
+
+    @field_validator("stage_span")
+    @classmethod
+    def _span_range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        low, high = v
+        if not 0 <= low <= high <= 1:
+            raise ValueError(
+                f"[{low}, {high}]: a stage span range needs 0 <= low <= high <= 1 (a fraction of training)"
+            )
+        return v
+
+    @field_validator("lr")
+    @classmethod
+    def _lr_range(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not 0 < v[0] <= v[1]:
+            raise ValueError(f"[{v[0]}, {v[1]}]: a learning-rate range needs 0 < low <= high (searched log-uniformly)")
         return v
 
     @field_validator("stage_pacing", mode="before")

@@ -139,6 +139,11 @@ class TrialConfig(ComputeConfig, TrainingConfig):  # TrainingConfig fields first
             unknown = set(params) - set(declared)
             if unknown:
                 raise ValueError(f"{what} {name!r} has no parameter(s) {sorted(unknown)}")
+            for param, value in params.items():
+                if not declared[param].admits(value):
+                    raise ValueError(
+                        f"{what} {name!r} parameter {param!r}: {value} is outside its domain {declared[param].domain()}"
+                    )
         return self
 
     @model_validator(mode="after")

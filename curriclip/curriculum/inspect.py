@@ -94,9 +94,7 @@ def schedule_figure(trial_config: Mapping[str, Any], points: int = 100, train_pa
     fig = go.Figure()
     for task in dict.fromkeys(table["task"]):
         part = table[table["task"] == task]
-        fig.add_trace(
-            go.Scatter(x=part["progress"], y=part["weight"], mode="lines", name=task, line={"shape": "hv"})
-        )
+        fig.add_trace(go.Scatter(x=part["progress"], y=part["weight"], mode="lines", name=task, line={"shape": "hv"}))
     first = table.drop_duplicates("step")
     fig.add_trace(
         go.Scatter(

@@ -36,7 +36,12 @@ from curriclip.registry import Registry
 
 @dataclass(frozen=True)
 class ParamRange:
-    """Default value and search range of one pacing parameter."""
+    """Default value, search range and domain of one pacing parameter.
+
+    The domain (values the function accepts) is checked when an experiment file or a
+    trial config is validated, so an impossible range fails before anything runs rather
+    than in every trial's first step.
+    """
 
     default: float
     low: float
@@ -44,6 +49,18 @@ class ParamRange:
     log: bool = False
     #: searched with ``suggest_int`` (e.g. a number of buckets); values are still passed as floats
     integer: bool = False
+    #: domain: minimum < value <= maximum (minimum <= value when ``minimum_inclusive``)
+    minimum: float = 0.0
+    maximum: float = 1.0
+    minimum_inclusive: bool = False
+
+    def admits(self, value: float) -> bool:
+        above = value >= self.minimum if self.minimum_inclusive else value > self.minimum
+        return above and value <= self.maximum
+
+    def domain(self) -> str:
+        upper = "inf)" if math.isinf(self.maximum) else f"{self.maximum:g}]"
+        return f"{'[' if self.minimum_inclusive else '('}{self.minimum:g}, {upper}"
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,6 @@ class PacingFunction:
             raise TypeError(f"pacing {self.name!r} has no parameter(s) {sorted(unknown)}")
         full = {k: params.get(k, r.default) for k, r in self.params.items()}
         return self.fn(step, total_steps, **full)
-
 
 
 _A = ParamRange(default=0.5, low=0.1, high=0.9)
@@ -139,7 +155,7 @@ def logarithmic(step: int, total_steps: int, a: float, b: float) -> float:
 # --- Hacohen & Weinshall 2019 -------------------------------------------------------------
 
 _START = ParamRange(default=0.04, low=0.04, high=0.5)
-_INCREASE = ParamRange(default=1.9, low=1.5, high=3.0)
+_INCREASE = ParamRange(default=1.9, low=1.5, high=3.0, minimum=1.0, maximum=math.inf, minimum_inclusive=True)
 
 
 def _hacohen_check(starting_percent: float, increase: float, step_length: float) -> None:
@@ -175,7 +191,7 @@ def fixed_exponential(
     starting_percent=_START,
     increase=_INCREASE,
     step_length=ParamRange(default=0.03, low=0.01, high=0.05),
-    step_growth=ParamRange(default=1.1, low=0.7, high=1.2),
+    step_growth=ParamRange(default=1.1, low=0.7, high=1.2, maximum=math.inf),
 )
 def varied_exponential(
     step: int, total_steps: int, starting_percent: float, increase: float, step_length: float, step_growth: float
@@ -235,7 +251,12 @@ def competence_linear(step: int, total_steps: int, c0: float, T: float) -> float
     return min(1.0, _competence_time(step, total_steps, c0, T) * (1 - c0) + c0)
 
 
-@declare("competence_root", c0=_C0, p=ParamRange(default=2.0, low=1.5, high=5.0), T=_T)
+@declare(
+    "competence_root",
+    c0=_C0,
+    p=ParamRange(default=2.0, low=1.5, high=5.0, minimum=1.0, maximum=math.inf, minimum_inclusive=True),
+    T=_T,
+)
 def competence_root(step: int, total_steps: int, c0: float, p: float, T: float) -> float:  # noqa: N803
     """c(t) = min(1, (t (1 - c0^p) / T + c0^p)^(1/p))  (Platanios et al. 2019, Sec. 3.2, root-p
     competence; p = 2 is their square-root competence)."""
@@ -248,7 +269,11 @@ def competence_root(step: int, total_steps: int, c0: float, p: float, T: float) 
 # --- baby steps and geometric --------------------------------------------------------------
 
 
-@declare("baby_step", buckets=ParamRange(default=5, low=2, high=10, integer=True), a=_A)
+@declare(
+    "baby_step",
+    buckets=ParamRange(default=5, low=2, high=10, integer=True, minimum=1.0, maximum=math.inf, minimum_inclusive=True),
+    a=_A,
+)
 def baby_step(step: int, total_steps: int, buckets: float, a: float) -> float:
     """min(1, (1 + floor(t (k - 1) / (aT))) / k): the sorted pool cut into k equal buckets,
     admitted one at a time at equal intervals, the last at aT (Spitkovsky et al. 2010

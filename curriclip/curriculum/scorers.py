@@ -47,15 +47,24 @@ METADATA = ScorerSpec("metadata", "the dataset's difficulty column", "curriclip.
 FINDING_COUNT = ScorerSpec(
     "finding_count", "number of positive findings (labels == 1)", "curriclip.curriculum.difficulty:FindingCount"
 )
-REPORT_LENGTH = ScorerSpec(
-    "report_length", "words in the report text", "curriclip.curriculum.difficulty:ReportLength"
-)
+REPORT_LENGTH = ScorerSpec("report_length", "words in the report text", "curriclip.curriculum.difficulty:ReportLength")
 TRANSFER_TEACHER = ScorerSpec(
     "transfer_teacher",
     "per-sample ITC loss under a reference model trained briefly on the same subset",
     "curriclip.curriculum.model_scorers:TransferTeacher",
     needs_model=True,
-    params={"steps": ParamRange(default=30, low=10, high=200, log=True, integer=True)},
+    params={
+        "steps": ParamRange(
+            default=30,
+            low=10,
+            high=200,
+            log=True,
+            integer=True,
+            minimum=1,
+            maximum=float("inf"),
+            minimum_inclusive=True,
+        )
+    },
 )
 SELF_PACED = ScorerSpec(
     "self_paced",

@@ -264,7 +264,15 @@ def read_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
         raw = yaml.safe_load(run.read_text(EXPERIMENT_FILE))
     except yaml.YAMLError:
         raise CurriclipError(f"{source}: invalid YAML") from None
-    return parse_experiment(raw, source=source), json.loads(run.read_text(RUN_FILE))
+    try:
+        meta = json.loads(run.read_text(RUN_FILE))
+        int(meta["total_trials"]), str(meta["dataset_dir"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
+        raise CurriclipError(
+            f"{run.uri}/{RUN_FILE}: damaged (expected JSON with total_trials and dataset_dir); "
+            "it is written when a search starts and cannot be rebuilt by resume"
+        ) from None
+    return parse_experiment(raw, source=source), meta
 
 
 def resume_search(

@@ -29,7 +29,8 @@ def ingest(
 ) -> tuple[Path, IngestReport]:
     """Read, validate (ids only in errors), decode and write a dataset atomically."""
     records, label_names = reader(**kwargs)
-    records, report = validate_records(records, source, skip_bad, image_check=readable)
+    where = str(kwargs.get("table") or source)  # errors name the user's file where there is one
+    records, report = validate_records(records, where, skip_bad, image_check=readable)
     path = write_records(records, out, label_names, image_size, source, report, use_ray=use_ray)
     return path, report
 

@@ -13,11 +13,38 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 RAY_THRESHOLD = 20_000
 BATCH = 256
+
+
+#: Pillow modes of one-channel images deeper than 8 bits (16-bit PNG, 32-bit integer or float TIFF)
+DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+def to_gray8(img: Any) -> Any:
+    """An 8-bit grayscale copy of ``img``, scaling deep images by their bit depth instead of clipping them.
+
+    Pillow's ``convert("L")`` clips a 16-bit radiograph to white. A deep image is scaled by
+    the smallest bit depth that holds its maximum (8, 10, 12, 14 or 16 bits; a 12-bit
+    detector stored in a 16-bit PNG keeps its contrast), a float image by its own range.
+    """
+    from PIL import Image
+
+    if img.mode not in DEEP_MODES:
+        return img.convert("L")
+    values = np.asarray(img, dtype=np.float64)
+    if img.mode == "F":
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        scaled = (values - low) / (high - low or 1.0)
+    else:
+        peak = max(float(values.max()), 1.0)
+        bits = next((b for b in (8, 10, 12, 14, 16, 32) if peak <= 2**b - 1), 32)
+        scaled = np.clip(values, 0, None) / (2**bits - 1)
+    return Image.fromarray(np.round(np.clip(scaled, 0.0, 1.0) * 255.0).astype(np.uint8), mode="L")
 
 
 def decode(path: str | Path, size: int) -> np.ndarray:
@@ -26,7 +53,7 @@ def decode(path: str | Path, size: int) -> np.ndarray:
 
     with Image.open(path) as img:
         img.load()
-        gray = img.convert("L")
+        gray = to_gray8(img)
     return np.asarray(ImageOps.pad(gray, (size, size), method=Image.Resampling.BILINEAR, color=0), dtype=np.uint8)
 
 

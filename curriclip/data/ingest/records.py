@@ -50,8 +50,11 @@ class IngestReport:
 
 
 def _first(ids: list[str], k: int = 5) -> str:
-    shown = ", ".join(ids[:k])
-    return shown + (f", ... ({len(ids)} in all)" if len(ids) > k else "")
+    """The first ``k`` distinct ids, a repeated one once with its count (``s1 (x2)``)."""
+    counts = Counter(ids)
+    distinct = list(counts)
+    shown = ", ".join(f"{i} (x{counts[i]})" if counts[i] > 1 else i for i in distinct[:k])
+    return shown + (f", ... ({len(distinct)} in all)" if len(distinct) > k else "")
 
 
 def _empty(text: str | None) -> bool:
@@ -77,11 +80,14 @@ def validate_records(
             problems[reason] = [r.sample_id for r in bad]
 
     counts = Counter(r.sample_id for r in records)
-    flag("duplicate sample ids", [r for r in records if counts[r.sample_id] > 1])
+    flag("rows with duplicate sample ids", [r for r in records if counts[r.sample_id] > 1])
     flag("missing images", [r for r in records if not r.image_path.is_file()])
     flag("empty reports", [r for r in records if _empty(r.findings) and _empty(r.impression)])
     flag("unknown label values", [r for r in records if not all(_label_ok(v) for v in r.labels)])
-    flag("unknown splits", [r for r in records if r.split is not None and r.split not in SPLITS])
+    flag(
+        f"unknown split values (allowed: {', '.join(SPLITS)})",
+        [r for r in records if r.split is not None and r.split not in SPLITS],
+    )
     if image_check is not None:
         present = [r for r in records if r.image_path.is_file()]
         flag("corrupt images", [r for r in present if not image_check(r.image_path)])
@@ -107,5 +113,18 @@ def validate_records(
         records = [r for r in records if r.sample_id not in bad_ids]
     if not records:
         raise DataError(f"{source}: no usable samples")
+    if all(r.split is not None for r in records):  # otherwise checked once patients are split
+        check_splits(records, source)
     report.kept = len(records)
     return records, report
+
+
+def check_splits(records: list[SampleRecord], source: str) -> None:
+    """Refuse, before any image is decoded, a dataset whose train or test split is empty (every trial reads both)."""
+    given = Counter(r.split for r in records)
+    empty = [split for split in ("train", "test") if not given[split]]
+    if empty:
+        raise DataError(
+            f"{source}: the {' and '.join(empty)} split{'s are' if len(empty) > 1 else ' is'} empty "
+            f"(rows per split: {dict(given)}); every trial trains on train and is scored on test"
+        )

@@ -25,8 +25,11 @@ def read_image_text_table(
     df = read_table(table, [image_col, text_col, *label_cols, *optional], "image-text table")
     root = image_root or table.parent
     records = []
+    # without an id column a sample is named after where it is: its CSV line (the header is line 1), or its
+    # 1-based Parquet row, so an error about ``line0000006`` points at line 6 of the file
+    prefix, first = ("row", 1) if table.suffix == ".parquet" else ("line", 2)
     for i, row in enumerate(df.to_dict("records")):
-        sample_id = str(row[id_col]) if id_col else f"row{i:07d}"
+        sample_id = str(row[id_col]) if id_col else f"{prefix}{i + first:07d}"
         image = Path(str(row[image_col]))
         text = row[text_col]
         impression = row[impression_col] if impression_col else None

@@ -10,19 +10,34 @@ import numpy as np
 import pyarrow as pa
 
 from curriclip.data.ingest.images import decode_all
-from curriclip.data.ingest.records import IngestReport, SampleRecord
+from curriclip.data.ingest.records import IngestReport, SampleRecord, check_splits
 from curriclip.data.schema import schema_with_labels
 from curriclip.data.store import write_dataset
 
 SHARD_ROWS = 4096
 
 
-def patient_split(subject_id: str, seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> str:
-    """Deterministic per-patient split for sources that ship none."""
-    u = int.from_bytes(hashlib.blake2b(f"{seed}:{subject_id}".encode(), digest_size=8).digest(), "big") / 2**64
-    if u < fractions[0]:
-        return "train"
-    return "validate" if u < fractions[0] + fractions[1] else "test"
+def patient_splits(
+    subject_ids: list[str], seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+) -> dict[str, str]:
+    """Deterministic per-patient splits for sources that ship none.
+
+    Patients are ranked by a seeded hash of their id and cut at the fractions, so the
+    split does not depend on the order of the rows; test (and validate, from 3 patients)
+    get at least one patient each, so a small source never ends with an empty test split.
+    """
+
+    def key(subject: str) -> int:
+        return int.from_bytes(hashlib.blake2b(f"{seed}:{subject}".encode(), digest_size=8).digest(), "big")
+
+    ranked = sorted(set(subject_ids), key=key)
+    n = len(ranked)
+    n_test = max(1, round(fractions[2] * n)) if n >= 2 else 0
+    n_validate = max(1, round(fractions[1] * n)) if n >= 3 else 0
+    splits = {subject: "train" for subject in ranked[: n - n_test - n_validate]}
+    splits.update({subject: "validate" for subject in ranked[n - n_test - n_validate : n - n_test]})
+    splits.update({subject: "test" for subject in ranked[n - n_test :]})
+    return splits
 
 
 def _difficulty(records: list[SampleRecord]) -> np.ndarray:
@@ -89,9 +104,11 @@ def write_records(
     split_seed: int = 0,
 ) -> Path:
     """Decode images and write the dataset atomically; splits by patient where the source has none."""
-    for r in records:
-        if r.split is None:
-            r.split = patient_split(r.subject_id, split_seed)
+    unsplit = [r for r in records if r.split is None]
+    splits = patient_splits([r.subject_id for r in unsplit], split_seed)
+    for r in unsplit:
+        r.split = splits[r.subject_id]
+    check_splits(records, source)
     extra = {"ingest": {"skipped": report.skipped, "kept": report.kept, "image_size": image_size}}
     return write_dataset(
         _tables(records, label_names, image_size, source, use_ray), out, label_names, source=source, extra=extra
