@@ -8,6 +8,7 @@ runs its full budget. Also: sparsity as a grid axis vs a searched parameter.
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -109,7 +110,7 @@ def test_pbt_scheduler_is_per_level_and_lets_a_finished_trial_end():
 
     exp = _exp(search={"scheduler": "pbt", "perturbation_interval": 3}, training={"epochs": 5})
     scheduler = make_pbt_scheduler(exp, "clip_score")
-    inner = scheduler._make()
+    inner = scheduler._make(1.0)
     assert isinstance(inner, PopulationBasedTraining) and inner._perturbation_interval == 3
 
     seen = []
@@ -122,7 +123,7 @@ def test_pbt_scheduler_is_per_level_and_lets_a_finished_trial_end():
             seen.append((trial.trial_id, result["epoch"]))
             return TrialScheduler.PAUSE
 
-    scheduler._make = Recording
+    scheduler._make = lambda level: Recording()
     curriculum = SimpleNamespace(trial_id="c", config={"trial": {"arm": "curriculum", "sparsity": 1.0}})
     baseline = SimpleNamespace(trial_id="b", config={"trial": {"arm": "single_task", "sparsity": 1.0}})
     for trial in (curriculum, baseline):
@@ -131,6 +132,38 @@ def test_pbt_scheduler_is_per_level_and_lets_a_finished_trial_end():
     assert scheduler.on_trial_result(None, curriculum, {"epoch": 5}) == TrialScheduler.CONTINUE  # the last epoch
     assert scheduler.on_trial_result(None, baseline, {"epoch": 2}) == TrialScheduler.CONTINUE  # no population
     assert seen == [("c", 4)]
+
+
+def test_pbt_draws_from_its_own_seeded_stream():
+    """Same seed, same results seen: the same perturbed configs; the global random state is left alone."""
+    import random
+
+    import numpy as np
+    from ray.tune.schedulers.pbt import _explore as ray_explore
+
+    exp = _exp(search={"scheduler": "pbt"})
+    mutations = hyperparam_mutations(exp)
+
+    def draws(seed: int) -> list:
+        inner = make_pbt_scheduler(exp, "clip_score", seed=seed)._make(1.0)
+        config = {"trial": {"arm": "curriculum", "lr": 1e-3, "stage_span": 0.5, "pacing": "linear",
+                            "pacing_params": {"a": 0.5, "b": 0.2}}}
+        out = []
+        for _ in range(6):
+            with inner.own_random():
+                config, _ = ray_explore(config, mutations, 0.25, [1.2, 0.8], inner._custom_explore_fn)
+            out.append(json.dumps(config, sort_keys=True))
+        return out
+
+    random.seed(123)
+    np.random.seed(123)
+    before = random.random(), np.random.random()
+    random.seed(123)
+    np.random.seed(123)
+    first = draws(7)
+    assert (random.random(), np.random.random()) == before  # the driver's global streams are untouched
+    assert draws(7) == first and draws(8) != first
+    assert len(set(first)) > 1  # it does perturb
 
 
 @pytest.mark.slow

@@ -1,11 +1,17 @@
-"""End to end through Ray: a tiny real search, its exports and report, and Ctrl-C + resume."""
+"""End to end through Ray: one tiny real search shared by the checks of its results, report and errors,
+and one interrupted search taken through Ctrl-C, resume, SIGKILL and resume again."""
 
 from __future__ import annotations
 
+import json
 import os
+import queue
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,35 +22,45 @@ import yaml
 pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "curriclip.cli"]
+#: No hub may be reached: the default path is offline (the libraries' own switches, set for every subprocess).
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "NO_PROXY": "*"}
+SEARCH_TIMEOUT = 600  # generous: a loaded CI box starts Ray slowly
 
 
-def _experiment(tmp_path: Path, name: str, **search) -> Path:
+def _experiment(directory: Path, name: str, **search) -> Path:
     exp = {
         "name": name,
         "data": {"n": 240, "image_size": 64},
         "training": {"epochs": 2, "steps_per_epoch": 3, "batch_size": 16, "eval_batch_size": 64},
         "space": {"sparsity": [0.5, 1.0], "pacing": ["linear", "step"]},
         "search": {"num_trials": 3, "seeds": [0], "grace_period": 1, "n_startup_trials": 2, **search},
-        "storage": str(tmp_path / "runs"),
+        "storage": str(directory / "runs"),
     }
-    path = tmp_path / f"{name}.yaml"
+    path = directory / f"{name}.yaml"
     path.write_text(yaml.safe_dump(exp))
     return path
 
 
 def _env(cache_dir: Path) -> dict:
-    return {**os.environ, "CURRICLIP_CACHE": str(cache_dir), "PYTHONUNBUFFERED": "1"}
+    return {**os.environ, **OFFLINE, "CURRICLIP_CACHE": str(cache_dir), "PYTHONUNBUFFERED": "1"}
 
 
-def test_tiny_search_end_to_end(tmp_path, tiny_dataset, cache_dir):
-    exp = _experiment(tmp_path, "e2e")
-    done = subprocess.run([*CLI, "search", str(exp)], env=_env(cache_dir), capture_output=True, text=True,
-                          timeout=600)  # generous: a loaded CI box starts Ray slowly
+def _cli(args: list[str], cache_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], env=_env(cache_dir), capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def e2e_run(tmp_path_factory, tiny_dataset, cache_dir) -> Path:
+    """One finished search (2 levels: 2 single-task + 2 controls + 3 curricula), shared by the tests below."""
+    directory = tmp_path_factory.mktemp("e2e")
+    done = _cli(["search", str(_experiment(directory, "e2e"))], cache_dir, timeout=SEARCH_TIMEOUT)
     assert done.returncode == 0, done.stderr[-3000:]
-    run_dir = tmp_path / "runs" / "e2e"
-    trials = pd.read_parquet(run_dir / "trials.parquet")
-    epochs = pd.read_parquet(run_dir / "epochs.parquet")
+    return directory / "runs" / "e2e"
 
+
+def test_search_results_are_consistent(e2e_run):
+    trials = pd.read_parquet(e2e_run / "trials.parquet")
+    epochs = pd.read_parquet(e2e_run / "epochs.parquet")
     assert len(trials) == 7 and trials["trial_id"].is_unique
     baseline = trials[trials["arm"] == "single_task"]
     assert sorted(baseline["sparsity"]) == [0.5, 1.0]  # the single-task arm at every level
@@ -53,95 +69,153 @@ def test_tiny_search_end_to_end(tmp_path, tiny_dataset, cache_dir):
     control = trials[trials["arm"] == "shuffled_control"]  # the negative control at every level, never pruned
     assert sorted(control["sparsity"]) == [0.5, 1.0] and (control["epochs_done"] == 2).all()
     curriculum = trials[trials["arm"] == "curriculum"]
-    assert len(curriculum) == 3
-    assert set(curriculum["pacing"]) <= {"linear", "step"}
+    assert len(curriculum) == 3 and set(curriculum["pacing"]) <= {"linear", "step"}
     assert all(sorted(o.split(" > ")) == ["findings", "itc", "rotation"] for o in curriculum["ordering"])
     assert set(trials["status"]) <= {"completed", "pruned"}
     # one epoch row per trial and epoch, and it agrees with the trial table
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
     assert epochs.groupby("trial_id").size().to_dict() == trials.set_index("trial_id")["epochs_done"].to_dict()
-    assert (trials["final_clip_score"] >= 0).all() and trials["init_clip_score"].notna().all()
-    # the Optuna study lives in SQLite in the run directory: curriculum trials only, all finished
+    last = epochs.sort_values("epoch").groupby("trial_id").last()
+    assert trials.set_index("trial_id")["final_clip_score"].to_dict() == last["clip_score"].to_dict()
+    assert trials["final_clip_score"].between(0, 2.5).all()  # CLIP score is 2.5 * max(cos, 0)
+    # the untrained model is the same for every ITC-only trial of seed 0: identical init scores, on the same pairs
+    itc_only = trials[trials["arm"].isin(["single_task", "shuffled_control"])]
+    assert itc_only["init_clip_score"].nunique() == 1 and itc_only["init_clip_score"].notna().all()
+    assert epochs["test_pairs"].nunique() == 1 and trials["test_split_hash"].nunique() == 1
+
+
+def test_optuna_study_matches_the_curriculum_trials(e2e_run):
     import optuna
 
-    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{run_dir / 'optuna.db'}")
+    trials = pd.read_parquet(e2e_run / "trials.parquet")
+    curriculum = trials[trials["arm"] == "curriculum"]
+    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{e2e_run / 'optuna.db'}")
     assert sorted(t.state.name for t in study.trials) == sorted(
-        "PRUNED" if s == "pruned" else "COMPLETE" for s in curriculum["status"])
-    # the test split is the same for every trial
-    assert epochs["test_pairs"].nunique() == 1 and epochs["test_split_hash"].nunique() == 1
-    assert trials["test_split_hash"].nunique() == 1
-    report = (run_dir / "report.html").read_text()
-    assert "single_task" in report or "single-task" in report
-    # re-rendering from the run directory alone
-    again = subprocess.run([*CLI, "report", str(run_dir), "--out", str(tmp_path / "r.html")], env=_env(cache_dir),
-                           capture_output=True, text=True, timeout=120)
+        "PRUNED" if s == "pruned" else "COMPLETE" for s in curriculum["status"]
+    )
+    finished = [t for t in study.trials if t.state.name == "COMPLETE"]
+    best = curriculum[curriculum["status"] == "completed"]["final_clip_score"]
+    assert sorted(t.value for t in finished) == pytest.approx(sorted(best))
+
+
+def test_report_rerenders_offline_from_the_run_directory(e2e_run, tmp_path, cache_dir):
+    again = _cli(["report", str(e2e_run), "--out", str(tmp_path / "r.html")], cache_dir)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert (tmp_path / "r.html").stat().st_size > 1_000_000  # plotly.js embedded: works offline
-    # an existing run directory is not overwritten
-    clash = subprocess.run([*CLI, "search", str(exp)], env=_env(cache_dir), capture_output=True, text=True,
-                           timeout=120)
-    assert clash.returncode == 2 and "already exists" in clash.stderr
+    page = (tmp_path / "r.html").read_text()
+    trials = pd.read_parquet(e2e_run / "trials.parquet")
+    assert all(trial_id in page for trial_id in trials["trial_id"])  # every trial reaches the page
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", page)  # nothing fetched from the web
+    assert page.count("plotly.js v") >= 1  # the library itself is inline
 
 
-def test_ctrl_c_then_resume_finishes_without_rerunning(tmp_path, tiny_dataset, cache_dir):
-    exp = _experiment(tmp_path, "resumable", num_trials=4, max_concurrent=1)
+def test_an_existing_run_is_not_overwritten(e2e_run, cache_dir):
+    stamp = (e2e_run / "trials.parquet").stat().st_mtime_ns
+    clash = _cli(["search", str(e2e_run.parent.parent / "e2e.yaml")], cache_dir)
+    assert clash.returncode == 2 and "already exists" in clash.stderr and len(clash.stderr.splitlines()) == 1
+    assert (e2e_run / "trials.parquet").stat().st_mtime_ns == stamp
+
+
+def test_a_damaged_trial_record_is_named_not_skipped(e2e_run, tmp_path, cache_dir):
+    copy = tmp_path / "runs" / "e2e"
+    shutil.copytree(e2e_run, copy)
+    trials = pd.read_parquet(copy / "trials.parquet")
+    victim = trials[trials["status"] == "completed"]["trial_id"].iloc[0]
+    records = copy / f"trial_{victim}" / "result.json"
+    lines = records.read_text().splitlines()
+    lines[0] = lines[0][: len(lines[0]) // 2]  # a record cut in half, not the last line
+    records.write_text("\n".join(lines) + "\n")
+    stamp = (copy / "trials.parquet").stat().st_mtime_ns
+    for command in (["report", str(copy)], ["resume", str(copy)]):
+        done = _cli(command, cache_dir, timeout=300)
+        assert done.returncode == 2, (command, done.stderr[-2000:])
+        assert f"result.json: line 1: damaged record of trial {victim}" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert (copy / "trials.parquet").stat().st_mtime_ns == stamp  # the answer was not re-exported without it
+
+
+def test_a_damaged_run_json_is_one_line(e2e_run, tmp_path, cache_dir):
+    copy = tmp_path / "e2e"
+    shutil.copytree(e2e_run, copy)
+    (copy / "run.json").write_text('{"dataset_dir": "/x", "total_tri')
+    done = _cli(["resume", str(copy)], cache_dir)
+    assert done.returncode == 2 and done.stderr.strip().endswith("cannot be rebuilt by resume")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+class _Lines:
+    """A process's stderr read on a thread, so every wait for a line has a deadline."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc, self.seen, self._queue = proc, [], queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stderr:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, pattern: str, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while sum(bool(re.search(pattern, line)) for line in self.seen) < count:
+            line = self._queue.get(timeout=max(deadline - time.monotonic(), 0.01))
+            assert line is not None, f"process ended before {count} lines matching {pattern!r}: {self.seen[-5:]}"
+            self.seen.append(line)
+
+    def rest(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while (line := self._queue.get(timeout=max(deadline - time.monotonic(), 0.01))) is not None:
+            self.seen.append(line)
+        return "".join(self.seen)
+
+
+FINISHED = r"\] (done|pruned) "
+
+
+def _start(args: list[str], cache_dir: Path) -> tuple[subprocess.Popen, _Lines]:
+    proc = subprocess.Popen([*CLI, *args], env=_env(cache_dir), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True, start_new_session=True)
+    return proc, _Lines(proc)
+
+
+def _finished_stamps(run_dir: Path) -> dict[str, int]:
+    trials = pd.read_parquet(run_dir / "trials.parquet")
+    finished = trials[trials["status"].isin(["completed", "pruned"])]["trial_id"]
+    return {t: (run_dir / f"trial_{t}" / "result.json").stat().st_mtime_ns for t in finished}
+
+
+def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_dataset, cache_dir):
+    """Ctrl-C prints the resume command; a resumed search survives SIGKILL; finished trials never run again;
+    Optuna's state comes back (one finished study trial per curriculum trial). Uses the median scheduler."""
+    exp = _experiment(tmp_path, "resumable", num_trials=4, max_concurrent=1, scheduler="median")
     run_dir = tmp_path / "runs" / "resumable"
-    proc = subprocess.Popen([*CLI, "search", str(exp)], env=_env(cache_dir), stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True)
-    finished_lines = 0
-    deadline = time.monotonic() + 240
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if "] done" in line or "] pruned" in line:
-            finished_lines += 1
-            if finished_lines == 2:
-                break
-        assert time.monotonic() < deadline, "search did not finish two trials in time"
+
+    proc, lines = _start(["search", str(exp)], cache_dir)
+    lines.wait_for(FINISHED, 2, timeout=SEARCH_TIMEOUT)
     proc.send_signal(signal.SIGINT)
-    proc.stderr.read()
-    assert proc.wait(timeout=120) == 130  # interrupted, with a resume hint
+    assert proc.wait(timeout=120) == 130  # interrupted
+    assert f"curriclip resume {run_dir}" in lines.rest(timeout=30)  # ... with the command that continues it
+    first = _finished_stamps(run_dir)
+    assert 2 <= len(first) < 8
 
-    before = pd.read_parquet(run_dir / "trials.parquet")
-    finished = before[before["status"].isin(["completed", "pruned"])]
-    assert 2 <= len(finished) < 8
-    stamps = {t: (run_dir / f"trial_{t}" / "result.json").stat().st_mtime_ns for t in finished["trial_id"]}
-
-    resumed = subprocess.run([*CLI, "resume", str(run_dir)], env=_env(cache_dir), capture_output=True, text=True,
-                             timeout=600)  # generous: a loaded CI box starts Ray slowly
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    after = pd.read_parquet(run_dir / "trials.parquet")
-    epochs = pd.read_parquet(run_dir / "epochs.parquet")
-    assert len(after) == 8 and after["trial_id"].is_unique  # 2 single-task + 2 controls + 4 curriculum
-    assert set(after["status"]) <= {"completed", "pruned"}
-    assert not epochs.duplicated(["trial_id", "epoch"]).any()
-    for trial_id, stamp in stamps.items():  # finished trials were not run again
-        assert (run_dir / f"trial_{trial_id}" / "result.json").stat().st_mtime_ns == stamp
-    assert sorted(after[after["arm"] == "single_task"]["sparsity"]) == [0.5, 1.0]
-
-
-def test_sigkill_of_the_driver_then_resume(tmp_path, tiny_dataset, cache_dir):
-    """The driver dies without any chance to save (SIGKILL to its whole process group, Ray included)."""
-    exp = _experiment(tmp_path, "killed", num_trials=3, max_concurrent=1)
-    run_dir = tmp_path / "runs" / "killed"
-    proc = subprocess.Popen([*CLI, "search", str(exp)], env=_env(cache_dir), stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True, start_new_session=True)
-    assert proc.stderr is not None
-    finished = 0
-    for line in proc.stderr:
-        finished += "] done" in line or "] pruned" in line
-        if finished == 2:
-            break
-    os.killpg(proc.pid, signal.SIGKILL)
+    proc, lines = _start(["resume", str(run_dir)], cache_dir)
+    lines.wait_for(FINISHED, 1, timeout=SEARCH_TIMEOUT)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver dies with no chance to save, Ray included
     proc.wait(timeout=60)
 
-    resumed = subprocess.run([*CLI, "resume", str(run_dir)], env=_env(cache_dir), capture_output=True, text=True,
-                             timeout=600)  # generous: a loaded CI box starts Ray slowly
+    resumed = _cli(["resume", str(run_dir)], cache_dir, timeout=SEARCH_TIMEOUT)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    import json
-
     total = json.loads((run_dir / "run.json").read_text())["total_trials"]
     trials = pd.read_parquet(run_dir / "trials.parquet")
     epochs = pd.read_parquet(run_dir / "epochs.parquet")
-    assert len(trials) == total and trials["trial_id"].is_unique
+    assert len(trials) == total == 8 and trials["trial_id"].is_unique  # 2 single-task + 2 controls + 4 curricula
     assert set(trials["status"]) <= {"completed", "pruned"}
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
+    for trial_id, stamp in first.items():  # finished before the interruption: not run again
+        assert (run_dir / f"trial_{trial_id}" / "result.json").stat().st_mtime_ns == stamp, trial_id
+    assert sorted(trials[trials["arm"] == "single_task"]["sparsity"]) == [0.5, 1.0]
+    import optuna
+
+    study = optuna.load_study(study_name="resumable", storage=f"sqlite:///{run_dir / 'optuna.db'}")
+    curriculum = trials[trials["arm"] == "curriculum"]
+    states = sorted(t.state.name for t in study.trials if t.state.name in ("COMPLETE", "PRUNED"))
+    assert states == sorted("PRUNED" if s == "pruned" else "COMPLETE" for s in curriculum["status"])

@@ -50,21 +50,48 @@ SKIP_METRICS = {
 }
 
 
-def _read_results(run: RunLocation, trial_dir: str) -> list[dict]:
+class DamagedRecordsError(CurriclipError):
+    """A trial's ``result.json`` holds a line that is not a JSON record: its results cannot be trusted."""
+
+
+def _read_results(run: RunLocation, trial_dir: str, trial_id: str, writing: bool = False) -> list[dict]:
+    """Every record of a trial's ``result.json``, in order.
+
+    Only the last line of a trial that is still running may be incomplete (it is being
+    written); any other unreadable line means the file was damaged, and skipping it would
+    silently change the trial's epochs (and so its status and the answer).
+    """
     path = f"{trial_dir}/result.json"
     if run.fs.get_file_info(path).type == pafs.FileType.NotFound:
         return []
-    rows = []
     with run.fs.open_input_stream(path) as f:
-        text = f.read().decode("utf-8", errors="replace")
-    for line in text.splitlines():
-        line = line.strip()
-        if line:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
+        lines = f.read().decode("utf-8", errors="replace").splitlines()
+    rows = []
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a record")
+        except ValueError:
+            if writing and i == last:
                 continue  # a line being written right now
+            raise DamagedRecordsError(
+                f"{path}: line {i + 1}: damaged record of trial {trial_id} (not JSON); its results cannot be "
+                "trusted: restore the file from a copy or delete the trial's directory and resume"
+            ) from None
+        rows.append(record)
     return rows
+
+
+def check_records(run: RunLocation) -> None:
+    """Raise ``DamagedRecordsError`` naming the first trial whose records are damaged (before a resume)."""
+    selector = pafs.FileSelector(run.path, allow_not_found=True)
+    for info in run.fs.get_file_info(selector):
+        if info.type == pafs.FileType.Directory and Path(info.path).name.startswith("trial_"):
+            _read_results(run, info.path, Path(info.path).name.removeprefix("trial_"))
 
 
 def _error_summary(run: RunLocation, trial_dir: str) -> str | None:
@@ -111,7 +138,18 @@ def _epoch_rows(trial, by_epoch: dict[int, dict]) -> list[dict]:
     return rows
 
 
-def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict]) -> dict:
+def restarts(trial, records: list[dict]) -> int:
+    """How often the trial was restarted from a checkpoint (a lost node, a crash, a resumed search).
+
+    Ray counts failures (``num_failures``), but a trial requeued after its node died is
+    not always counted as failed; the records show every restart either way: the first
+    report after a restore has ``iterations_since_restore`` 1 at a later iteration.
+    """
+    restored = sum(1 for r in records if r.get("iterations_since_restore") == 1 and r.get("training_iteration", 1) > 1)
+    return max(int(trial.num_failures), restored)
+
+
+def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict], restart_count: int) -> dict:
     """The trial's row of ``trials.parquet``: what it was, how far it got, its last epoch's metrics."""
     cfg = trial.config.get("trial", {})
     last = by_epoch[max(by_epoch)] if by_epoch else {}
@@ -130,7 +168,7 @@ def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict]) -> dict:
         Col.LR: cfg.get("lr"),
         Col.STAGE_SPAN: cfg.get("stage_span") if cfg.get("arm") == Arm.CURRICULUM else math.nan,
         Col.EPOCHS_DONE: int(last.get("epoch", 0)),
-        Col.RESTARTS: int(trial.num_failures),  # times Ray restarted it from a checkpoint (lost node, crash)
+        Col.RESTARTS: restart_count,
         Col.FINAL_CLIP_SCORE: last.get(HEADLINE_METRIC, math.nan),
         Col.BEST_CLIP_SCORE: max(scores) if scores else math.nan,
         Col.INIT_CLIP_SCORE: last.get(f"init_{HEADLINE_METRIC}", math.nan),
@@ -170,12 +208,10 @@ def collect(run_dir: str | Path | RunLocation) -> tuple[pd.DataFrame, pd.DataFra
         raise CurriclipError(f"{root}: cannot read Ray Tune experiment state ({exc})") from None
     trial_rows, epoch_rows = [], []
     for trial in analysis.trials:
-        by_epoch: dict[int, dict] = {}
-        for result in _read_results(run, trial.path):
-            if "epoch" in result:
-                by_epoch[int(result["epoch"])] = result
+        records = _read_results(run, trial.path, trial.trial_id, writing=trial.status == "RUNNING")
+        by_epoch = {int(r["epoch"]): r for r in records if "epoch" in r}  # the last report of an epoch wins
         epoch_rows += _epoch_rows(trial, by_epoch)
-        trial_rows.append(_trial_row(run, trial, by_epoch))
+        trial_rows.append(_trial_row(run, trial, by_epoch, restarts(trial, records)))
     trials = pd.DataFrame(trial_rows).rename(columns=str)
     epochs = pd.DataFrame(epoch_rows).rename(columns=str)
     if not trials.empty:

@@ -16,10 +16,12 @@ for ASHA.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
 from typing import Any
 
+import numpy as np
 from ray import tune
 from ray.tune.schedulers import PopulationBasedTraining
 
@@ -69,20 +71,65 @@ def hyperparam_mutations(experiment: ExperimentConfig) -> dict[str, Any]:
     return {"trial": mutations}
 
 
+class SeededPBT(PopulationBasedTraining):
+    """Ray's PBT drawing every random choice (donor, resample, factor) from its own seeded stream.
+
+    Ray's PBT draws from the global ``random`` and ``numpy.random`` modules, which anything
+    else in the driver also consumes, so a PBT search was not reproducible from
+    ``search.sampler_seed``. Each call into the scheduler swaps in this scheduler's own
+    states and puts the global ones back, so its draws depend only on its seed and on
+    the sequence of results it sees. The states are plain attributes, saved with the
+    scheduler when Ray snapshots the experiment.
+    """
+
+    def __init__(self, *args: Any, seed: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._python_state = random.Random(seed).getstate()
+        self._numpy_state = np.random.RandomState(seed % 2**32).get_state()
+
+    @contextlib.contextmanager
+    def own_random(self):
+        saved = random.getstate(), np.random.get_state()
+        random.setstate(self._python_state)
+        np.random.set_state(self._numpy_state)
+        try:
+            yield
+        finally:
+            self._python_state, self._numpy_state = random.getstate(), np.random.get_state()
+            random.setstate(saved[0])
+            np.random.set_state(saved[1])
+
+    def on_trial_add(self, tune_controller, trial) -> None:
+        with self.own_random():
+            super().on_trial_add(tune_controller, trial)
+
+    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
+        with self.own_random():
+            return super().on_trial_result(tune_controller, trial, result)
+
+
+def level_seed(seed: int, level: float) -> int:
+    """A per-level seed: populations at different levels draw different streams."""
+    return seed * 1_000_003 + round(level * 1_000_000)
+
+
 def make_pbt_scheduler(experiment: ExperimentConfig, metric: str, seed: int = 0) -> PerLevelScheduler:
-    """One PBT population per sparsity level (curriculum trials only)."""
-    rng = random.Random(seed)
-    make = functools.partial(
-        PopulationBasedTraining,
-        time_attr="training_iteration",
-        metric=metric,
-        mode="max",
-        perturbation_interval=experiment.search.perturbation_interval,
-        quantile_fraction=experiment.search.pbt_quantile,
-        hyperparam_mutations=hyperparam_mutations(experiment),
-        custom_explore_fn=functools.partial(_explore, experiment=experiment, rng=rng),
-        log_config=True,
-    )
+    """One PBT population per sparsity level (curriculum trials only), each seeded from the search."""
+
+    def make(level: float) -> SeededPBT:
+        rng = random.Random(level_seed(seed, level) + 1)  # the pacing explore step's own stream
+        return SeededPBT(
+            time_attr="training_iteration",
+            metric=metric,
+            mode="max",
+            perturbation_interval=experiment.search.perturbation_interval,
+            quantile_fraction=experiment.search.pbt_quantile,
+            hyperparam_mutations=hyperparam_mutations(experiment),
+            custom_explore_fn=functools.partial(_explore, experiment=experiment, rng=rng),
+            log_config=True,
+            seed=level_seed(seed, level),
+        )
+
     return PerLevelScheduler(make, "PBT", final_epoch=experiment.training.epochs)
 
 

@@ -281,8 +281,11 @@ def resume_search(
     """Continue an interrupted search: finished trials stay finished, the searcher's state comes back."""
     from ray import tune
 
+    from curriclip.search.export import check_records
+
     experiment, meta = read_run(run_dir)
     run = RunLocation(run_dir)
+    check_records(run)  # a damaged trial record is named, never passed on to Ray with only a warning
     if not tune.Tuner.can_restore(run.uri):
         raise CurriclipError(f"{run.uri}: no Ray Tune experiment state to resume (did the search start?)")
     init_ray(address)

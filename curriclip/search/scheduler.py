@@ -20,9 +20,12 @@ from curriclip.names import Arm
 
 
 class PerLevelScheduler(FIFOScheduler):
-    def __init__(self, make: Callable[[], TrialScheduler], name: str, final_epoch: int | None = None) -> None:
-        """``final_epoch``: a trial's last report never reaches the inner scheduler, so the trial
-        ends there (PBT would otherwise pause a finished trial to exploit, again and again)."""
+    def __init__(
+        self, make: Callable[[float], TrialScheduler], name: str, final_epoch: int | None = None
+    ) -> None:
+        """``make(level)`` builds one level's scheduler. ``final_epoch``: a trial's last report never
+        reaches the inner scheduler, so the trial ends there (PBT would otherwise pause a finished
+        trial to exploit, again and again)."""
         super().__init__()
         self._make, self._name, self._final_epoch = make, name, final_epoch
         self._groups: dict[float, TrialScheduler] = {}
@@ -40,7 +43,7 @@ class PerLevelScheduler(FIFOScheduler):
         if level is None:
             return None
         if level not in self._groups:
-            self._groups[level], self._members[level] = self._make(), set()
+            self._groups[level], self._members[level] = self._make(level), set()
         if add:
             self._members[level].add(trial.trial_id)
         elif trial.trial_id not in self._members[level]:
@@ -84,11 +87,11 @@ def make_scheduler(kind: str, metric: str, mode: str, max_t: int, grace_period: 
         return FIFOScheduler()
     grace = min(grace_period, max_t)
     if kind == "asha":
-        make = functools.partial(AsyncHyperBandScheduler, time_attr="training_iteration", metric=metric, mode=mode,
+        asha = functools.partial(AsyncHyperBandScheduler, time_attr="training_iteration", metric=metric, mode=mode,
                                  max_t=max_t, grace_period=grace, reduction_factor=reduction_factor)
-        return PerLevelScheduler(make, "ASHA")
+        return PerLevelScheduler(lambda level: asha(), "ASHA")
     if kind == "median":
-        make = functools.partial(MedianStoppingRule, time_attr="training_iteration", metric=metric, mode=mode,
-                                 grace_period=grace, min_samples_required=3)
-        return PerLevelScheduler(make, "median stopping")
+        median = functools.partial(MedianStoppingRule, time_attr="training_iteration", metric=metric, mode=mode,
+                                   grace_period=grace, min_samples_required=3)
+        return PerLevelScheduler(lambda level: median(), "median stopping")
     raise ValueError(f"unknown scheduler {kind!r}")
