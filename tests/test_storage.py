@@ -66,13 +66,24 @@ def test_search_and_report_on_s3(tmp_path, tiny_dataset, cache_dir, s3_server):
     assert any(n.startswith("experiment_state-") for n in names)
     with fs.open_input_stream("curriclip-test/runs/remote/trials.parquet") as f:
         trials = pd.read_parquet(io.BytesIO(f.read()))
-    assert len(trials) >= 3 and set(trials["status"]) <= {"completed", "pruned"}
+    # one level: 1 single-task + 1 shuffled control + 2 curricula, one row each
+    assert len(trials) == 4 and trials["trial_id"].is_unique and set(trials["status"]) <= {"completed", "pruned"}
+    assert sorted(trials["arm"]) == ["curriculum", "curriculum", "shuffled_control", "single_task"]
     assert (trials[trials["arm"] == "single_task"]["epochs_done"] == 2).all()
 
     again = subprocess.run([*cli, "report", "s3://curriclip-test/runs/remote", "--out", str(tmp_path / "r.html")],
                            env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert (tmp_path / "r.html").stat().st_size > 1_000_000
+    page = (tmp_path / "r.html").read_text()
+    assert all(trial_id in page for trial_id in trials["trial_id"])
+    # resume from s3:// restores the finished search there: nothing runs again, the records stay as they were
+    records = {t: fs.open_input_stream(f"curriclip-test/runs/remote/trial_{t}/result.json").read()
+               for t in trials["trial_id"]}
+    resumed = subprocess.run([*cli, "resume", "s3://curriclip-test/runs/remote"], env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    for trial_id, before in records.items():
+        assert fs.open_input_stream(f"curriclip-test/runs/remote/trial_{trial_id}/result.json").read() == before
     clash = subprocess.run([*cli, "search", str(tmp_path / "exp.yaml"), "--storage", "s3://curriclip-test/runs"],
                            env=env, capture_output=True, text=True, timeout=120)
     assert clash.returncode == 2 and "already exists" in clash.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,22 @@ class SearchOutcome:
     @property
     def complete(self) -> bool:
         return self.finished >= self.total
+
+
+def local_gpus_visible() -> bool:
+    """Whether this machine shows an NVIDIA GPU to a local Ray (device files not hidden by CUDA_VISIBLE_DEVICES)."""
+    import glob
+
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def _check_local_gpus(experiment: ExperimentConfig, address: str | None) -> None:
+    """A local search asking for GPUs on a machine without one fails at once, before the dataset and Ray."""
+    local = not (address or os.environ.get("RAY_ADDRESS"))
+    if local and experiment.resources.gpus_per_trial > 0 and not local_gpus_visible():
+        raise ConfigError("resources.gpus_per_trial: trials ask for GPUs but this machine has none (no --address)")
 
 
 def _concurrency(experiment: ExperimentConfig) -> int:
@@ -215,6 +232,7 @@ def run_search(
     from curriclip.spaces import shuffled_control_configs, single_task_configs
 
     experiment = _with_overrides(experiment, name, storage, num_trials)
+    _check_local_gpus(experiment, address)
     storage_root = (
         experiment.storage if is_uri(experiment.storage) else str(Path(experiment.storage).expanduser().resolve())
     )

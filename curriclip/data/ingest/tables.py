@@ -18,11 +18,8 @@ def read_table(path: Path, required: list[str], what: str) -> pd.DataFrame:
             df = pd.read_parquet(path)
         else:
             df = pd.read_csv(path, dtype=str, keep_default_na=True)
-    except UnicodeDecodeError as exc:
-        line = _line_of_byte(path, exc.start)
-        raise DataError(
-            f"{path}: line {line}: not UTF-8 (byte 0x{exc.object[exc.start]:02x}); re-save the {what} as UTF-8"
-        ) from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: {_first_non_utf8(path)}; re-save the {what} as UTF-8") from None
     except Exception as exc:  # noqa: BLE001 - pandas raises many parser errors
         raise DataError(f"{path}: cannot read {what} ({type(exc).__name__})") from None
     missing = [c for c in required if c not in df.columns]
@@ -31,13 +28,19 @@ def read_table(path: Path, required: list[str], what: str) -> pd.DataFrame:
     return df
 
 
-def _line_of_byte(path: Path, offset: int) -> int:
-    """The 1-based line of the file holding byte ``offset`` of its (decompressed) contents."""
+def _first_non_utf8(path: Path) -> str:
+    """Where a table stops being UTF-8: "line N: not UTF-8 (byte 0xXX)" (pandas' own offset is per chunk)."""
     import gzip
 
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
-        return f.read(offset).count(b"\n") + 1
+        data = f.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return f"line {line}: not UTF-8 (byte 0x{data[exc.start]:02x})"
+    return "not UTF-8"
 
 
 def to_label(value: object) -> float | None:
