@@ -237,3 +237,20 @@ def test_set_tf32_round_trip():
         assert torch.backends.cuda.matmul.fp32_precision == "ieee"
     finally:
         torch.backends.cuda.matmul.fp32_precision = matmul
+
+
+def test_every_compute_setting_but_compile_is_a_no_op_on_cpu_bit_for_bit(tiny_dataset):
+    """The README's promise for CPU runs, beyond the defaults: TF32, channels-last, pinned memory and precision
+    fp32 change nothing on a CPU, to the last bit of every reported metric."""
+
+    def metrics(**compute) -> dict:
+        reports = []
+        cfg = tiny_trial(tiny_dataset, epochs=1, steps_per_epoch=3, **compute)
+        run_trial(TrialConfig.model_validate(cfg), lambda m, state: reports.append(m))
+        return {k: v for k, v in reports[-1].items() if not (k.endswith("_s") or "time" in k)}
+
+    reference = metrics()
+    assert len(reference) > 10 and reference["clip_score"] > 0
+    everything = {"tf32": False, "channels_last": True, "pin_memory": False, "precision": "fp32"}
+    for settings in ({"tf32": False}, {"channels_last": True}, {"pin_memory": False}, {"precision": "fp32"}, everything):
+        assert metrics(**settings) == reference, settings

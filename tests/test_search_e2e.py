@@ -27,12 +27,12 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFL
 SEARCH_TIMEOUT = 600  # generous: a loaded CI box starts Ray slowly
 
 
-def _experiment(directory: Path, name: str, **search) -> Path:
+def _experiment(directory: Path, name: str, space: dict | None = None, **search) -> Path:
     exp = {
         "name": name,
         "data": {"n": 240, "image_size": 64},
         "training": {"epochs": 2, "steps_per_epoch": 3, "batch_size": 16, "eval_batch_size": 64},
-        "space": {"sparsity": [0.5, 1.0], "pacing": ["linear", "step"]},
+        "space": {"sparsity": [0.5, 1.0], "pacing": ["linear", "step"], **(space or {})},
         "search": {"num_trials": 3, "seeds": [0], "grace_period": 1, "n_startup_trials": 2, **search},
         "storage": str(directory / "runs"),
     }
@@ -185,8 +185,10 @@ def _finished_stamps(run_dir: Path) -> dict[str, int]:
 
 def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_dataset, cache_dir):
     """Ctrl-C prints the resume command; a resumed search survives SIGKILL; finished trials never run again;
-    Optuna's state comes back (one finished study trial per curriculum trial). Uses the median scheduler."""
-    exp = _experiment(tmp_path, "resumable", num_trials=4, max_concurrent=1, scheduler="median")
+    Optuna's state comes back (one finished study trial per curriculum trial). The search also covers the median
+    scheduler and label sparsity (every pair for ITC, fewer finding labels)."""
+    exp = _experiment(tmp_path, "resumable", {"sparsity_mode": "labels"}, num_trials=4, max_concurrent=1,
+                      scheduler="median")
     run_dir = tmp_path / "runs" / "resumable"
 
     proc, lines = _start(["search", str(exp)], cache_dir)
@@ -213,9 +215,37 @@ def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_
     for trial_id, stamp in first.items():  # finished before the interruption: not run again
         assert (run_dir / f"trial_{trial_id}" / "result.json").stat().st_mtime_ns == stamp, trial_id
     assert sorted(trials[trials["arm"] == "single_task"]["sparsity"]) == [0.5, 1.0]
+    assert (trials["sparsity_mode"] == "labels").all()  # levels are label fractions: every trial keeps every pair
+    assert trials["final/train_pairs"].nunique() == 1
     import optuna
 
     study = optuna.load_study(study_name="resumable", storage=f"sqlite:///{run_dir / 'optuna.db'}")
     curriculum = trials[trials["arm"] == "curriculum"]
     states = sorted(t.state.name for t in study.trials if t.state.name in ("COMPLETE", "PRUNED"))
     assert states == sorted("PRUNED" if s == "pruned" else "COMPLETE" for s in curriculum["status"])
+
+
+def test_export_killed_mid_write_leaves_the_previous_tables(e2e_run, tmp_path):
+    """trials.parquet is written under a temporary name and renamed: a kill mid-write leaves the old file whole."""
+    copy = tmp_path / "e2e"
+    shutil.copytree(e2e_run, copy)
+    before = (copy / "trials.parquet").read_bytes()
+    code = (
+        "import os, sys, time, pandas as pd\n"
+        "from curriclip.search import export\n"
+        "real = pd.DataFrame.to_parquet\n"
+        "def slow(self, path, *a, **k):\n"
+        "    real(self, path, *a, **k)\n"
+        "    with open(path, 'r+b') as f: f.truncate(os.path.getsize(path) // 2)\n"  # half a file on disk ...
+        "    print('writing', flush=True); time.sleep(120)\n"  # ... when the kill comes
+        "pd.DataFrame.to_parquet = slow\n"
+        f"export.export_results({str(copy)!r})\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while proc.stdout.readline().strip() != "writing":
+        assert time.monotonic() < deadline and proc.poll() is None, "export did not start writing"
+    proc.kill()
+    proc.wait(timeout=30)
+    assert (copy / "trials.parquet").read_bytes() == before
+    assert pd.read_parquet(copy / "trials.parquet").equals(pd.read_parquet(e2e_run / "trials.parquet"))

@@ -79,3 +79,20 @@ def test_multi_objective_uses_nsga2_and_keeps_the_pareto_front(tmp_path):
     study = searcher.study
     assert type(study.sampler).__name__ == "NSGAIISampler"
     assert sorted(t.values for t in study.best_trials) == [[0.5, 10.0], [0.7, 20.0]]  # (0.4, 30 s) is dominated
+
+
+def test_objectives_in_the_experiment_file_make_a_multi_objective_study(tmp_path):
+    """search.objectives, as a user writes it, reaches the searcher: an NSGA-II study with one direction each."""
+    import optuna
+
+    from curriclip.config import parse_experiment
+    from curriclip.search import runner
+    from curriclip.search.storage import RunLocation
+
+    experiment = parse_experiment({"search": {"objectives": {"clip_score": "max", "time_s": "min"}}})
+    (tmp_path / "run").mkdir()
+    limiter, param_space, samples = runner._proposals(experiment, str(tmp_path), [], 1, RunLocation(tmp_path / "run"))
+    study = limiter.searcher._ot_study
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    assert isinstance(study.sampler, optuna.samplers.NSGAIISampler)
+    assert param_space is None and samples == experiment.search.num_trials
