@@ -88,7 +88,8 @@ def test_precision_on_a_gpu_without_bf16(fake_cuda, tmp_path):
     assert compute.precision == "fp16" and isinstance(compute.scaler, torch.amp.GradScaler)  # fp16 only
     assert compute.autocast().fast_dtype == torch.float16
     assert Compute.for_trial(_cfg(tmp_path, device="auto", precision="fp32"), CUDA).autocast().__class__ is (
-        contextlib.nullcontext)
+        contextlib.nullcontext
+    )
     with pytest.raises(ConfigError, match="does not support bfloat16"):
         resolve_precision("bf16", CUDA)
 
@@ -134,32 +135,54 @@ def test_invalid_combinations_name_the_field(tmp_path):
         _cfg(tmp_path, device="cpu", precision="bf16")
     cases = [
         ({"compute": {"precision": "fp16"}}, "compute: precision 'fp16' needs a GPU: set resources.gpus_per_trial"),
-        ({"training": {"device": "cpu"}, "resources": {"gpus_per_trial": 1}, "compute": {"precision": "bf16"}},
-         "compute: precision 'bf16' needs a GPU but training.device is 'cpu'"),
+        (
+            {"training": {"device": "cpu"}, "resources": {"gpus_per_trial": 1}, "compute": {"precision": "bf16"}},
+            "compute: precision 'bf16' needs a GPU but training.device is 'cpu'",
+        ),
         ({"training": {"device": "cuda"}}, "resources: training.device is 'cuda' but gpus_per_trial is 0"),
         ({"resources": {"workers_per_trial": 3}}, "resources: workers_per_trial 3 does not divide training.batch_size"),
-        ({"resources": {"workers_per_trial": 2, "gpus_per_trial": 0.5}},
-         "resources.workers_per_trial: .*need a whole GPU each"),
+        (
+            {"resources": {"workers_per_trial": 2, "gpus_per_trial": 0.5}},
+            "resources.workers_per_trial: .*need a whole GPU each",
+        ),
         ({"resources": {"gpu_memory_fraction": 0.5}}, "resources.gpu_memory_fraction: .*needs gpus_per_trial > 0"),
         ({"compute": {"precision": "fp8"}}, "compute.precision"),
     ]
     for raw, message in cases:
         with pytest.raises(ConfigError, match=f"^exp.yaml: {message}"):
             parse_experiment(raw, source="exp.yaml")
-    ok = parse_experiment({"resources": {"gpus_per_trial": 0.25, "workers_per_trial": 1},
-                           "compute": {"precision": "bf16", "compile": True}})
+    ok = parse_experiment(
+        {
+            "resources": {"gpus_per_trial": 0.25, "workers_per_trial": 1},
+            "compute": {"precision": "bf16", "compile": True},
+        }
+    )
     assert ok.resources.use_gpu and ok.compute.compile
 
 
 def test_compute_section_reaches_every_trial(tiny_dataset):
     from curriclip.spaces import CurriculumSpace, single_task_configs
 
-    experiment = parse_experiment({
-        "resources": {"gpus_per_trial": 0.5, "gpu_memory_fraction": 0.4},
-        "compute": {"precision": "fp16", "tf32": False, "channels_last": True, "pin_memory": False, "compile": True},
-    })
-    want = {"precision": "fp16", "tf32": False, "channels_last": True, "pin_memory": False, "compile": True,
-            "gpu_memory_fraction": 0.4}
+    experiment = parse_experiment(
+        {
+            "resources": {"gpus_per_trial": 0.5, "gpu_memory_fraction": 0.4},
+            "compute": {
+                "precision": "fp16",
+                "tf32": False,
+                "channels_last": True,
+                "pin_memory": False,
+                "compile": True,
+            },
+        }
+    )
+    want = {
+        "precision": "fp16",
+        "tf32": False,
+        "channels_last": True,
+        "pin_memory": False,
+        "compile": True,
+        "gpu_memory_fraction": 0.4,
+    }
     trial = single_task_configs(experiment, str(tiny_dataset))[0]
     assert {k: trial[k] for k in want} == want
     assert {k: CurriculumSpace(experiment, str(tiny_dataset)).base[k] for k in want} == want
@@ -252,5 +275,11 @@ def test_every_compute_setting_but_compile_is_a_no_op_on_cpu_bit_for_bit(tiny_da
     reference = metrics()
     assert len(reference) > 10 and reference["clip_score"] > 0
     everything = {"tf32": False, "channels_last": True, "pin_memory": False, "precision": "fp32"}
-    for settings in ({"tf32": False}, {"channels_last": True}, {"pin_memory": False}, {"precision": "fp32"}, everything):
+    for settings in (
+        {"tf32": False},
+        {"channels_last": True},
+        {"pin_memory": False},
+        {"precision": "fp32"},
+        everything,
+    ):
         assert metrics(**settings) == reference, settings

@@ -172,8 +172,14 @@ FINISHED = r"\] (done|pruned) "
 
 
 def _start(args: list[str], cache_dir: Path) -> tuple[subprocess.Popen, _Lines]:
-    proc = subprocess.Popen([*CLI, *args], env=_env(cache_dir), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [*CLI, *args],
+        env=_env(cache_dir),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     return proc, _Lines(proc)
 
 
@@ -187,8 +193,9 @@ def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_
     """Ctrl-C prints the resume command; a resumed search survives SIGKILL; finished trials never run again;
     Optuna's state comes back (one finished study trial per curriculum trial). The search also covers the median
     scheduler and label sparsity (every pair for ITC, fewer finding labels)."""
-    exp = _experiment(tmp_path, "resumable", {"sparsity_mode": "labels"}, num_trials=4, max_concurrent=1,
-                      scheduler="median")
+    exp = _experiment(
+        tmp_path, "resumable", {"sparsity_mode": "labels"}, num_trials=4, max_concurrent=1, scheduler="median"
+    )
     run_dir = tmp_path / "runs" / "resumable"
 
     proc, lines = _start(["search", str(exp)], cache_dir)
