@@ -51,10 +51,17 @@ def _cli(args: list[str], cache_dir: Path, timeout: float = 120) -> subprocess.C
 
 @pytest.fixture(scope="session")
 def e2e_run(tmp_path_factory, tiny_dataset, cache_dir) -> Path:
-    """One finished search (2 levels: 2 single-task + 2 controls + 3 curricula), shared by the tests below."""
-    directory = tmp_path_factory.mktemp("e2e")
-    done = _cli(["search", str(_experiment(directory, "e2e"))], cache_dir, timeout=SEARCH_TIMEOUT)
-    assert done.returncode == 0, done.stderr[-3000:]
+    """One finished search (2 levels: 2 single-task + 2 controls + 3 curricula), shared by the tests below.
+
+    ``CURRICLIP_E2E_KEEP=DIR`` keeps (or, when DIR holds one, reuses) the run, so these tests can be re-run
+    against a changed build in seconds.
+    """
+    keep = os.environ.get("CURRICLIP_E2E_KEEP")
+    directory = Path(keep) if keep else tmp_path_factory.mktemp("e2e")
+    if not (directory / "runs" / "e2e" / "trials.parquet").is_file():
+        directory.mkdir(parents=True, exist_ok=True)
+        done = _cli(["search", str(_experiment(directory, "e2e"))], cache_dir, timeout=SEARCH_TIMEOUT)
+        assert done.returncode == 0, done.stderr[-3000:]
     return directory / "runs" / "e2e"
 
 
