@@ -40,48 +40,26 @@ def _flaky(marker: Path):
     return trainable
 
 
-@pytest.fixture(scope="module")
-def errored_run(tmp_path_factory, tiny_dataset):
-    """One search whose curriculum trials errored (the disk 'not mounted'); each test resumes its own copy."""
+@pytest.mark.parametrize("flag", ["restart_errored", "resume_errored"])
+def test_errored_trials_run_again_on_resume(tmp_path, tiny_dataset, monkeypatch, flag):
     import ray
 
     from curriclip.config import parse_experiment
     from curriclip.search import runner
 
-    root = tmp_path_factory.mktemp("flaky")
+    marker = tmp_path / "mounted"
     experiment = parse_experiment({
         "name": "flaky",
         "data": {"n": 240, "image_size": 64},  # the session's tiny_dataset, from the cache
         "training": {"epochs": EPOCHS, "steps_per_epoch": 1},
         "space": {"sparsity": [1.0], "pacing": ["linear"]},
         "search": {"num_trials": 2, "seeds": [0], "scheduler": "fifo", "n_startup_trials": 1},
-        "storage": str(root / "runs"),
+        "storage": str(tmp_path / "runs"),
     }, source="test")
-    real = runner._trainable
-    runner._trainable = lambda exp: _flaky(root / "never-mounted")
-    try:
-        runner.run_search(experiment)
-    finally:
-        runner._trainable = real
-        ray.shutdown()
-    return root / "runs" / "flaky"
-
-
-@pytest.mark.parametrize("flag", ["restart_errored", "resume_errored"])
-def test_errored_trials_run_again_on_resume(tmp_path, errored_run, monkeypatch, flag):
-    """Runs on a copy of the errored run: a moved or copied run directory resumes with its own Optuna study."""
-    import shutil
-
-    import ray
-
-    from curriclip.search import runner
-
-    marker = tmp_path / "mounted"
-    run_dir = tmp_path / "flaky"
-    shutil.copytree(errored_run, run_dir)
-    original_study = (errored_run / "optuna.db").read_bytes()
     monkeypatch.setattr(runner, "_trainable", lambda exp: _flaky(marker))
     try:
+        runner.run_search(experiment)
+        run_dir = tmp_path / "runs" / "flaky"
         before = pd.read_parquet(run_dir / "trials.parquet")
         assert sorted(before["status"]) == ["completed", "completed", "errored", "errored"]
         assert before.loc[before["status"] == "errored", "error"].str.contains("not mounted").all()
@@ -104,7 +82,6 @@ def test_errored_trials_run_again_on_resume(tmp_path, errored_run, monkeypatch, 
         for t in study.trials:
             by_state.setdefault(t.state.name, []).append(sorted(t.params.items()))
         assert sorted(by_state) == ["COMPLETE", "FAIL"] and sorted(by_state["COMPLETE"]) == sorted(by_state["FAIL"])
-        assert (errored_run / "optuna.db").read_bytes() == original_study  # the copy wrote its own study
         for trial_id, results in done.items():  # the finished ones did not run again (Ray may touch the file)
             assert (run_dir / f"trial_{trial_id}" / "result.json").read_text() == results
     finally:

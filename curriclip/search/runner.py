@@ -199,7 +199,6 @@ def _proposals(experiment: ExperimentConfig, dataset_dir: str, baselines: list[d
         n_startup_trials=search.n_startup_trials,
         storage_url=search.optuna_storage or default_study,
         study_name=experiment.name,
-        study_file=OPTUNA_DB if default_study and not search.optuna_storage else None,
     )
     return CurriculumLimiter(searcher, max_concurrent=concurrency), None, len(baselines) + search.num_trials
 

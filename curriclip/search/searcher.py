@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -70,10 +69,7 @@ class CurriculumSearcher(OptunaSearch):
         n_startup_trials: int = 8,
         storage_url: str | None = None,
         study_name: str = "curriclip",
-        study_file: str | None = None,
     ) -> None:
-        """``study_file``: the study's SQLite file name inside the run directory when it lives there (the
-        default), so a run directory that was moved or copied resumes with its own study, not the original's."""
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         with warnings.catch_warnings():  # multivariate/group/constant_liar are flagged experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -102,22 +98,10 @@ class CurriculumSearcher(OptunaSearch):
         self._baseline_queue = list(baselines)
         self._baseline_trials: set[str] = set()
         self._epochs = epochs
-        self._study_url, self._study_file = storage_url, study_file
 
     @property
     def study(self) -> optuna.Study:
         return self._ot_study
-
-    def restore_from_dir(self, checkpoint_dir: str) -> None:
-        super().restore_from_dir(checkpoint_dir)
-        if self._study_file is None:
-            return
-        url = f"sqlite:///{Path(checkpoint_dir).resolve() / self._study_file}"
-        if url != self._study_url:  # the run directory was moved or copied: follow it
-            self._ot_study = optuna.load_study(
-                study_name=self._ot_study.study_name, storage=optuna.storages.RDBStorage(url), sampler=self._sampler
-            )
-            self._study_url = url
 
     def suggest(self, trial_id: str) -> dict | None:
         if trial_id in self._baseline_trials:
