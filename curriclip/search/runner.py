@@ -215,6 +215,10 @@ def run_search(
     metric = experiment.search.metric
     objectives = experiment.search.objectives
     points = [*experiment.search.points, *sparsity_grid(experiment)]
+    if experiment.space.ordering_prior != "none":  # the task map's orderings first (curriclip.taskmap.prior)
+        from curriclip.taskmap.prior import with_prior_points
+
+        points = with_prior_points(experiment, points)
     param_space, num_samples = None, total
     if experiment.search.proposer == "optuna":
         searcher = CurriculumSearcher(
