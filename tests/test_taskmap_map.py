@@ -7,6 +7,7 @@ import math
 import time
 
 import pandas as pd
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -66,3 +67,22 @@ def test_smoke_map_writes_embeddings_metrics_and_page(tiny_dataset, tmp_path, mo
 
     again = CliRunner().invoke(app, ["taskmap", "map", str(tiny_dataset), "--out", str(run_dir), "--preset", "smoke"])
     assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.slow
+def test_smoke_map_as_a_ray_task(tiny_dataset, tmp_path):
+    """With --address the map is built by a Ray task (here on a fresh local Ray) and lands in the same place."""
+    import ray
+
+    from curriclip.cli import app
+
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["taskmap", "map", str(tiny_dataset), "--out", str(tmp_path), "--preset", "smoke", "--address", "local"],
+        )
+    finally:
+        ray.shutdown()
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "taskmap" / "metrics.json").read_text())
+    assert math.isfinite(metrics["taco"]["clustering"]["nmi"])
