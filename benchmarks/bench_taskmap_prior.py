@@ -31,6 +31,7 @@ import json
 import os
 import statistics
 import time
+import warnings
 from pathlib import Path
 
 import optuna
@@ -146,6 +147,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("CURRICLIP_THREADS", "1")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate/group/constant_liar
     tasks = args.tasks.split(",")
     table = {key: row[args.metric] for key, row in score_table(args.dataset, tasks, Path(args.table)).items()}
     top = max(table.values())
