@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from curriclip.errors import CurriclipError
+from curriclip.taskmap.cli import taskmap_app
 
 app = typer.Typer(
     help="Curriculum searches for multi-task CLIP models on sparse medical image-text data.",
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Create datasets in curriclip's Arrow schema.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.add_typer(taskmap_app, name="taskmap")
 
 
 def user_errors(fn):

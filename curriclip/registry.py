@@ -114,6 +114,7 @@ REGISTRY_PACKAGES = (
     "curriclip.presets",
     "curriclip.data.sources",
     "curriclip.data.ingest",
+    "curriclip.taskmap",
 )
 
 

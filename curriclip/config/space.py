@@ -62,6 +62,10 @@ class SpaceConfig(Strict):
     label_policy: list[Literal["ignore", "zeros", "ones"]] = Field(
         default_factory=lambda: ["ignore"], min_length=1, description="uncertain-label policies (searched when > 1)"
     )
+    ordering_prior: Literal["none", "taco"] = Field(
+        "none", description="taco: try the task map's orderings first (space.task_map; curriclip.taskmap.prior)"
+    )
+    task_map: str | None = Field(None, description="task map directory (`curriclip taskmap map`) for ordering_prior")
 
     @field_validator("tasks")
     @classmethod

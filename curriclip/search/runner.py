@@ -183,6 +183,10 @@ def _proposals(experiment: ExperimentConfig, dataset_dir: str, baselines: list[d
 
     search = experiment.search
     points = [*search.points, *sparsity_grid(experiment)]
+    if experiment.space.ordering_prior != "none":  # the task map's orderings first (curriclip.taskmap.prior)
+        from curriclip.taskmap.prior import with_prior_points
+
+        points = with_prior_points(experiment, points)
     if search.proposer != "optuna":  # every config drawn up front, one grid value each: no searcher
         configs = baselines + [c["trial"] for c in random_population(experiment, dataset_dir, points)]
         return None, {"trial": tune.grid_search(configs)}, 1

@@ -105,6 +105,11 @@ class CurriculumSpace:
         self.seeds = list(experiment.search.seeds)
         self.base = base_trial_fields(experiment, dataset_dir)
         self.items = [ITC, *self.space.tasks]
+        self.priors: dict = {}  # prior ordering name -> its parameters (space.ordering_prior)
+        if self.space.ordering_prior != "none":
+            from curriclip.taskmap.prior import prior_params
+
+            self.priors = prior_params(experiment)
 
     def __call__(self, trial: Any) -> dict[str, Any]:
         s = self.space
@@ -112,9 +117,11 @@ class CurriculumSpace:
         if s.ordering_encoding == "lehmer":
             code = [trial.suggest_int(f"order_{i}", 0, len(self.items) - 1 - i) for i in range(len(self.items) - 1)]
             ordering = lehmer_decode(code, self.items)
+            ordering_params = {f"order_{i}": digit for i, digit in enumerate(code)}
         else:
             keys = [trial.suggest_float(f"key_{task}", 0.0, 1.0) for task in self.items]
             ordering = random_keys_decode(keys, self.items)
+            ordering_params = {f"key_{task}": key for task, key in zip(self.items, keys)}
         pacing_name = trial.suggest_categorical("pacing", list(s.pacing))
         params = suggest_pacing_params(trial, pacing_name, s.pacing[pacing_name])
         stage_span = trial.suggest_float("stage_span", *s.stage_span)
@@ -149,4 +156,8 @@ class CurriculumSpace:
             **level_fields(s.sparsity_mode, sparsity),
             seed=self.seeds[trial.number % len(self.seeds)],
         )
+        if self.priors:  # recorded as the trial's `param/prior` in trials.parquet
+            from curriclip.taskmap.prior import prior_name
+
+            return {"trial": cfg.model_dump(), "prior": prior_name(ordering_params, self.priors)}
         return {"trial": cfg.model_dump()}

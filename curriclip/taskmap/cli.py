@@ -1,0 +1,124 @@
+"""``curriclip taskmap``: build a task map (TaCo) and show the orderings it suggests.
+
+User errors (unknown family, a dataset without the masks a family needs, a bad path)
+print one line and exit with code 2, like every curriclip command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+
+import typer
+
+from curriclip.errors import CurriclipError
+
+taskmap_app = typer.Typer(
+    help="Map tasks into one embedding space (Task-Contrastive Learning) and order curricula by it.",
+    no_args_is_help=True,
+)
+
+
+def one_line_errors(fn):
+    """CurriclipError -> one line on stderr and exit code 2 (as curriclip.cli.user_errors)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CurriclipError as exc:
+            typer.echo(f"curriclip: error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip()) if text else ()
+
+
+def run_on_cluster(address: str, **kwargs) -> Path:
+    """``build_map`` as a Ray task on the cluster at ``address`` (paths must be visible to its nodes)."""
+    import ray
+
+    from curriclip.taskmap.mapping import build_map
+
+    try:
+        ray.init(address=address, include_dashboard=False, logging_level="WARNING")
+    except ConnectionError as exc:
+        raise CurriclipError(f"--address {address}: cannot connect to a Ray cluster ({exc})") from None
+    task = ray.remote(num_cpus=kwargs.pop("cpus"))(build_map)
+    return Path(ray.get(task.remote(**kwargs)))
+
+
+@taskmap_app.command("map")
+@one_line_errors
+def map_command(
+    dataset_dir: Path = typer.Argument(
+        ..., help="A curriclip dataset directory (synthetic, MIMIC-CXR, IU X-Ray, CSV)."
+    ),
+    out: Path = typer.Option(Path("."), "--out", help="Directory that receives taskmap/ (e.g. a run directory)."),
+    preset: str = typer.Option("default", "--preset", help="smoke (CI-sized, < 1 min) | default (minutes on 2 CPUs)."),
+    failure_tasks: bool = typer.Option(True, "--failure-tasks/--no-failure-tasks", help="Train with failure tasks."),
+    encoder: str | None = typer.Option(None, "--encoder", help="resnet10 | resnet18 | resnet34 | resnet50 (TaCo)."),
+    families: str | None = typer.Option(None, "--families", help="Comma-separated task families (default: all)."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Training steps (default: the preset's)."),
+    image_size: int | None = typer.Option(None, "--image-size", min=16, help="Pair side in pixels."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the encoder and of every sampled task instance."),
+    clip_preset: str = typer.Option("tiny", "--clip-preset", help="Model preset of the CLIP baseline's tower."),
+    clip_checkpoint: Path | None = typer.Option(None, "--clip-checkpoint", help="A trained trial's state.pt."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster (auto | HOST:PORT); default: here."),
+    cpus: int = typer.Option(1, "--cpus", min=1, help="CPUs of the Ray task (with --address)."),
+) -> None:
+    """Train the task encoder on DATASET_DIR, evaluate it against the CLIP baseline, write OUT/taskmap/."""
+    from curriclip.taskmap import FAMILIES
+    from curriclip.taskmap.encoder import ENCODERS
+    from curriclip.taskmap.train import PRESETS
+
+    if preset not in PRESETS:
+        raise CurriclipError(f"--preset {preset!r}: expected one of {', '.join(PRESETS)}")
+    if encoder is not None and encoder not in ENCODERS:
+        raise CurriclipError(f"--encoder {encoder!r}: expected one of {', '.join(ENCODERS)}")
+    chosen = _names(families)
+    for name in chosen:
+        FAMILIES.check(name)
+    updates = {"failure_tasks": failure_tasks, "seed": seed, "families": chosen}
+    updates.update({k: v for k, v in {"encoder": encoder, "steps": steps, "image_size": image_size}.items() if v})
+    settings = dataclasses.replace(PRESETS[preset], **updates)
+    kwargs = dict(
+        dataset_dir=str(dataset_dir.expanduser().resolve()),
+        out=str(out.expanduser().resolve()),
+        settings=settings,
+        clip_preset=clip_preset,
+        clip_checkpoint=str(clip_checkpoint) if clip_checkpoint else None,
+    )
+    if address:
+        path = run_on_cluster(address, cpus=cpus, **kwargs)
+    else:
+        from curriclip.taskmap.mapping import build_map
+
+        path = build_map(log=lambda line: typer.echo(line, err=True), **kwargs)
+    typer.echo(path)
+
+
+@taskmap_app.command("orderings")
+@one_line_errors
+def orderings_command(
+    map_dir: Path = typer.Argument(..., help="A task map (OUT/taskmap) or a run directory holding one."),
+    tasks: str = typer.Option("findings,rotation", "--tasks", help="Comma-separated auxiliary tasks."),
+) -> None:
+    """Print the orderings ``space.ordering_prior: taco`` would try first for these auxiliary tasks."""
+    from curriclip.taskmap.prior import prior_orderings
+
+    for name, ordering in prior_orderings(map_dir, list(_names(tasks))).items():
+        typer.echo(f"{name}: {' > '.join(ordering)}")
+
+
+@taskmap_app.command("families")
+def families_command() -> None:
+    """List the task families with their category."""
+    from curriclip.taskmap import FAMILIES
+
+    for name, family in FAMILIES.items():
+        typer.echo(f"{name:18s} {family.category:15s} {family.description}")

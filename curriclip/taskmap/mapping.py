@@ -1,0 +1,183 @@
+"""``curriclip taskmap map``: train the task encoder, embed held-out tasks with it and the CLIP baseline, measure.
+
+Everything is written into ``<out>/.taskmap.partial`` (which also holds the training
+checkpoint, so an interrupted map resumes) and renamed to ``<out>/taskmap`` when
+complete. Training instances come from the dataset's train split, evaluation instances
+and sweeps from its test split: held-out images and freshly drawn strengths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from curriclip.errors import ConfigError
+from curriclip.taskmap import FAILURE_FAMILIES, FAMILIES, TASK_FAMILIES
+from curriclip.taskmap.metrics import clustering, peak_sharpness, trajectory_smoothness
+from curriclip.taskmap.sampling import TaskData, check_families, load_task_data, materialise, sample_instances
+from curriclip.taskmap.train import MapSettings, embed_sets, train_encoder
+from curriclip.taskmap.trajectories import sweep_points
+
+MAP_DIR = "taskmap"
+PARTIAL = ".taskmap.partial"
+EMBEDDINGS, METRICS, SETTINGS, ENCODER, PAGE = (
+    "embeddings.parquet",
+    "metrics.json",
+    "settings.json",
+    "encoder.pt",
+    "taskmap.html",
+)
+#: the anchor of the ordering prior, always embedded (see ``prior``)
+ANCHOR = "identity"
+
+
+def resolve_families(settings: MapSettings, has_masks: bool) -> tuple[list[str], list[str]]:
+    """(real families, failure families) to train on; explicit names are checked, defaults fit the data."""
+    if settings.families:
+        for name in settings.families:
+            FAMILIES.check(name)
+        real = [name for name in settings.families if name not in FAILURE_FAMILIES]
+        failures = [name for name in settings.families if name in FAILURE_FAMILIES]
+    else:
+        real = [name for name in TASK_FAMILIES if has_masks or not FAMILIES.get(name).needs_masks]
+        failures = [name for name in FAILURE_FAMILIES if has_masks or not FAMILIES.get(name).needs_masks]
+    if len(real) < 2:
+        raise ConfigError(f"--families: at least two real task families are needed (got {', '.join(real) or 'none'})")
+    return real, failures if settings.failure_tasks else []
+
+
+def _needs_masks(settings: MapSettings) -> bool:
+    names = settings.families or tuple(FAMILIES.names())
+    return any(FAMILIES.get(name).needs_masks for name in names)
+
+
+def _rows(kind: str, instances, embeddings: np.ndarray, model: str, extra: Sequence[dict]) -> list[dict]:
+    rows = []
+    for index, (instance, vector, more) in enumerate(zip(instances, embeddings, extra)):
+        rows.append(
+            {
+                "model": model,
+                "set": kind,
+                "index": index,
+                "family": instance.family,
+                "category": FAMILIES.get(instance.family).category,
+                "strength": instance.strength,
+                "embedding": vector.astype(np.float32).tolist(),
+                **more,
+            }
+        )
+    return rows
+
+
+def evaluate(
+    embed: Callable[[list[torch.Tensor]], np.ndarray], model: str, instances, sweeps, data: TaskData, seed: int
+) -> tuple[list[dict], dict]:
+    """Embed the held-out instances and sweeps with one model; its rows and metrics."""
+    halves = [materialise(instance, data) for instance in instances]
+    whole = [pairs.flatten(0, 1) for pairs in halves]
+    vectors = embed(whole)
+    real = np.array([FAMILIES.get(i.family).category != "failure" for i in instances])
+    categories = [FAMILIES.get(i.family).category for i in instances]
+    families = [i.family for i in instances]
+    metrics = {
+        "clustering": clustering(vectors[real], np.asarray(categories)[real], seed),
+        "family_clustering": clustering(vectors[real], np.asarray(families)[real], seed),
+        "peaks": peak_sharpness(vectors[real], np.asarray(families)[real]),
+    }
+    if not real.all():
+        metrics["clustering_with_failure"] = clustering(vectors, categories, seed)
+    rows = _rows("eval", instances, vectors, model, [{"sweep": None, "repeat": None}] * len(instances))
+    sweep_vectors = embed([materialise(point.instance, data).flatten(0, 1) for point in sweeps])
+    rows += _rows(
+        "sweep",
+        [p.instance for p in sweeps],
+        sweep_vectors,
+        model,
+        [{"sweep": p.sweep, "repeat": p.repeat} for p in sweeps],
+    )
+    smooth: dict[str, dict[str, float]] = {}
+    for sweep in sorted({p.sweep for p in sweeps}):
+        per_repeat = []
+        for repeat in sorted({p.repeat for p in sweeps if p.sweep == sweep}):
+            chosen = [i for i, p in enumerate(sweeps) if p.sweep == sweep and p.repeat == repeat]
+            strengths = [sweeps[i].instance.strength for i in chosen]
+            per_repeat.append(trajectory_smoothness(strengths, sweep_vectors[chosen]))
+        smooth[sweep] = {key: float(np.mean([r[key] for r in per_repeat])) for key in per_repeat[0]}
+    metrics["trajectories"] = smooth
+    return rows, metrics
+
+
+def build_map(
+    dataset_dir: str | Path,
+    out: str | Path,
+    settings: MapSettings,
+    clip_preset: str = "tiny",
+    clip_checkpoint: str | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Train, embed, measure and write ``<out>/taskmap``; returns that directory."""
+    from curriclip.taskmap.baseline import ClipBaseline
+    from curriclip.taskmap.page import write_page
+
+    started = time.monotonic()
+    final = Path(out) / MAP_DIR
+    if final.exists():
+        raise ConfigError(f"{final}: already exists (choose another --out or delete it)")
+    torch.set_num_threads(int(os.environ.get("CURRICLIP_THREADS", torch.get_num_threads())))
+    masks = _needs_masks(settings)
+    train = load_task_data(str(dataset_dir), "train", settings.image_size, masks)
+    test = load_task_data(str(dataset_dir), "test", settings.image_size, masks)
+    real, failures = resolve_families(settings, train.masks is not None)
+    check_families(real + failures, train)
+    check_families(real + [ANCHOR], test)
+    work = Path(out) / PARTIAL
+    work.mkdir(parents=True, exist_ok=True)
+    log(
+        f"task map of {dataset_dir}: {len(real)} task families, {len(failures)} failure families, "
+        f"{settings.encoder} encoder, {settings.steps} steps"
+    )
+    encoder, losses = train_encoder(settings, train, [FAMILIES.get(n) for n in real + failures], work, log)
+    train_s = time.monotonic() - started
+    eval_families = [FAMILIES.get(name) for name in [*real, *failures, *([] if ANCHOR in failures else [ANCHOR])]]
+    count = settings.eval_per_family * len(eval_families)
+    instances = sample_instances(eval_families, test, count, settings.set_size, settings.seed + 1)
+    sweeps = sweep_points(test, settings.sweep_points, settings.sweep_repeats, settings.set_size, settings.seed + 2)
+    taco_rows, taco_metrics = evaluate(
+        lambda sets: embed_sets(encoder, sets), "taco", instances, sweeps, test, settings.seed
+    )
+    clip = ClipBaseline(clip_preset, clip_checkpoint)
+    clip_rows, clip_metrics = evaluate(clip.embed_sets, "clip", instances, sweeps, test, settings.seed)
+    metrics = {
+        "dataset": str(dataset_dir),
+        "families": real,
+        "failure_families": failures,
+        "clip_preset": clip_preset,
+        "clip_checkpoint": clip_checkpoint,
+        "final_loss": float(np.mean(losses[-20:])) if losses else None,
+        "train_seconds": train_s,
+        "total_seconds": time.monotonic() - started,
+        "taco": taco_metrics,
+        "clip": clip_metrics,
+    }
+    pd.DataFrame(taco_rows + clip_rows).to_parquet(work / EMBEDDINGS, index=False)
+    (work / METRICS).write_text(json.dumps(metrics, indent=2))
+    (work / SETTINGS).write_text(json.dumps(asdict(settings), indent=2))
+    torch.save({"encoder": encoder.state_dict(), "settings": settings.to_json()}, work / ENCODER)
+    write_page(work, work / PAGE)
+    (work / "checkpoint.pt").unlink(missing_ok=True)
+    try:
+        os.replace(work, final)
+    except OSError:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+    log(f"task map written to {final} in {time.monotonic() - started:.0f} s")
+    return final

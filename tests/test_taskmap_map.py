@@ -1,0 +1,88 @@
+"""``curriclip taskmap map --preset smoke`` end to end (CI-sized: well under a minute on one CPU)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from curriclip.taskmap import FAILURE_FAMILIES, TASK_FAMILIES, draw_section, report_section
+from curriclip.taskmap.train import PRESETS
+from curriclip.taskmap.trajectories import SWEEPS
+
+
+def test_smoke_map_writes_embeddings_metrics_and_page(tiny_dataset, tmp_path, monkeypatch):
+    from curriclip.cli import app
+
+    monkeypatch.setenv("CURRICLIP_THREADS", "1")
+    run_dir = tmp_path / "run"
+    started = time.process_time()  # CPU time: the bound holds on a loaded machine too
+    result = CliRunner().invoke(app, ["taskmap", "map", str(tiny_dataset), "--out", str(run_dir), "--preset", "smoke"])
+    cpu_seconds = time.process_time() - started
+    assert result.exit_code == 0, result.output
+    map_dir = run_dir / "taskmap"
+    assert sorted(p.name for p in map_dir.iterdir()) == [
+        "embeddings.parquet",
+        "encoder.pt",
+        "metrics.json",
+        "settings.json",
+        "taskmap.html",
+    ]
+    assert not (run_dir / ".taskmap.partial").exists()
+
+    smoke = PRESETS["smoke"]
+    families = len(TASK_FAMILIES) + len(FAILURE_FAMILIES)  # the synthetic data has masks: every family
+    embeddings = pd.read_parquet(map_dir / "embeddings.parquet")
+    for model in ("taco", "clip"):
+        rows = embeddings[embeddings["model"] == model]
+        assert (rows["set"] == "eval").sum() == smoke.eval_per_family * families
+        assert (rows["set"] == "sweep").sum() == len(SWEEPS) * smoke.sweep_repeats * smoke.sweep_points
+    taco_vectors = embeddings[embeddings["model"] == "taco"]["embedding"]
+    assert {len(v) for v in taco_vectors} == {smoke.dim}
+    assert all(abs(sum(x * x for x in v) - 1.0) < 1e-4 for v in taco_vectors)  # unit vectors
+
+    metrics = json.loads((map_dir / "metrics.json").read_text())
+    for model in ("taco", "clip"):
+        for key in ("silhouette", "nmi", "ari", "knn_accuracy"):
+            assert math.isfinite(metrics[model]["clustering"][key])
+        assert 0.0 <= metrics[model]["peaks"]["same_task_auc"] <= 1.0
+        assert sorted(metrics[model]["trajectories"]) == sorted(SWEEPS)
+    assert metrics["failure_families"] == list(FAILURE_FAMILIES)
+
+    state = torch.load(map_dir / "encoder.pt", weights_only=True)
+    assert "net.conv1.weight" in state["encoder"] and state["encoder"]["net.conv1.weight"].shape[1] == 2
+
+    page = (map_dir / "taskmap.html").read_text()
+    assert '<script src="http' not in page and len(page) > 3_000_000  # plotly.js embedded: opens offline
+    data = report_section(run_dir)
+    assert data is not None and data["metrics"] == metrics
+    assert draw_section(data).count("Plotly.newPlot") == 3
+    assert report_section(tmp_path) is None
+    assert cpu_seconds < 60, f"the smoke map took {cpu_seconds:.0f} CPU s"
+
+    again = CliRunner().invoke(app, ["taskmap", "map", str(tiny_dataset), "--out", str(run_dir), "--preset", "smoke"])
+    assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.slow
+def test_smoke_map_as_a_ray_task(tiny_dataset, tmp_path):
+    """With --address the map is built by a Ray task (here on a fresh local Ray) and lands in the same place."""
+    import ray
+
+    from curriclip.cli import app
+
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["taskmap", "map", str(tiny_dataset), "--out", str(tmp_path), "--preset", "smoke", "--address", "local"],
+        )
+    finally:
+        ray.shutdown()
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "taskmap" / "metrics.json").read_text())
+    assert math.isfinite(metrics["taco"]["clustering"]["nmi"])

@@ -1,0 +1,116 @@
+"""``space.ordering_prior: taco``: the task map's orderings are enqueued first and recorded per trial."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from curriclip.config import parse_experiment
+from curriclip.errors import ConfigError
+from curriclip.spaces import CurriculumSpace, sparsity_grid
+from curriclip.taskmap.prior import prior_orderings, with_prior_points
+
+
+@pytest.fixture
+def task_map(tmp_path):
+    """A hand-made map: distance to identity grows denoising < findings < rotation; rotation is near findings."""
+    centroids = {
+        "identity": [1.0, 0.0, 0.0],
+        "denoising": [0.95, 0.31, 0.0],
+        "findings": [0.3, 0.0, 0.95],
+        "rotation": [0.0, 0.2, 0.98],
+    }
+    rows = []
+    for family, vector in centroids.items():
+        for index in range(3):
+            rows.append(
+                {
+                    "model": "taco",
+                    "set": "eval",
+                    "index": index,
+                    "family": family,
+                    "category": "x",
+                    "strength": 0.0,
+                    "embedding": list(np.asarray(vector) * (1 + index)),
+                }
+            )
+        rows.append(
+            {
+                "model": "clip",
+                "set": "eval",
+                "index": 0,
+                "family": family,
+                "category": "x",
+                "strength": 0.0,
+                "embedding": [0.0, 0.0, 1.0],
+            }
+        )  # ignored: the prior reads TaCo's rows
+    directory = tmp_path / "run" / "taskmap"
+    directory.mkdir(parents=True)
+    pd.DataFrame(rows).to_parquet(directory / "embeddings.parquet", index=False)
+    (directory / "metrics.json").write_text(json.dumps({}))
+    return directory
+
+
+def test_orderings_by_distance_to_the_itc_anchor(task_map):
+    orderings = prior_orderings(task_map.parent, ["rotation", "findings", "denoising", "text_findings"])
+    assert orderings == {
+        "nearest_first": ["itc", "text_findings", "denoising", "findings", "rotation"],
+        "farthest_first": ["itc", "rotation", "findings", "denoising", "text_findings"],
+    }  # chain (anchor, text_findings, denoising, findings, rotation) equals nearest_first: listed once
+
+
+def _experiment(**space):
+    return parse_experiment(
+        {
+            "name": "prior",
+            "space": {
+                "tasks": ["rotation", "findings", "denoising"],
+                "sparsity": [0.3, 1.0],
+                "pacing": ["linear"],
+                **space,
+            },
+            "search": {"num_trials": 6, "seeds": [0]},
+        }
+    )
+
+
+def test_ordering_prior_taco_enqueues_its_orderings_first(task_map):
+    experiment = _experiment(ordering_prior="taco", task_map=str(task_map))
+    points = with_prior_points(experiment, [*experiment.search.points, *sparsity_grid(experiment)])
+    assert len(points) == 6  # merged into the sparsity grid, no extra trials
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for point in points:
+        study.enqueue_trial(point)
+    space = CurriculumSpace(experiment, "/data")
+    trials = [space(study.ask()) for _ in range(6)]
+    nearest = ["itc", "denoising", "findings", "rotation"]
+    farthest = ["itc", "rotation", "findings", "denoising"]
+    chain = ["itc", "denoising", "findings", "rotation"]
+    assert chain == nearest  # so the prior has two distinct orderings
+    got = [(t["trial"]["tasks"], t["trial"]["sparsity"], t["prior"]) for t in trials]
+    assert got[:4] == [
+        (nearest, 0.3, "nearest_first"),
+        (nearest, 1.0, "nearest_first"),
+        (farthest, 0.3, "farthest_first"),
+        (farthest, 1.0, "farthest_first"),
+    ]
+    assert [prior for _, _, prior in got[4:]] == ["none", "none"]
+
+
+def test_plain_space_records_no_prior(task_map):
+    experiment = _experiment()
+    assert with_prior_points(experiment, [{"sparsity": 0.3}]) == [{"sparsity": 0.3}]
+    trial = CurriculumSpace(experiment, "/data")(optuna.create_study().ask())
+    assert "prior" not in trial
+
+
+def test_ordering_prior_needs_a_task_map(task_map, tmp_path):
+    with pytest.raises(ConfigError, match="space.task_map"):
+        CurriculumSpace(_experiment(ordering_prior="taco"), "/data")
+    with pytest.raises(ConfigError, match="not a task map"):
+        CurriculumSpace(_experiment(ordering_prior="taco", task_map=str(tmp_path / "nowhere")), "/data")
