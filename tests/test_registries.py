@@ -62,7 +62,38 @@ def _weighting(name, cls):
 
 
 def _metric(name, metric):
-    assert callable(metric) or callable(getattr(metric, "fn", None)), f"metric {name} is not callable"
+    """Declared inputs and keys; a metric of embeddings alone is computed on toy embeddings: declared keys, finite."""
+    import torch
+
+    from curriclip.metrics.spec import INPUTS, EvalInputs, Metric
+
+    assert isinstance(metric, Metric) and metric.keys and metric.description and set(metric.inputs) <= set(INPUTS)
+    if set(metric.inputs) != {"embeddings"}:
+        return
+    generator = torch.Generator().manual_seed(0)
+    images = torch.nn.functional.normalize(torch.randn(16, 8, generator=generator), dim=-1)
+    texts = torch.nn.functional.normalize(images + 0.5 * torch.randn(16, 8, generator=generator), dim=-1)
+    out = metric.compute(EvalInputs(n_resamples=20, images=images, texts=texts, positives=torch.eye(16, dtype=bool)))
+    assert out and set(out) <= set(metric.keys), f"metric {name} reports undeclared keys {set(out) - set(metric.keys)}"
+    assert all(math.isfinite(float(value)) for value in out.values()), out
+
+
+def _task_family(name, family):
+    """A TaCo task family makes (input, target) pairs of the images' shape in [0, 1], deterministically."""
+    import torch
+
+    from curriclip.taskmap.families import CATEGORIES, Family
+
+    assert isinstance(family, Family) and family.name == name and family.category in CATEGORIES
+    images = torch.rand(4, 32, 32, generator=torch.Generator().manual_seed(0))  # (B, H, W) in [0, 1]
+    masks = torch.zeros(4, 3, 32, 32)
+    masks[:, :, 8:20, 10:24] = 1.0
+    strength = sum(family.strength) / 2
+    first = family.pairs(images, masks, strength, torch.Generator().manual_seed(1))
+    again = family.pairs(images, masks, strength, torch.Generator().manual_seed(1))
+    for made, repeat in zip(first, again):
+        assert made.shape[0] == 4 and made.shape[-2:] == (32, 32) and 0 <= made.min() and made.max() <= 1
+        assert torch.equal(made, repeat), f"family {name} is not deterministic given its generator"
 
 
 def _model_preset(name, preset):
@@ -97,6 +128,7 @@ CONTRACTS = {
     "experiments": _experiment_preset,
     "sources": _source,
     "ingesters": _ingester,
+    "task_families": _task_family,
 }
 
 ENTRIES = [(kind, name) for kind, registry in all_registries().items() for name in registry.names()]
