@@ -53,7 +53,7 @@ def _trial_cfg(dataset: Path, **over) -> dict:
 def loader_rate(dataset: Path, model_size: int, steps: int = 300) -> float:
     from curriclip.config import TrialConfig
     from curriclip.curriculum import PacedSampler, pacing
-    from curriclip.trainables.loop import load_trial_data
+    from curriclip.trainables.data import load_trial_data
 
     cfg = TrialConfig.model_validate(_trial_cfg(dataset))
     data = load_trial_data(cfg, model_size, lambda texts: torch.zeros((len(texts), 64), dtype=torch.long))
@@ -78,7 +78,7 @@ def trainer_rate(dataset: Path) -> float:
 def _hold(dataset: str, model_size: int, ready, go, out) -> None:
     torch.set_num_threads(1)
     from curriclip.config import TrialConfig
-    from curriclip.trainables.loop import load_trial_data
+    from curriclip.trainables.data import load_trial_data
 
     cfg = TrialConfig.model_validate(_trial_cfg(Path(dataset)))
     data = load_trial_data(cfg, model_size, lambda texts: torch.zeros((len(texts), 64), dtype=torch.long))

@@ -47,7 +47,8 @@ from curriclip.models import MultiTaskModel, build_clip, model_info  # noqa: E40
 from curriclip.tasks import TASKS, Batch, StepContext  # noqa: E402
 from curriclip.tasks.base import sections_mask  # noqa: E402
 from curriclip.trainables import run_trial  # noqa: E402
-from curriclip.trainables.loop import MAX_LOGIT_SCALE, build_optimizer  # noqa: E402
+from curriclip.trainables.loop import MAX_LOGIT_SCALE  # noqa: E402
+from curriclip.trainables.optim import build_optimizer  # noqa: E402
 from curriclip.weighting import WEIGHTINGS  # noqa: E402
 
 
@@ -118,7 +119,7 @@ def step_level_ms(dataset: str, args: argparse.Namespace, rounds: int = 6, steps
     """Per-step time of the trial's step path (sampler batch -> Batch -> StepContext -> ITC task -> weighting
     backward -> AdamW -> clamp -> loss bookkeeping) and of the bare step, alternating in one process, same init."""
     from curriclip.curriculum.runtime import TrialCurriculum
-    from curriclip.trainables.loop import load_trial_data
+    from curriclip.trainables.data import load_trial_data
 
     cfg = trial_config(dataset, args, 10_000)
     torch.manual_seed(0)
@@ -142,7 +143,7 @@ def step_level_ms(dataset: str, args: argparse.Namespace, rounds: int = 6, steps
     def ours() -> None:
         index = torch.as_tensor(curriculum.batch(step_no[0], rng), dtype=torch.long)
         weights = curriculum.weights(step_no[0])
-        batch = Batch(data.train.images[index], data.train_tokens[index], data.train.labels[index])
+        batch = Batch(images=data.train.images[index], tokens=data.train_tokens[index], labels=data.train.labels[index])
         ctx = StepContext(model, batch, generator)
         losses = {"itc": itc.loss(ctx, None)}
         ours_opt.zero_grad(set_to_none=True)

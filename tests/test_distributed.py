@@ -26,7 +26,8 @@ from conftest import tiny_trial
 from curriclip.config import TrialConfig, parse_experiment
 from curriclip.errors import ConfigError, DataError
 from curriclip.trainables import run_trial
-from curriclip.trainables.distributed import DataParallel, worker_device
+from curriclip.trainables.parallel import DataParallel
+from curriclip.trainables.train_driver import worker_device
 
 TIMING = {"epoch_time_s", "time_s"}
 #: Relative tolerances of two-worker vs single-process metrics (see the module docstring for what was measured).
@@ -189,7 +190,7 @@ def test_cluster_checks_on_a_real_cpu_only_cluster(local_ray):
 
 
 def test_state_leaves_the_worker_on_cpu():
-    from curriclip.trainables.distributed import to_cpu
+    from curriclip.trainables.train_driver import to_cpu
 
     state = {"a": torch.ones(2), "b": [torch.zeros(1), {"c": (torch.ones(1), 3)}], "d": "x"}
     out = to_cpu(state)

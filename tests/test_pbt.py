@@ -23,7 +23,7 @@ from curriclip.curriculum import pacing
 from curriclip.errors import ConfigError
 from curriclip.search.pbt import _explore, explore_pacing, hyperparam_mutations, make_pbt_scheduler
 from curriclip.spaces import random_population, sparsity_grid
-from curriclip.trainables.loop import build_optimizer, follow_config_lr
+from curriclip.trainables.optim import build_optimizer, follow_config_lr
 
 
 def _exp(**sections) -> ExperimentConfig:

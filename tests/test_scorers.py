@@ -80,7 +80,7 @@ def tiny_context(tiny_dataset):
 
     from curriclip.config import TrialConfig
     from curriclip.models import MultiTaskModel, build_clip, get_preset
-    from curriclip.trainables.loop import load_trial_data
+    from curriclip.trainables.data import load_trial_data
 
     cfg = TrialConfig.model_validate(tiny_trial(tiny_dataset, batch_size=16, sparsity=0.5))
     preset = get_preset(cfg.model)

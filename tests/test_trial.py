@@ -18,7 +18,7 @@ from curriclip.data.loader import load_split
 from curriclip.data.store import write_dataset
 from curriclip.errors import DataError
 from curriclip.trainables import run_trial
-from curriclip.trainables.loop import load_trial_data
+from curriclip.trainables.data import load_trial_data
 
 TIMING = {"epoch_time_s", "time_s"}
 
