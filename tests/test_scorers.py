@@ -23,7 +23,12 @@ def _pool():
 
 def test_registry_lists_every_scorer_with_its_kind():
     assert difficulty.SCORERS.names() == [
-        "metadata", "finding_count", "report_length", "transfer_teacher", "self_paced", "image_text_agreement",
+        "metadata",
+        "finding_count",
+        "report_length",
+        "transfer_teacher",
+        "self_paced",
+        "image_text_agreement",
     ]
     assert [n for n in difficulty.SCORERS if difficulty.get(n).dynamic] == ["self_paced", "image_text_agreement"]
     assert difficulty.get("transfer_teacher").params["steps"].default == 30
@@ -41,8 +46,15 @@ def test_cli_lists_scorers_and_pacing():
     scorers = CliRunner().invoke(app, ["list", "scorers"])
     assert scorers.exit_code == 0 and scorers.output.split() == difficulty.SCORERS.names()
     paced = CliRunner().invoke(app, ["list", "pacing"]).output.split()
-    assert {"fixed_exponential", "varied_exponential", "single_step", "competence_linear", "competence_root",
-            "baby_step", "geometric"} <= set(paced)
+    assert {
+        "fixed_exponential",
+        "varied_exponential",
+        "single_step",
+        "competence_linear",
+        "competence_root",
+        "baby_step",
+        "geometric",
+    } <= set(paced)
 
 
 def test_metadata_scorers_exact_values():
@@ -92,7 +104,11 @@ def tiny_context(tiny_dataset):
         return MultiTaskModel(build_clip(preset)[0], {})
 
     return difficulty.ScoringContext(
-        train=data.train, tokens=data.train_tokens, config=cfg, model=build(), device=torch.device("cpu"),
+        train=data.train,
+        tokens=data.train_tokens,
+        config=cfg,
+        model=build(),
+        device=torch.device("cpu"),
         build_model=build,
     )
 
