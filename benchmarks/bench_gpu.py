@@ -78,13 +78,23 @@ def step_throughput(args: argparse.Namespace, device: torch.device) -> dict:
     from curriclip.tasks.base import Batch, StepContext
     from curriclip.tasks.base import get as get_task
     from curriclip.trainables.device import Compute
-    from curriclip.trainables.loop import MAX_LOGIT_SCALE, build_optimizer
+    from curriclip.trainables.loop import MAX_LOGIT_SCALE
+    from curriclip.trainables.optim import build_optimizer
 
     torch.manual_seed(0)
     clip, tokenizer, image_size = build_clip(ModelSpec(args.model))
     cfg = TrialConfig(
-        arm="single_task", dataset_dir="-", model=args.model, tasks=["itc"], pacing="none", batch_size=args.batch,
-        epochs=1, steps_per_epoch=10_000, device=device.type, precision=args.precision, compile=args.compile,
+        arm="single_task",
+        dataset_dir="-",
+        model=args.model,
+        tasks=["itc"],
+        pacing="none",
+        batch_size=args.batch,
+        epochs=1,
+        steps_per_epoch=10_000,
+        device=device.type,
+        precision=args.precision,
+        compile=args.compile,
     )
     compute = Compute.for_trial(cfg, device)
     model = compute.prepare_model(MultiTaskModel(clip, {}).to(device))
@@ -94,14 +104,16 @@ def step_throughput(args: argparse.Namespace, device: torch.device) -> dict:
     vocab = int(clip.vocab_size) if hasattr(clip, "vocab_size") else 49408
     g = torch.Generator().manual_seed(0)
     pool = 4  # a few distinct host batches, cycled
-    images = [torch.randint(0, 256, (args.batch, image_size, image_size), dtype=torch.uint8, generator=g)
-              for _ in range(pool)]
+    images = [
+        torch.randint(0, 256, (args.batch, image_size, image_size), dtype=torch.uint8, generator=g) for _ in range(pool)
+    ]
     tokens = [torch.randint(1, vocab, (args.batch, context), generator=g) for _ in range(pool)]
     labels = torch.zeros(args.batch, 1)
 
     def step(i: int) -> None:
-        batch = Batch(images=compute.to_device(images[i % pool]), tokens=compute.to_device(tokens[i % pool]),
-                      labels=labels)
+        batch = Batch(
+            images=compute.to_device(images[i % pool]), tokens=compute.to_device(tokens[i % pool]), labels=labels
+        )
         ctx = StepContext(model, batch, g)
         with compute.autocast():
             loss = itc.loss(ctx, None)
@@ -139,14 +151,16 @@ def trials_per_hour(args: argparse.Namespace, gpus: float, storage: str) -> tupl
 
     share = f"{1 / gpus:g}" if gpus else f"cpu{args.cpus_per_trial:g}"
     resources = {"cpus_per_trial": args.cpus_per_trial, "gpus_per_trial": gpus}
-    experiment = parse_experiment({
-        "name": f"bench-gpu-{share}-per-gpu",
-        "storage": storage,
-        "training": {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch},
-        "space": {"sparsity": [1.0]},
-        "search": {"num_trials": args.trials - 2, "seeds": [0], "scheduler": "fifo", "n_startup_trials": 2},
-        "resources": resources,
-    })
+    experiment = parse_experiment(
+        {
+            "name": f"bench-gpu-{share}-per-gpu",
+            "storage": storage,
+            "training": {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch},
+            "space": {"sparsity": [1.0]},
+            "search": {"num_trials": args.trials - 2, "seeds": [0], "scheduler": "fifo", "n_startup_trials": 2},
+            "resources": resources,
+        }
+    )
     start = time.perf_counter()
     outcome = run_search(experiment)
     hours = (time.perf_counter() - start) / 3600
@@ -188,8 +202,10 @@ def main() -> None:
         r = step_throughput(args, device)
         flops = r["flops_per_step"]
         achieved = flops * r["samples_s"] / args.batch
-        print(f"\n{args.model} ITC training step, batch {args.batch}, {r['precision']}"
-              f"{', compiled' if args.compile else ''}:")
+        print(
+            f"\n{args.model} ITC training step, batch {args.batch}, {r['precision']}"
+            f"{', compiled' if args.compile else ''}:"
+        )
         print(f"  {r['samples_s']:9.0f} samples/s   {r['samples_s'] / args.batch:6.2f} steps/s")
         print(f"  {flops / 1e12:9.2f} TFLOPs per step ({flops / args.batch / 1e9:.1f} GFLOPs per sample, fwd + bwd)")
         print(f"  {achieved / 1e12:9.1f} TFLOPs/s achieved")
@@ -220,8 +236,10 @@ def main() -> None:
         print(f"\ntiny preset, {args.trials} trials per search, {args.epochs} x {args.steps_per_epoch} steps:")
         base = rows[0][2]
         for per_gpu, gpus, rate, concurrent in rows:
-            print(f"  {per_gpu} per {unit} (gpus_per_trial {gpus:g}, {concurrent} at a time): "
-                  f"{rate:7.1f} trials/hour   {rate / base:5.2f}x one per {unit}")
+            print(
+                f"  {per_gpu} per {unit} (gpus_per_trial {gpus:g}, {concurrent} at a time): "
+                f"{rate:7.1f} trials/hour   {rate / base:5.2f}x one per {unit}"
+            )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,17 @@ def pss_mb() -> tuple[float, float]:
 
 
 def _trial_cfg(dataset: Path, **over) -> dict:
-    cfg = {"arm": "single_task", "dataset_dir": str(dataset), "tasks": ["itc"], "pacing": "none", "epochs": 1,
-           "steps_per_epoch": 30, "batch_size": 64, "threads": 1, "device": "cpu"}
+    cfg = {
+        "arm": "single_task",
+        "dataset_dir": str(dataset),
+        "tasks": ["itc"],
+        "pacing": "none",
+        "epochs": 1,
+        "steps_per_epoch": 30,
+        "batch_size": 64,
+        "threads": 1,
+        "device": "cpu",
+    }
     cfg.update(over)
     return cfg
 
@@ -53,7 +62,7 @@ def _trial_cfg(dataset: Path, **over) -> dict:
 def loader_rate(dataset: Path, model_size: int, steps: int = 300) -> float:
     from curriclip.config import TrialConfig
     from curriclip.curriculum import PacedSampler, pacing
-    from curriclip.trainables.loop import load_trial_data
+    from curriclip.trainables.data import load_trial_data
 
     cfg = TrialConfig.model_validate(_trial_cfg(dataset))
     data = load_trial_data(cfg, model_size, lambda texts: torch.zeros((len(texts), 64), dtype=torch.long))
@@ -78,7 +87,7 @@ def trainer_rate(dataset: Path) -> float:
 def _hold(dataset: str, model_size: int, ready, go, out) -> None:
     torch.set_num_threads(1)
     from curriclip.config import TrialConfig
-    from curriclip.trainables.loop import load_trial_data
+    from curriclip.trainables.data import load_trial_data
 
     cfg = TrialConfig.model_validate(_trial_cfg(Path(dataset)))
     data = load_trial_data(cfg, model_size, lambda texts: torch.zeros((len(texts), 64), dtype=torch.long))
@@ -127,11 +136,15 @@ def main() -> None:
     load_split(str(big), "train", args.model_size)  # build the node's image cache once, before measuring
     image_mb = 0.8 * args.n * args.model_size**2 / 2**20  # the train split's images at model size
     (one, one_img), (four, four_img) = memory(big, args.model_size, 1), memory(big, args.model_size, 4)
-    print(f"memory  1 trial: {one:,.0f} MB PSS ({one_img:,.0f} MB of it image pages); "
-          f"4 trials: {four:,.0f} MB PSS in all ({four / one:.2f}x), image pages {four_img:,.0f} MB in all "
-          f"({four_img / max(one_img, 1e-9):.2f}x; {4 * image_mb:,.0f} MB if each trial held a private copy)")
-    json.dump({"loader": loader, "trainer": trainer, "pss_1": one, "pss_4": four, "images_1": one_img,
-               "images_4": four_img}, sys.stdout)
+    print(
+        f"memory  1 trial: {one:,.0f} MB PSS ({one_img:,.0f} MB of it image pages); "
+        f"4 trials: {four:,.0f} MB PSS in all ({four / one:.2f}x), image pages {four_img:,.0f} MB in all "
+        f"({four_img / max(one_img, 1e-9):.2f}x; {4 * image_mb:,.0f} MB if each trial held a private copy)"
+    )
+    json.dump(
+        {"loader": loader, "trainer": trainer, "pss_1": one, "pss_4": four, "images_1": one_img, "images_4": four_img},
+        sys.stdout,
+    )
     print()
 
 

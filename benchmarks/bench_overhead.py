@@ -51,15 +51,26 @@ from curriclip.tasks.base import (  # noqa: E402
     sections_mask,  # noqa: E402
 )
 from curriclip.trainables import run_trial  # noqa: E402
-from curriclip.trainables.loop import MAX_LOGIT_SCALE, build_optimizer  # noqa: E402
+from curriclip.trainables.loop import MAX_LOGIT_SCALE  # noqa: E402
+from curriclip.trainables.optim import build_optimizer  # noqa: E402
 from curriclip.weighting import WEIGHTINGS  # noqa: E402
 
 
 def trial_config(dataset: str, args: argparse.Namespace, steps: int) -> TrialConfig:
     return TrialConfig(
-        arm="single_task", dataset_dir=dataset, model=args.preset, tasks=["itc"], pacing="none",
-        epochs=1, steps_per_epoch=steps, batch_size=args.batch, eval_batch_size=256, threads=1,
-        device=args.device, seed=0, warmup_fraction=0.05,
+        arm="single_task",
+        dataset_dir=dataset,
+        model=args.preset,
+        tasks=["itc"],
+        pacing="none",
+        epochs=1,
+        steps_per_epoch=steps,
+        batch_size=args.batch,
+        eval_batch_size=256,
+        threads=1,
+        device=args.device,
+        seed=0,
+        warmup_fraction=0.05,
     )
 
 
@@ -122,7 +133,7 @@ def step_level_ms(dataset: str, args: argparse.Namespace, rounds: int = 6, steps
     """Per-step time of the trial's step path (sampler batch -> Batch -> StepContext -> ITC task -> weighting
     backward -> AdamW -> clamp -> loss bookkeeping) and of the bare step, alternating in one process, same init."""
     from curriclip.curriculum.runtime import TrialCurriculum
-    from curriclip.trainables.loop import load_trial_data
+    from curriclip.trainables.data import load_trial_data
 
     cfg = trial_config(dataset, args, 10_000)
     torch.manual_seed(0)
@@ -146,7 +157,7 @@ def step_level_ms(dataset: str, args: argparse.Namespace, rounds: int = 6, steps
     def ours() -> None:
         index = torch.as_tensor(curriculum.batch(step_no[0], rng), dtype=torch.long)
         weights = curriculum.weights(step_no[0])
-        batch = Batch(data.train.images[index], data.train_tokens[index], data.train.labels[index])
+        batch = Batch(images=data.train.images[index], tokens=data.train_tokens[index], labels=data.train.labels[index])
         ctx = StepContext(model, batch, generator)
         losses = {"itc": itc.loss(ctx, None)}
         ours_opt.zero_grad(set_to_none=True)
@@ -192,8 +203,12 @@ def fixed_batch(dataset: str, args: argparse.Namespace) -> tuple[Batch, int]:
     bands = torch.linspace(60, 220, len(split.label_names) + 1)
     masks = torch.stack([(images >= lo) & (images < hi) for lo, hi in zip(bands[:-1], bands[1:])], dim=1).float()
     batch = Batch(
-        images=images, tokens=tokenizer(split.texts), labels=split.labels, masks=masks,
-        findings_tokens=tokenizer(split.findings), impression_tokens=tokenizer(split.impressions),
+        images=images,
+        tokens=tokenizer(split.texts),
+        labels=split.labels,
+        masks=masks,
+        findings_tokens=tokenizer(split.findings),
+        impression_tokens=tokenizer(split.impressions),
         has_sections=sections_mask(split.findings, split.impressions),
     )
     return batch, len(split.label_names)
@@ -247,11 +262,15 @@ def main() -> None:
             ours.append(curriclip_samples_per_s(dataset, args))
             print(f"  round {r + 1}: bare open_clip {bare[-1]:8.1f} samples/s, curriclip {ours[-1]:8.1f} samples/s")
         b, o = statistics.median(bare), statistics.median(ours)
-        print(f"overhead (whole trials, differenced): bare open_clip {b:.1f} samples/s, curriclip trial (ITC) "
-              f"{o:.1f} samples/s, ratio {o / b:.3f} (goal >= 0.95)")
+        print(
+            f"overhead (whole trials, differenced): bare open_clip {b:.1f} samples/s, curriclip trial (ITC) "
+            f"{o:.1f} samples/s, ratio {o / b:.3f} (goal >= 0.95)"
+        )
         ours_ms, bare_ms = step_level_ms(dataset, args)
-        print(f"overhead (step level, alternating in one process): bare {bare_ms:.1f} ms/step, curriclip "
-              f"{ours_ms:.1f} ms/step, ratio {bare_ms / ours_ms:.3f} (samples/s ratio; goal >= 0.95)")
+        print(
+            f"overhead (step level, alternating in one process): bare {bare_ms:.1f} ms/step, curriclip "
+            f"{ours_ms:.1f} ms/step, ratio {bare_ms / ours_ms:.3f} (samples/s ratio; goal >= 0.95)"
+        )
 
     if args.skip_combinations:
         return

@@ -26,7 +26,8 @@ from conftest import tiny_trial
 from curriclip.config import TrialConfig, parse_experiment
 from curriclip.errors import ConfigError, DataError
 from curriclip.trainables import run_trial
-from curriclip.trainables.distributed import DataParallel, worker_device
+from curriclip.trainables.parallel import DataParallel
+from curriclip.trainables.train_driver import worker_device
 
 TIMING = {"epoch_time_s", "time_s"}
 #: Relative tolerances of two-worker vs single-process metrics (see the module docstring for what was measured).
@@ -34,8 +35,15 @@ RTOL_LOSS, RTOL_EVAL = 1e-6, 1e-4
 
 
 def _itc_trial(dataset, **overrides) -> dict:
-    fields = {"arm": "single_task", "tasks": ["itc"], "pacing": "none", "pacing_params": {}, "epochs": 2,
-              "steps_per_epoch": 4, "batch_size": 16}
+    fields = {
+        "arm": "single_task",
+        "tasks": ["itc"],
+        "pacing": "none",
+        "pacing_params": {},
+        "epochs": 2,
+        "steps_per_epoch": 4,
+        "batch_size": 16,
+    }
     return tiny_trial(dataset, **{**fields, **overrides})
 
 
@@ -53,8 +61,16 @@ def _single(cfg: dict, state=None) -> tuple[list[dict], list[dict]]:
 def _assert_close(got: list[dict], want: list[dict]) -> None:
     assert [r["epoch"] for r in got] == [r["epoch"] for r in want]
     assert set(got[0]) == set(want[0])  # the same metric keys as a single-process trial
-    tolerances = {"loss": RTOL_LOSS, "loss/itc": RTOL_LOSS, "logit_scale": RTOL_LOSS, "clip_score": RTOL_EVAL,
-                  "mean_cosine": RTOL_EVAL, "i2t_r1": RTOL_EVAL, "t2i_r1": RTOL_EVAL, "recall_sum": RTOL_EVAL}
+    tolerances = {
+        "loss": RTOL_LOSS,
+        "loss/itc": RTOL_LOSS,
+        "logit_scale": RTOL_LOSS,
+        "clip_score": RTOL_EVAL,
+        "mean_cosine": RTOL_EVAL,
+        "i2t_r1": RTOL_EVAL,
+        "t2i_r1": RTOL_EVAL,
+        "recall_sum": RTOL_EVAL,
+    }
     for g, w in zip(got, want):
         for key, rtol in tolerances.items():
             assert math.isclose(g[key], w[key], rel_tol=rtol), (key, g[key], w[key])
@@ -155,8 +171,9 @@ def test_two_worker_tune_trial_matches_single_process(local_ray, tiny_dataset, t
     from curriclip.search.runner import _concurrency, _trainable
     from curriclip.trainables.tune_trainable import load_state
 
-    experiment = parse_experiment({"training": {"batch_size": 16},
-                                   "resources": {"cpus_per_trial": 1, "workers_per_trial": 2}})
+    experiment = parse_experiment(
+        {"training": {"batch_size": 16}, "resources": {"cpus_per_trial": 1, "workers_per_trial": 2}}
+    )
     assert _concurrency(experiment) == 1  # 2 workers x 1 CPU on a 2-CPU cluster
     cfg = _itc_trial(tiny_dataset)
     want, single_states = _single(cfg)
@@ -189,7 +206,7 @@ def test_cluster_checks_on_a_real_cpu_only_cluster(local_ray):
 
 
 def test_state_leaves_the_worker_on_cpu():
-    from curriclip.trainables.distributed import to_cpu
+    from curriclip.trainables.train_driver import to_cpu
 
     state = {"a": torch.ones(2), "b": [torch.zeros(1), {"c": (torch.ones(1), 3)}], "d": "x"}
     out = to_cpu(state)

@@ -16,13 +16,34 @@ from curriclip.spaces import shuffled_control_configs, single_task_configs
 from curriclip.trainables import run_trial
 from curriclip.trainables.controls import derangement, shuffle_pairs
 from curriclip.trainables.evaluation import Evaluator, check_isolation, identical_rows, init_metrics, split_hash
-from curriclip.trainables.loop import TrialData
 
 EPOCH_METRICS = {
-    "clip_score", "clip_score_ci_low", "clip_score_ci_high", "mean_cosine", "clip_score_gap", "clip_score_mismatched",
-    "clip_score_gap_ci_low", "clip_score_gap_ci_high", "i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10",
-    "recall_sum", "i2t_r1_ci_low", "i2t_r1_ci_high", "t2i_r1_ci_low", "t2i_r1_ci_high", "modality_gap", "alignment",
-    "uniformity", "uniformity_image", "uniformity_text", "zeroshot_auroc", "zeroshot_findings",
+    "clip_score",
+    "clip_score_ci_low",
+    "clip_score_ci_high",
+    "mean_cosine",
+    "clip_score_gap",
+    "clip_score_mismatched",
+    "clip_score_gap_ci_low",
+    "clip_score_gap_ci_high",
+    "i2t_r1",
+    "i2t_r5",
+    "i2t_r10",
+    "t2i_r1",
+    "t2i_r5",
+    "t2i_r10",
+    "recall_sum",
+    "i2t_r1_ci_low",
+    "i2t_r1_ci_high",
+    "t2i_r1_ci_low",
+    "t2i_r1_ci_high",
+    "modality_gap",
+    "alignment",
+    "uniformity",
+    "uniformity_image",
+    "uniformity_text",
+    "zeroshot_auroc",
+    "zeroshot_findings",
 }
 
 
@@ -47,8 +68,14 @@ def test_isolation_is_checked():
     with pytest.raises(DataError, match="1 subject id.*e.g. p2"):
         check_isolation(train, _split(["d", "e"], ["p2", "p4"]))
     with pytest.raises(DataError, match="evaluation would see training data"):
-        Evaluator(train, _split(["b", "x"], ["p9", "p8"]), torch.zeros(2, 4, dtype=torch.long), lambda t: None, 8,
-                  torch.device("cpu"))
+        Evaluator(
+            train,
+            _split(["b", "x"], ["p9", "p8"]),
+            torch.zeros(2, 4, dtype=torch.long),
+            lambda t: None,
+            8,
+            torch.device("cpu"),
+        )
 
 
 def test_split_hash_is_stable_and_order_sensitive():
@@ -102,27 +129,30 @@ def test_derangement_moves_every_pair_and_is_seeded():
 
 
 def test_shuffle_pairs_reassigns_reports_within_the_training_subset():
-    train, test = _split(list("abcdef"), list("abcdef")), _split(["x", "y"], ["x", "y"])
-    tokens = torch.arange(6).unsqueeze(1).repeat(1, 3)
-    data = TrialData(train, test, tokens.clone(), torch.zeros(2, 3, dtype=torch.long))
-    texts_before = list(train.texts)
-    shuffle_pairs(data, seed=0)
-    assert sorted(data.train.texts) == sorted(texts_before) and data.train.texts != texts_before
-    assert all(data.train.texts[i] == f"report {chr(ord('a') + data.train_tokens[i, 0].item())}" for i in range(6))
-    assert (data.train_tokens[:, 0] != torch.arange(6)).all()
-    assert list(data.train.sample_ids) == list("abcdef")  # images stay; the held-out split is untouched
-    assert data.test_tokens.abs().sum() == 0
+    train = _split(list("abcdef"), list("abcdef"))
+    train.findings = [f"findings {i}" for i in "abcdef"]
+    train.impressions = [f"impression {i}" for i in "abcdef"]
+    shuffle_pairs(train, seed=0)
+    perm = derangement(6, seed=0)
+    assert train.texts == [f"report {'abcdef'[i]}" for i in perm]
+    assert all(train.texts[i] != f"report {'abcdef'[i]}" for i in range(6))  # no report stays with its image
+    assert train.findings == [f"findings {'abcdef'[i]}" for i in perm]  # the sections move with their report
+    assert train.impressions == [f"impression {'abcdef'[i]}" for i in perm]
+    assert list(train.sample_ids) == list("abcdef")  # images (and their ids, labels) stay
 
 
 def test_shuffled_control_arm_is_validated_and_in_every_search(tiny_dataset):
-    TrialConfig.model_validate(tiny_trial(tiny_dataset, arm="shuffled_control", tasks=["itc"], pacing="none",
-                                          pacing_params={}))
+    TrialConfig.model_validate(
+        tiny_trial(tiny_dataset, arm="shuffled_control", tasks=["itc"], pacing="none", pacing_params={})
+    )
     with pytest.raises(ValueError, match="shuffled_control arm trains ITC alone"):
         TrialConfig.model_validate(tiny_trial(tiny_dataset, arm="shuffled_control"))
     experiment = ExperimentConfig.model_validate({"space": {"sparsity": [0.1, 0.5, 1.0]}, "search": {"seeds": [4, 5]}})
     controls = shuffled_control_configs(experiment, str(tiny_dataset))
     assert [(c["arm"], c["sparsity"], c["seed"]) for c in controls] == [
-        ("shuffled_control", 0.1, 4), ("shuffled_control", 0.5, 4), ("shuffled_control", 1.0, 4)
+        ("shuffled_control", 0.1, 4),
+        ("shuffled_control", 0.5, 4),
+        ("shuffled_control", 1.0, 4),
     ]
     baseline = single_task_configs(experiment, str(tiny_dataset))[0]
     same = {k: v for k, v in controls[0].items() if k != "arm"}
@@ -154,7 +184,7 @@ def test_export_checks_the_test_split_is_shared():
 
 def test_task_evaluation_hook_adds_dice():
     """A task with ``evaluate`` (e.g. a segmentation head) reports its metric beside the embedding metrics."""
-    from curriclip import metrics as M
+    from curriclip.metrics.segmentation import dice
     from curriclip.models import MultiTaskModel, build_clip, get_preset
 
     clip, tokenizer, *_ = build_clip(get_preset("tiny"))
@@ -168,7 +198,7 @@ def test_task_evaluation_hook_adds_dice():
         def evaluate(self, model, head, split, device):
             masks = torch.zeros(len(split), 4, 4, dtype=torch.bool)
             masks[:, :2] = True
-            return {"dice": M.dice(masks.float() * 0.9, masks)}
+            return {"dice": dice(masks.float() * 0.9, masks)}
 
     evaluator = Evaluator(train, test, tokenizer(test.texts), tokenizer, 4, torch.device("cpu"))
     out = evaluator(model, {"itc": object(), "segmentation": Segmenter()})

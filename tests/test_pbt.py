@@ -24,7 +24,7 @@ from curriclip.curriculum import pacing
 from curriclip.errors import ConfigError
 from curriclip.search.pbt import _explore, explore_pacing, hyperparam_mutations, make_pbt_scheduler
 from curriclip.spaces import random_population, sparsity_grid
-from curriclip.trainables.loop import build_optimizer, follow_config_lr
+from curriclip.trainables.optim import build_optimizer, follow_config_lr
 
 
 def _exp(**sections) -> ExperimentConfig:
@@ -42,8 +42,9 @@ def test_pbt_with_an_optuna_searcher_is_a_config_error():
 def test_pbt_config_error_exits_2_from_the_cli(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"search": {"scheduler": "pbt", "searcher": "optuna"}}))
-    done = subprocess.run([sys.executable, "-m", "curriclip.cli", "search", str(path)], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "curriclip.cli", "search", str(path)], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2
     lines = [line for line in done.stderr.strip().splitlines() if line]
     assert len(lines) == 1 and "searcher 'optuna'" in lines[0] and str(path) in lines[0]
@@ -53,8 +54,15 @@ def test_explore_stays_in_the_space():
     exp = _exp(space={"pacing": {"linear": {}, "step": {}}, "stage_span": [0.2, 0.8], "lr": [1e-4, 1e-3]})
     rng = random.Random(0)
     assert set(hyperparam_mutations(exp)["trial"]) == {"lr", "stage_span"}
-    linear = {"trial": {"arm": "curriculum", "pacing": "linear", "pacing_params": {"a": 0.5, "b": 0.3},
-                        "lr": 9.9e-4, "stage_span": 0.79}}
+    linear = {
+        "trial": {
+            "arm": "curriculum",
+            "pacing": "linear",
+            "pacing_params": {"a": 0.5, "b": 0.3},
+            "lr": 9.9e-4,
+            "stage_span": 0.79,
+        }
+    }
     seen = set()
     for _ in range(200):
         # Ray multiplies by 1.2 / 0.8 without bounds before the custom step
@@ -74,8 +82,17 @@ def test_a_perturbed_lr_takes_effect_on_resume_and_a_plain_resume_is_exact():
     model = torch.nn.Linear(4, 4)
     from curriclip.config import TrialConfig
 
-    cfg = TrialConfig.model_validate({"arm": "single_task", "dataset_dir": "/d", "tasks": ["itc"], "pacing": "none",
-                                      "lr": 1e-3, "epochs": 2, "steps_per_epoch": 10})
+    cfg = TrialConfig.model_validate(
+        {
+            "arm": "single_task",
+            "dataset_dir": "/d",
+            "tasks": ["itc"],
+            "pacing": "none",
+            "lr": 1e-3,
+            "epochs": 2,
+            "steps_per_epoch": 10,
+        }
+    )
     optimizer, scheduler = build_optimizer(model, cfg)
     for _ in range(7):
         optimizer.step()
@@ -93,8 +110,9 @@ def test_sparsity_grid_or_searched():
     grid = _exp(space={"sparsity": [0.1, 0.5, 1.0]}, search={"num_trials": 9, "searcher": "random"})
     configs = random_population(grid, "/d", sparsity_grid(grid))
     assert Counter(c["trial"]["sparsity"] for c in configs) == {0.1: 3, 0.5: 3, 1.0: 3}  # same budget per level
-    searched = _exp(space={"sparsity": [0.1, 0.5, 1.0], "sparsity_axis": "searched"},
-                    search={"num_trials": 9, "searcher": "random"})
+    searched = _exp(
+        space={"sparsity": [0.1, 0.5, 1.0], "sparsity_axis": "searched"}, search={"num_trials": 9, "searcher": "random"}
+    )
     assert sparsity_grid(searched) == []
     levels = [c["trial"]["sparsity"] for c in random_population(searched, "/d", sparsity_grid(searched))]
     assert set(levels) <= {0.1, 0.5, 1.0}
@@ -176,15 +194,19 @@ def test_pbt_search_exploits_and_every_trial_runs_its_budget(tmp_path, tiny_data
         "data": {"n": 240, "image_size": 64},
         "training": {"epochs": 4, "steps_per_epoch": 3, "batch_size": 16, "eval_batch_size": 64},
         "space": {"sparsity": [1.0], "pacing": ["linear", "step"], "lr": [3e-4, 3e-3]},
-        "search": {"num_trials": 4, "seeds": [0], "scheduler": "pbt", "perturbation_interval": 1,
-                   "pbt_quantile": 0.5},
+        "search": {"num_trials": 4, "seeds": [0], "scheduler": "pbt", "perturbation_interval": 1, "pbt_quantile": 0.5},
         "storage": str(tmp_path / "runs"),
     }
     path = tmp_path / "pbt.yaml"
     path.write_text(yaml.safe_dump(exp))
     env = {**os.environ, "CURRICLIP_CACHE": str(cache_dir), "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run([sys.executable, "-m", "curriclip.cli", "search", str(path)], env=env,
-                          capture_output=True, text=True, timeout=400)
+    done = subprocess.run(
+        [sys.executable, "-m", "curriclip.cli", "search", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "random proposals, pbt scheduler" in done.stderr
     run_dir = tmp_path / "runs" / "pbt"

@@ -23,7 +23,12 @@ def _pool():
 
 def test_registry_lists_every_scorer_with_its_kind():
     assert scorers.SCORERS.names() == [
-        "metadata", "finding_count", "report_length", "transfer_teacher", "self_paced", "image_text_agreement",
+        "metadata",
+        "finding_count",
+        "report_length",
+        "transfer_teacher",
+        "self_paced",
+        "image_text_agreement",
     ]
     assert [n for n in scorers.SCORERS if scorers.get(n).dynamic] == ["self_paced", "image_text_agreement"]
     assert scorers.get("transfer_teacher").params["steps"].default == 30
@@ -41,8 +46,15 @@ def test_cli_lists_scorers_and_pacing():
     listed = CliRunner().invoke(app, ["list", "scorers"])
     assert listed.exit_code == 0 and listed.output.split() == scorers.SCORERS.names()
     paced = CliRunner().invoke(app, ["list", "pacing"]).output.split()
-    assert {"fixed_exponential", "varied_exponential", "single_step", "competence_linear", "competence_root",
-            "baby_step", "geometric"} <= set(paced)
+    assert {
+        "fixed_exponential",
+        "varied_exponential",
+        "single_step",
+        "competence_linear",
+        "competence_root",
+        "baby_step",
+        "geometric",
+    } <= set(paced)
 
 
 def test_metadata_scorers_exact_values():
@@ -80,7 +92,7 @@ def tiny_context(tiny_dataset):
 
     from curriclip.config import TrialConfig
     from curriclip.models import MultiTaskModel, build_clip, get_preset
-    from curriclip.trainables.loop import load_trial_data
+    from curriclip.trainables.data import load_trial_data
 
     cfg = TrialConfig.model_validate(tiny_trial(tiny_dataset, batch_size=16, sparsity=0.5))
     preset = get_preset(cfg.model)
@@ -92,7 +104,11 @@ def tiny_context(tiny_dataset):
         return MultiTaskModel(build_clip(preset)[0], {})
 
     return difficulty.ScoringContext(
-        train=data.train, tokens=data.train_tokens, config=cfg, model=build(), device=torch.device("cpu"),
+        train=data.train,
+        tokens=data.train_tokens,
+        config=cfg,
+        model=build(),
+        device=torch.device("cpu"),
         build_model=build,
     )
 

@@ -18,7 +18,7 @@ from curriclip.data.loader import load_split
 from curriclip.data.store import write_dataset
 from curriclip.errors import DataError
 from curriclip.trainables import run_trial
-from curriclip.trainables.loop import load_trial_data
+from curriclip.trainables.data import load_trial_data
 
 TIMING = {"epoch_time_s", "time_s"}
 
@@ -52,8 +52,16 @@ def test_resumed_trial_continues_exactly(tiny_dataset):
 
 
 def test_training_improves_clip_score_over_untrained(tiny_dataset):
-    cfg = tiny_trial(tiny_dataset, arm="single_task", tasks=["itc"], pacing="none", pacing_params={},
-                     epochs=3, steps_per_epoch=15, batch_size=32)
+    cfg = tiny_trial(
+        tiny_dataset,
+        arm="single_task",
+        tasks=["itc"],
+        pacing="none",
+        pacing_params={},
+        epochs=3,
+        steps_per_epoch=15,
+        batch_size=32,
+    )
     reports, _ = _run(cfg)
     init, final = reports[-1]["init_clip_score"], reports[-1]["clip_score"]
     assert final > init + 0.1, (init, final)
@@ -85,10 +93,12 @@ def test_task_without_its_data_is_reported_unavailable(tiny_dataset, tmp_path):
     import pyarrow as pa
 
     table = pa.concat_tables([pq.read_table(p) for p in sorted(tiny_dataset.glob("part-*.parquet"))])
-    unlabeled = table.set_column(table.schema.get_field_index("labels"), "labels",
-                                 pa.nulls(table.num_rows, pa.list_(pa.int8())))
-    path = write_dataset([unlabeled], tmp_path / "unlabeled", load_split(str(tiny_dataset), "test").label_names,
-                         source="test")
+    unlabeled = table.set_column(
+        table.schema.get_field_index("labels"), "labels", pa.nulls(table.num_rows, pa.list_(pa.int8()))
+    )
+    path = write_dataset(
+        [unlabeled], tmp_path / "unlabeled", load_split(str(tiny_dataset), "test").label_names, source="test"
+    )
     cfg = TrialConfig.model_validate(tiny_trial(path))
     with pytest.raises(DataError, match="task 'findings' is unavailable.*no finding labels"):
         run_trial(cfg, lambda m, s: None)

@@ -9,6 +9,7 @@ map, never copies. Batches are converted to float and normalised on the fly.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,9 +93,9 @@ class SplitArrays:
             label_names=self.label_names,
             findings=None if self.findings is None else [self.findings[i] for i in index],
             impressions=None if self.impressions is None else [self.impressions[i] for i in index],
-            masks=None if self.masks is None else (
-                self.masks.take(index) if isinstance(self.masks, MaskStore) else self.masks[idx]
-            ),
+            masks=None
+            if self.masks is None
+            else (self.masks.take(index) if isinstance(self.masks, MaskStore) else self.masks[idx]),
         )
 
 
@@ -139,9 +140,7 @@ def _masks(dataset_dir: str, split: str, num_labels: int, image_size: int | None
     return masks_from_column(table["masks"], num_labels, h, w, image_size, f"{dataset_dir} [{split}]")
 
 
-def load_split(
-    dataset_dir: str, split: str, image_size: int | None = None, masks: bool = False
-) -> SplitArrays:
+def load_split(dataset_dir: str, split: str, image_size: int | None = None, masks: bool = False) -> SplitArrays:
     """Every row of ``split``; with ``image_size``, images come resized from the shared memory-mapped cache."""
     columns = COLUMNS if image_size is None else [c for c in COLUMNS if c != "image"]
     table, label_names = read_split(dataset_dir, split, columns=columns)
@@ -166,3 +165,96 @@ def load_split(
         impressions=_section(table, "impression"),
         masks=_masks(dataset_dir, split, len(label_names), image_size) if masks else None,
     )
+
+
+# ---------------------------------------------------------------------------
+# Batch columns: what each need a task may declare puts into a training batch.
+# ---------------------------------------------------------------------------
+
+Tokenizer = Callable[[list[str]], torch.Tensor]
+#: Rows a batch is gathered from: anything indexed by a (B,) long tensor of sample positions.
+Rows = torch.Tensor | ImageStore | MaskStore
+
+#: Uncertain-label policies of the CheXpert paper (Irvin et al. 2019) for the -1 label.
+LABEL_POLICIES = ("ignore", "zeros", "ones")
+
+
+def label_targets(labels: torch.Tensor, policy: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(targets, known mask) of CheXpert-encoded labels under an uncertain-label policy.
+
+    ``ignore``: uncertain (-1) labels leave the loss; ``zeros``: they count as negative;
+    ``ones``: as positive. Not-mentioned (NaN) labels always leave the loss.
+    """
+    if policy not in LABEL_POLICIES:
+        raise ValueError(f"unknown label policy {policy!r} (known: {', '.join(LABEL_POLICIES)})")
+    mentioned = ~torch.isnan(labels)
+    uncertain = mentioned & (labels < 0)
+    targets = torch.where(mentioned, labels, torch.zeros_like(labels))
+    if policy == "ignore":
+        return targets, mentioned & ~uncertain
+    targets = torch.where(uncertain, torch.full_like(labels, 1.0 if policy == "ones" else 0.0), targets)
+    return targets, mentioned
+
+
+def sections_mask(findings: list[str], impressions: list[str]) -> torch.Tensor:
+    """Rows that have both report sections."""
+    return torch.tensor([bool(f) and bool(i) for f, i in zip(findings, impressions)], dtype=torch.bool)
+
+
+def _available(split: SplitArrays, policy: str) -> str | None:
+    return None
+
+
+def _no_labels(split: SplitArrays, policy: str) -> str | None:
+    _, known = label_targets(split.labels, policy)
+    return None if bool(known.any()) else "has no finding labels"
+
+
+def _no_text(split: SplitArrays, policy: str) -> str | None:
+    return None if any(split.texts) else "has no report text"
+
+
+def _no_masks(split: SplitArrays, policy: str) -> str | None:
+    return None if split.masks is not None else "has no finding masks (the masks column is empty)"
+
+
+def _no_sections(split: SplitArrays, policy: str) -> str | None:
+    both = sum(1 for f, i in zip(split.findings or [], split.impressions or []) if f and i)
+    return None if both >= 2 else "has fewer than 2 reports with both a FINDINGS and an IMPRESSION section"
+
+
+def _sections(split: SplitArrays, tokenize: Tokenizer) -> dict[str, Rows]:
+    return {
+        "findings_tokens": tokenize(split.findings),
+        "impression_tokens": tokenize(split.impressions),
+        "has_sections": sections_mask(split.findings, split.impressions),
+    }
+
+
+@dataclass(frozen=True)
+class BatchColumn:
+    """A need a task may declare: the rows it adds to every training batch, and why a split may lack it.
+
+    ``rows(split, tokenize)`` gives each ``Batch`` attribute's (N, ...) rows for a split (a
+    batch gathers its samples from them); ``missing(split, label_policy)`` says why the split
+    cannot supply the column (None: it can); ``dtype`` is what the rows become on the device.
+    """
+
+    rows: Callable[[SplitArrays, Tokenizer], dict[str, Rows]]
+    missing: Callable[[SplitArrays, str], str | None] = _available
+    dtype: torch.dtype | None = None
+
+
+#: Every need a task may declare, by name: the one place that says how a need becomes batch tensors.
+BATCH_COLUMNS: dict[str, BatchColumn] = {
+    "image": BatchColumn(lambda split, tokenize: {"images": split.images}),
+    "labels": BatchColumn(lambda split, tokenize: {"labels": split.labels}, _no_labels),
+    "text": BatchColumn(lambda split, tokenize: {"tokens": tokenize(split.texts)}, _no_text),
+    "masks": BatchColumn(lambda split, tokenize: {"masks": split.masks}, _no_masks, dtype=torch.float32),
+    "sections": BatchColumn(_sections, _no_sections),
+}
+
+
+def load_split_for(dataset_dir: str, split: str, image_size: int | None, needs: Iterable[str]) -> SplitArrays:
+    """``load_split`` reading the optional columns that ``needs`` asks for (masks only when a task needs them)."""
+    return load_split(dataset_dir, split, image_size, masks="masks" in set(needs))

@@ -1,42 +1,34 @@
-"""Evaluation metrics on embeddings, free of training code so reports and tests can use them."""
+"""Evaluation metrics, declared: one ``Metric`` per entry, computed every epoch in this order.
 
-from curriclip.metrics.alignment import (
-    METRICS,
-    alignment,
-    clip_score,
-    clip_score_gap,
-    clip_score_gap_pairs,
-    clip_score_pairs,
-    cosine_matrix,
-    mean_cosine,
-    modality_gap,
-    uniformity,
-)
-from curriclip.metrics.retrieval import retrieval_hits, retrieval_recall
-from curriclip.metrics.segmentation import dice, dice_per_sample
-from curriclip.metrics.uncertainty import bootstrap_ci, bootstrap_means, paired_bootstrap_ci
-from curriclip.metrics.zeroshot import finding_prompts, per_finding_auroc, zeroshot_auroc, zeroshot_scores
+A new metric: a module defining its function and a ``Metric`` (see ``spec``), and one
+line here. Importing this package loads no torch; the functions live in their modules
+(``curriclip.metrics.alignment.clip_score``, ...).
+"""
 
-__all__ = [
-    "METRICS",
-    "alignment",
-    "bootstrap_ci",
-    "bootstrap_means",
-    "clip_score",
-    "clip_score_gap",
-    "clip_score_gap_pairs",
-    "clip_score_pairs",
-    "cosine_matrix",
-    "dice",
-    "dice_per_sample",
-    "finding_prompts",
-    "mean_cosine",
-    "modality_gap",
-    "paired_bootstrap_ci",
-    "per_finding_auroc",
-    "retrieval_hits",
-    "retrieval_recall",
-    "uniformity",
-    "zeroshot_auroc",
-    "zeroshot_scores",
-]
+from curriclip.metrics.spec import INTERVAL_SUFFIXES
+from curriclip.registry import Registry
+
+METRICS = Registry("metric", "metrics")
+METRICS.lazy("clip_score", "curriclip.metrics.alignment:CLIP_SCORE")
+METRICS.lazy("mean_cosine", "curriclip.metrics.alignment:MEAN_COSINE")
+METRICS.lazy("clip_score_gap", "curriclip.metrics.alignment:CLIP_SCORE_GAP")
+METRICS.lazy("retrieval_recall", "curriclip.metrics.retrieval:RETRIEVAL_RECALL")
+METRICS.lazy("modality_gap", "curriclip.metrics.alignment:MODALITY_GAP")
+METRICS.lazy("alignment", "curriclip.metrics.alignment:ALIGNMENT")
+METRICS.lazy("uniformity", "curriclip.metrics.alignment:UNIFORMITY")
+METRICS.lazy("zeroshot_auroc", "curriclip.metrics.zeroshot:ZEROSHOT_AUROC")
+METRICS.lazy("dice", "curriclip.metrics.segmentation:DICE")
+
+
+def companion_keys() -> list[str]:
+    """The result keys reported beside CLIP score (every companion metric's keys but its intervals; imports them)."""
+    return [
+        key
+        for _, metric in METRICS.items()
+        if metric.companion
+        for key in metric.keys
+        if not key.endswith(INTERVAL_SUFFIXES)
+    ]
+
+
+__all__ = ["METRICS", "companion_keys"]

@@ -20,9 +20,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from curriclip.registry import new_registry
-
-METRICS = new_registry("metric", "metrics")
+from curriclip.metrics.spec import EvalInputs, Metric
+from curriclip.metrics.uncertainty import bootstrap_ci
 
 #: Hessel et al.'s weight: rescales cosines of CLIP ViT-B/32 to roughly [0, 1].
 HESSEL_W = 2.5
@@ -50,7 +49,6 @@ def clip_score_pairs(image_features: torch.Tensor, text_features: torch.Tensor, 
     return w * (image * text).sum(-1).clamp(min=0)
 
 
-@METRICS.register("clip_score")
 def clip_score(
     image_features: torch.Tensor,
     text_features: torch.Tensor,
@@ -70,7 +68,6 @@ def clip_score(
     raise ValueError(f"unknown CLIP score convention {convention!r} (hessel | torchmetrics)")
 
 
-@METRICS.register("mean_cosine")
 def mean_cosine(image_features: torch.Tensor, text_features: torch.Tensor) -> float:
     """Mean cosine of matched pairs, unclamped (shows misalignment that CLIP score hides at 0)."""
     image, text = _pair(image_features, text_features)
@@ -103,7 +100,6 @@ def clip_score_gap_pairs(
     return scores.diagonal() - (row + col) / 2
 
 
-@METRICS.register("clip_score_gap")
 def clip_score_gap(
     image_features: torch.Tensor,
     text_features: torch.Tensor,
@@ -114,7 +110,6 @@ def clip_score_gap(
     return float(clip_score_gap_pairs(image_features, text_features, w, positives).mean())
 
 
-@METRICS.register("modality_gap")
 def modality_gap(image_features: torch.Tensor, text_features: torch.Tensor) -> float:
     """Liang et al. 2022: ``|| mean(normalise(image)) - mean(normalise(text)) ||_2``."""
     image = F.normalize(image_features.double(), dim=-1)
@@ -122,14 +117,12 @@ def modality_gap(image_features: torch.Tensor, text_features: torch.Tensor) -> f
     return float(torch.linalg.vector_norm(image.mean(0) - text.mean(0)))
 
 
-@METRICS.register("alignment")
 def alignment(image_features: torch.Tensor, text_features: torch.Tensor, alpha: float = 2.0) -> float:
     """Wang & Isola 2020: ``E ||f(x) - g(y)||^alpha`` over matched pairs of normalised features (lower: closer)."""
     image, text = _pair(image_features, text_features)
     return float(torch.linalg.vector_norm(image - text, dim=-1).pow(alpha).mean())
 
 
-@METRICS.register("uniformity")
 def uniformity(features: torch.Tensor, t: float = 2.0) -> float:
     """Wang & Isola 2020: ``log E exp(-t ||f(x) - f(y)||^2)`` over distinct pairs of normalised features (lower: more
     uniform on the sphere)."""
@@ -137,3 +130,73 @@ def uniformity(features: torch.Tensor, t: float = 2.0) -> float:
     if x.shape[0] < 2:
         raise ValueError("uniformity needs at least 2 embeddings")
     return float(torch.pdist(x).pow(2).mul(-t).exp().mean().log())
+
+
+# ---------------------------------------------------------------------------
+# Declared metrics (registered in ``curriclip.metrics``), on the held-out embeddings.
+# ---------------------------------------------------------------------------
+
+
+def _clip_score(inputs: EvalInputs) -> dict[str, float]:
+    pair_scores = clip_score_pairs(inputs.images, inputs.texts)
+    low, high = bootstrap_ci(pair_scores, inputs.n_resamples)
+    return {"clip_score": float(pair_scores.mean()), "clip_score_ci_low": low, "clip_score_ci_high": high}
+
+
+def _clip_score_gap(inputs: EvalInputs) -> dict[str, float]:
+    gaps = clip_score_gap_pairs(inputs.images, inputs.texts, positives=inputs.positives)
+    gap = float(gaps.mean())
+    low, high = bootstrap_ci(gaps, inputs.n_resamples)
+    matched = float(clip_score_pairs(inputs.images, inputs.texts).mean())
+    return {
+        "clip_score_gap": gap,
+        "clip_score_mismatched": matched - gap,
+        "clip_score_gap_ci_low": low,
+        "clip_score_gap_ci_high": high,
+    }
+
+
+def _uniformity(inputs: EvalInputs) -> dict[str, float]:
+    image, text = uniformity(inputs.images), uniformity(inputs.texts)
+    return {"uniformity_image": image, "uniformity_text": text, "uniformity": (image + text) / 2}
+
+
+EMBEDDINGS = frozenset({"embeddings"})
+CLIP_SCORE = Metric(
+    _clip_score,
+    EMBEDDINGS,
+    ("clip_score", "clip_score_ci_low", "clip_score_ci_high"),
+    "Hessel CLIP score of matched pairs (w = 2.5), the search metric; 95% bootstrap interval over test pairs",
+    companion=False,
+)
+MEAN_COSINE = Metric(
+    lambda inputs: {"mean_cosine": mean_cosine(inputs.images, inputs.texts)},
+    EMBEDDINGS,
+    ("mean_cosine",),
+    "mean matched cosine, unclamped",
+)
+CLIP_SCORE_GAP = Metric(
+    _clip_score_gap,
+    EMBEDDINGS,
+    ("clip_score_gap", "clip_score_mismatched", "clip_score_gap_ci_low", "clip_score_gap_ci_high"),
+    "CLIP score of matched minus mismatched pairs (about 0 without learned alignment), with its interval; "
+    "pairs with identical reports are not mismatched",
+)
+MODALITY_GAP = Metric(
+    lambda inputs: {"modality_gap": modality_gap(inputs.images, inputs.texts)},
+    EMBEDDINGS,
+    ("modality_gap",),
+    "distance of the normalised modality centroids (Liang et al.)",
+)
+ALIGNMENT = Metric(
+    lambda inputs: {"alignment": alignment(inputs.images, inputs.texts)},
+    EMBEDDINGS,
+    ("alignment",),
+    "Wang & Isola alignment (alpha 2; lower is better)",
+)
+UNIFORMITY = Metric(
+    _uniformity,
+    EMBEDDINGS,
+    ("uniformity_image", "uniformity_text", "uniformity"),
+    "Wang & Isola uniformity (t 2; lower is more uniform) of each modality, and their mean",
+)

@@ -14,9 +14,13 @@ from collections.abc import Sequence
 
 import torch
 
-from curriclip.metrics.alignment import METRICS, cosine_matrix
+from curriclip.metrics.alignment import cosine_matrix
+from curriclip.metrics.spec import EvalInputs, Metric
+from curriclip.metrics.uncertainty import bootstrap_ci
 
 DEFAULT_KS = (1, 5, 10)
+#: Recalls reported with a bootstrap interval.
+INTERVAL_RECALLS = ("i2t_r1", "t2i_r1")
 
 
 def _positives(n: int, positives: torch.Tensor | None) -> torch.Tensor:
@@ -51,7 +55,6 @@ def retrieval_hits(
     return {f"{d}_r{k}": ranks[d] < k for d in ("i2t", "t2i") for k in ks}
 
 
-@METRICS.register("retrieval_recall")
 def retrieval_recall(
     image_features: torch.Tensor,
     text_features: torch.Tensor,
@@ -63,3 +66,24 @@ def retrieval_recall(
     out = {name: float(h.double().mean()) for name, h in hits.items()}
     out["recall_sum"] = sum(out.values())
     return out
+
+
+def _retrieval(inputs: EvalInputs) -> dict[str, float]:
+    hits = retrieval_hits(inputs.images, inputs.texts, DEFAULT_KS, inputs.positives)
+    out = {name: float(h.double().mean()) for name, h in hits.items()}
+    out["recall_sum"] = sum(out[name] for name in hits)
+    for name in INTERVAL_RECALLS:
+        out[f"{name}_ci_low"], out[f"{name}_ci_high"] = bootstrap_ci(hits[name], inputs.n_resamples)
+    return out
+
+
+RETRIEVAL_RECALL = Metric(
+    _retrieval,
+    frozenset({"embeddings"}),
+    (
+        *(f"{d}_r{k}" for d in ("i2t", "t2i") for k in DEFAULT_KS),
+        "recall_sum",
+        *(f"{name}_{bound}" for name in INTERVAL_RECALLS for bound in ("ci_low", "ci_high")),
+    ),
+    "image->text and text->image Recall@1/5/10 (fractions), their sum (at most 6), intervals of R@1",
+)

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 import torch
 
-from curriclip.metrics.alignment import METRICS, cosine_matrix
+from curriclip.metrics.alignment import cosine_matrix
+from curriclip.metrics.spec import EvalInputs, Metric
 
 POSITIVE_TEMPLATE = "{finding}."
 NEGATIVE_TEMPLATE = "no {finding}."
@@ -54,7 +55,6 @@ def per_finding_auroc(scores: torch.Tensor, labels: torch.Tensor) -> list[float]
     return out
 
 
-@METRICS.register("zeroshot_auroc")
 def zeroshot_auroc(
     image_features: torch.Tensor,
     positive_features: torch.Tensor,
@@ -62,6 +62,23 @@ def zeroshot_auroc(
     labels: torch.Tensor,
 ) -> tuple[float, int]:
     """Macro AUROC of prompt-based zero-shot finding classification, and how many findings it averages."""
-    values = [v for v in per_finding_auroc(zeroshot_scores(image_features, positive_features, negative_features),
-                                           labels) if not math.isnan(v)]
+    values = [
+        v
+        for v in per_finding_auroc(zeroshot_scores(image_features, positive_features, negative_features), labels)
+        if not math.isnan(v)
+    ]
     return (sum(values) / len(values) if values else math.nan), len(values)
+
+
+def _zeroshot(inputs: EvalInputs) -> dict[str, float | int]:
+    auroc, findings = zeroshot_auroc(inputs.images, inputs.positive_prompts, inputs.negative_prompts, inputs.labels)
+    return {"zeroshot_auroc": auroc, "zeroshot_findings": findings}
+
+
+ZEROSHOT_AUROC = Metric(
+    _zeroshot,
+    frozenset({"embeddings", "prompts"}),
+    ("zeroshot_auroc", "zeroshot_findings"),
+    'macro AUROC of "<finding>." vs "no <finding>." prompts, and its support (findings with both classes)',
+    absent={"zeroshot_auroc": math.nan, "zeroshot_findings": 0},  # a dataset without finding labels
+)

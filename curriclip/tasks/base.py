@@ -14,32 +14,29 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import torch
 from torch import nn
 
+from curriclip.data.loader import BATCH_COLUMNS, LABEL_POLICIES, label_targets, sections_mask  # noqa: F401 (re-exported)
 from curriclip.models.multitask import ModelInfo
 
-#: Uncertain-label policies of the CheXpert paper (Irvin et al. 2019) for the -1 label.
-LABEL_POLICIES = ("ignore", "zeros", "ones")
 
+class Batch(SimpleNamespace):
+    """One training batch: a tensor per column the trial's tasks declare in ``needs``, read as attributes.
 
-@dataclass
-class Batch:
-    """One training batch: uint8 images, token ids, labels (NaN = not mentioned), and optional extras.
-
-    ``masks``: (B, K, H, W) float finding masks; ``findings_tokens`` / ``impression_tokens``:
-    the two report sections tokenised separately, with ``has_sections`` marking rows that
-    have both.
+    ``batch.images`` (uint8), ``batch.tokens``, ``batch.labels`` (NaN = not mentioned),
+    ``batch.masks`` (B, K, H, W float), ``batch.findings_tokens`` / ``batch.impression_tokens``
+    / ``batch.has_sections``: which need supplies which attribute is declared once, in
+    ``curriclip.data.loader.BATCH_COLUMNS``, and a batch holds only what some task declared.
     """
 
-    images: torch.Tensor
-    tokens: torch.Tensor
-    labels: torch.Tensor
-    masks: torch.Tensor | None = None
-    findings_tokens: torch.Tensor | None = None
-    impression_tokens: torch.Tensor | None = None
-    has_sections: torch.Tensor | None = None
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        present = ", ".join(sorted(vars(self)))
+        raise AttributeError(f"the batch has no {name!r} (it holds: {present}); declare the need in the task's needs")
 
 
 @dataclass
@@ -84,7 +81,7 @@ class Task:
     """Base class: subclasses set ``name``, ``needs``, ``metric`` and implement ``loss``."""
 
     name: str = ""
-    #: dataset columns the task needs: "image", "text", "labels", "masks", "sections"
+    #: dataset columns the task needs (keys of ``curriclip.data.loader.BATCH_COLUMNS``): its batch holds them
     needs: frozenset[str] = frozenset()
     #: how the task's own quality is measured (name of the metric)
     metric: str = ""
@@ -117,45 +114,16 @@ def with_options(task: Task, **options) -> Task:
     return clone
 
 
-def label_targets(labels: torch.Tensor, policy: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(targets, known mask) of CheXpert-encoded labels under an uncertain-label policy.
-
-    ``ignore``: uncertain (-1) labels leave the loss; ``zeros``: they count as negative;
-    ``ones``: as positive. Not-mentioned (NaN) labels always leave the loss.
-    """
-    if policy not in LABEL_POLICIES:
-        raise ValueError(f"unknown label policy {policy!r} (known: {', '.join(LABEL_POLICIES)})")
-    mentioned = ~torch.isnan(labels)
-    uncertain = mentioned & (labels < 0)
-    targets = torch.where(mentioned, labels, torch.zeros_like(labels))
-    if policy == "ignore":
-        return targets, mentioned & ~uncertain
-    targets = torch.where(uncertain, torch.full_like(labels, 1.0 if policy == "ones" else 0.0), targets)
-    return targets, mentioned
-
-
 def missing_data(task: Task, data, policy: str = "ignore") -> str | None:
     """Why ``data`` (a ``SplitArrays``) cannot train ``task``, or None when it can."""
-    if "labels" in task.needs:
-        _, known = label_targets(data.labels, policy)
-        if not bool(known.any()):
-            return "has no finding labels"
-    if "text" in task.needs and not any(data.texts):
-        return "has no report text"
-    if "masks" in task.needs and getattr(data, "masks", None) is None:
-        return "has no finding masks (the masks column is empty)"
-    if "sections" in task.needs:
-        findings = getattr(data, "findings", None) or []
-        impressions = getattr(data, "impressions", None) or []
-        both = sum(1 for f, i in zip(findings, impressions) if f and i)
-        if both < 2:
-            return "has fewer than 2 reports with both a FINDINGS and an IMPRESSION section"
+    unknown = sorted(set(task.needs) - set(BATCH_COLUMNS))
+    if unknown:
+        return f"has no column {unknown[0]!r} (a task may need: {', '.join(BATCH_COLUMNS)})"
+    for need, column in BATCH_COLUMNS.items():
+        missing = column.missing(data, policy) if need in task.needs else None
+        if missing is not None:
+            return missing
     return None
-
-
-def sections_mask(findings: list[str], impressions: list[str]) -> torch.Tensor:
-    """Rows that have both report sections."""
-    return torch.tensor([bool(f) and bool(i) for f, i in zip(findings, impressions)], dtype=torch.bool)
 
 
 def zero_loss(like: torch.Tensor) -> torch.Tensor:

@@ -44,35 +44,15 @@ class Segmentation(Task):
         head.patch_size, head.num_labels = info.patch_size, info.num_labels
         return head
 
-    @torch.no_grad()
-    def evaluate(self, model: nn.Module, head: nn.Module, split, device: torch.device, batch_size: int = 128) -> dict:
-        """Mean Dice of the thresholded predicted masks over the held-out (image, finding) pairs that have one.
-
-        Only pairs whose finding is present count (lesion-segmentation convention):
-        with ~9 mostly absent findings per image, a per-image Dice that scores
-        "both empty" as 1 rewards a decoder that predicts nothing at all.
-        """
-        from curriclip.metrics.segmentation import dice_per_sample
-
-        if split.masks is None:
-            return {}
-        was_training = model.training
-        model.eval()
-        scores = []
-        for start in range(0, len(split), batch_size):
-            rows = torch.arange(start, min(start + batch_size, len(split)))
-            _, tokens = model.encode_image(split.images[rows].to(device), tokens=True)
-            logits = patches_to_image(head(tokens), head.patch_size, head.num_labels)
-            masks = split.masks[rows].to(device).float()
-            if logits.shape[-2:] != masks.shape[-2:]:
-                logits = F.interpolate(logits, size=masks.shape[-2:], mode="bilinear", align_corners=False)
-            pairs = masks.flatten(0, 1).cpu()  # (B*K, H, W): one row per (image, finding)
-            present = pairs.flatten(1).any(dim=1)
-            if present.any():
-                probabilities = torch.sigmoid(logits).flatten(0, 1).cpu()
-                scores.append(dice_per_sample(probabilities[present], pairs[present]))
-        model.train(was_training)
-        return {"dice": float(torch.cat(scores).mean())} if scores else {}
+    def predict_masks(
+        self, model: nn.Module, head: nn.Module, images: torch.Tensor, size: tuple[int, int]
+    ) -> torch.Tensor:
+        """(B, K, H, W) finding-mask probabilities of ``images`` at the masks' ``size`` (the Dice metric's input)."""
+        _, tokens = model.encode_image(images, tokens=True)
+        logits = patches_to_image(head(tokens), head.patch_size, head.num_labels)
+        if logits.shape[-2:] != size:
+            logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+        return torch.sigmoid(logits)
 
     def loss(self, ctx: StepContext, head: nn.Module) -> torch.Tensor:
         masks = ctx.batch.masks

@@ -1,7 +1,8 @@
 """Trainables: one trial as a plain function (``run_trial``) and its Ray Tune adapter.
 
-The Ray adapter is imported lazily so that ``curriclip train`` and the tests of the
-training loop do not need Ray.
+The Ray adapter (``tune_trainable``) and the Ray Train driver (``train_driver``) are
+imported only by the search, so ``curriclip train`` and the tests of the training loop
+do not need Ray.
 """
 
 from curriclip.trainables.loop import run_trial

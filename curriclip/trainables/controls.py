@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 if TYPE_CHECKING:
-    from curriclip.trainables.loop import TrialData
+    from curriclip.data.loader import SplitArrays
 
 SHUFFLED_CONTROL = "shuffled_control"
 #: Second seed component: the shuffle has its own random stream, separate from the trial's.
@@ -35,9 +34,14 @@ def derangement(n: int, seed: int) -> np.ndarray:
     return perm
 
 
-def shuffle_pairs(data: TrialData, seed: int) -> TrialData:
-    """Re-pair the training images with other samples' reports (in place; the held-out split is untouched)."""
-    perm = derangement(len(data.train), seed)
-    data.train.texts = [data.train.texts[i] for i in perm]
-    data.train_tokens = data.train_tokens[torch.as_tensor(perm, dtype=torch.long)]
-    return data
+def shuffle_pairs(train: SplitArrays, seed: int) -> SplitArrays:
+    """Re-pair the training images with other samples' reports (in place, before they are tokenised).
+
+    The report sections move with their reports; images, labels and masks stay with the image.
+    """
+    perm = derangement(len(train), seed)
+    train.texts = [train.texts[i] for i in perm]
+    if train.findings is not None and train.impressions is not None:
+        train.findings = [train.findings[i] for i in perm]
+        train.impressions = [train.impressions[i] for i in perm]
+    return train

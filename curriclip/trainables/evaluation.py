@@ -3,49 +3,35 @@
 ``Evaluator`` is built once per trial. It checks that the held-out split shares no
 sample and no subject with the trial's training subset (evaluation never sees a
 training sample), fingerprints the split (``test_split_hash``, which the export checks
-is the same for every trial of a search), tokenises the zero-shot prompts, and then,
-for a model, embeds the held-out pairs and computes every metric:
-
-===========================  ==============================================================
-``clip_score``               Hessel CLIP score of matched pairs (w = 2.5), the search metric
-``clip_score_ci_low/high``   95% bootstrap interval over test pairs (1000 resamples, seed 0)
-``mean_cosine``              mean matched cosine, unclamped
-``clip_score_mismatched``    CLIP score of mismatched pairs
-``clip_score_gap``           matched minus mismatched (about 0 without learned alignment)
-``clip_score_gap_ci_low/high``  its bootstrap interval
-``i2t_r{1,5,10}``            image->text Recall@K (fractions); ``t2i_r{1,5,10}`` text->image
-``recall_sum``               the six recalls added (at most 6)
-``i2t_r1_ci_low/high``       bootstrap intervals of R@1 (``t2i_r1_ci_low/high`` likewise)
-``modality_gap``             distance of the normalised modality centroids (Liang et al.)
-``alignment``                Wang & Isola alignment (alpha 2; lower is better)
-``uniformity``               mean of ``uniformity_image`` and ``uniformity_text`` (t 2; lower
-                             is more uniform)
-``zeroshot_auroc``           macro AUROC of "<finding>." vs "no <finding>." prompts
-``zeroshot_findings``        findings with both classes in the split (that AUROC's support)
-``test_split_hash``          fingerprint of the ordered held-out sample ids (a string)
-===========================  ==============================================================
+is the same for every trial of a search) and tokenises the zero-shot prompts. For a
+model it then gathers the metrics' inputs (the held-out embeddings, the prompts'
+embeddings, the masks a segmentation head predicts) and runs every metric declared in
+``curriclip.metrics.METRICS`` whose inputs are there, in registry order; each metric
+says which result keys it reports.
 
 Pairs whose reports tokenise identically count as positives for retrieval and are left
 out of the mismatched pairs. A task with an ``evaluate(model, head, split, device)``
-method adds its own metrics (the hook for segmentation heads, which report
-``curriclip.metrics.dice``).
+method adds metrics of its own; a task with ``predict_masks(model, head, images, size)``
+feeds the ``masks`` input (the Dice metric).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import SimpleNamespace
 
 import torch
 
-from curriclip import metrics as M
 from curriclip.data.loader import SplitArrays
 from curriclip.errors import DataError
+from curriclip.metrics import METRICS
+from curriclip.metrics.spec import EvalInputs
 from curriclip.metrics.uncertainty import BOOTSTRAP_RESAMPLES
+from curriclip.metrics.zeroshot import finding_prompts
 
-RECALL_KS = (1, 5, 10)
+#: Held-out images per chunk of predicted masks.
+MASK_BATCH = 128
 
 
 def split_hash(sample_ids) -> str:
@@ -100,34 +86,34 @@ def encode(
     )
 
 
-def embedding_metrics(
-    images: torch.Tensor,
-    texts: torch.Tensor,
-    positives: torch.Tensor | None = None,
-    n_resamples: int = BOOTSTRAP_RESAMPLES,
-) -> dict[str, float]:
-    """Every pair metric of matched (N, D) image and text embeddings, with bootstrap intervals."""
+def run_metrics(inputs: EvalInputs) -> dict[str, float]:
+    """Every metric of the registry whose inputs ``inputs`` has (the others report their ``absent`` values)."""
+    available = inputs.available()
     out: dict[str, float] = {}
-    pair_scores = M.clip_score_pairs(images, texts)
-    out["clip_score"] = float(pair_scores.mean())
-    out["clip_score_ci_low"], out["clip_score_ci_high"] = M.bootstrap_ci(pair_scores, n_resamples)
-    out["mean_cosine"] = M.mean_cosine(images, texts)
-    gaps = M.clip_score_gap_pairs(images, texts, positives=positives)
-    out["clip_score_gap"] = float(gaps.mean())
-    out["clip_score_mismatched"] = out["clip_score"] - out["clip_score_gap"]
-    out["clip_score_gap_ci_low"], out["clip_score_gap_ci_high"] = M.bootstrap_ci(gaps, n_resamples)
-    hits = M.retrieval_hits(images, texts, RECALL_KS, positives)
-    for name, h in hits.items():
-        out[name] = float(h.double().mean())
-    out["recall_sum"] = sum(out[name] for name in hits)
-    for name in ("i2t_r1", "t2i_r1"):
-        out[f"{name}_ci_low"], out[f"{name}_ci_high"] = M.bootstrap_ci(hits[name], n_resamples)
-    out["modality_gap"] = M.modality_gap(images, texts)
-    out["alignment"] = M.alignment(images, texts)
-    out["uniformity_image"] = M.uniformity(images)
-    out["uniformity_text"] = M.uniformity(texts)
-    out["uniformity"] = (out["uniformity_image"] + out["uniformity_text"]) / 2
+    for _, metric in METRICS.items():
+        out.update(metric.compute(inputs) if metric.inputs <= available else metric.absent)
     return out
+
+
+@torch.no_grad()
+def mask_chunks(
+    model, tasks: Mapping, split: SplitArrays, device: torch.device, batch_size: int = MASK_BATCH
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(predicted probabilities, target masks) of the held-out split in chunks, from every task that predicts masks."""
+    for name, task in tasks.items():
+        predict = getattr(task, "predict_masks", None)
+        if predict is None:
+            continue
+        head = model.heads[name] if name in model.heads else None
+        was_training = model.training
+        model.eval()
+        try:
+            for start in range(0, len(split), batch_size):
+                rows = torch.arange(start, min(start + batch_size, len(split)))
+                masks = split.masks[rows].to(device).float()
+                yield predict(model, head, split.images[rows].to(device), masks.shape[-2:]), masks
+        finally:
+            model.train(was_training)
 
 
 class Evaluator:
@@ -150,23 +136,23 @@ class Evaluator:
         self.batch_size, self.device, self.n_resamples = batch_size, device, n_resamples
         self.test_split_hash = split_hash(test.sample_ids)
         self.positives = identical_rows(test_tokens)
-        positive, negative = M.finding_prompts(test.label_names)
+        positive, negative = finding_prompts(test.label_names)
         self.num_findings = len(positive)
         self.prompt_tokens = tokenizer(positive + negative) if positive else None
 
     @torch.no_grad()
     def __call__(self, model, tasks: Mapping | None = None) -> dict[str, float | str]:
+        tasks = tasks or {}
         images, texts = encode(model, self.test.images, self.test_tokens, self.batch_size, self.device)
-        out: dict[str, float | str] = dict(embedding_metrics(images, texts, self.positives, self.n_resamples))
+        inputs = EvalInputs(self.n_resamples, images=images, texts=texts, positives=self.positives)
         if self.prompt_tokens is not None:
             prompts = encode_texts(model, self.prompt_tokens, self.batch_size, self.device)
-            k = self.num_findings
-            out["zeroshot_auroc"], out["zeroshot_findings"] = M.zeroshot_auroc(
-                images, prompts[:k], prompts[k:], self.test.labels
-            )
-        else:  # a dataset without finding labels
-            out["zeroshot_auroc"], out["zeroshot_findings"] = math.nan, 0
-        for name, task in (tasks or {}).items():
+            inputs.positive_prompts, inputs.negative_prompts = prompts.split(self.num_findings)
+            inputs.labels = self.test.labels
+        if self.test.masks is not None and any(hasattr(task, "predict_masks") for task in tasks.values()):
+            inputs.mask_chunks = lambda: mask_chunks(model, tasks, self.test, self.device)
+        out: dict[str, float | str] = dict(run_metrics(inputs))
+        for name, task in tasks.items():
             hook = getattr(task, "evaluate", None)
             if hook is not None:
                 head = model.heads[name] if name in model.heads else None
@@ -178,9 +164,7 @@ class Evaluator:
 def init_metrics(metrics: Mapping[str, float | str]) -> dict[str, float]:
     """The untrained model's numeric metrics as ``init_*`` keys (reported beside every epoch's)."""
     return {
-        f"init_{k}": float(v)
-        for k, v in metrics.items()
-        if isinstance(v, (int, float)) and not isinstance(v, bool)
+        f"init_{k}": float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
     }
 
 
@@ -223,4 +207,3 @@ def torchmetrics_clip(model, tokenizer: Callable) -> Callable[[], tuple[torch.nn
     Images go in as (1, H, W) uint8 tensors (torchmetrics wants channel-first images).
     """
     return lambda: (_TorchmetricsModel(model), _TorchmetricsProcessor(tokenizer))
-

@@ -7,7 +7,7 @@ reports each epoch's metrics together with a checkpoint directory holding ``stat
 
 ``curriclip_trainable`` trains in the trial's own process; ``data_parallel_trainable``
 makes the trainable of a search with ``resources.workers_per_trial > 1``, whose trial
-process only drives a Ray Train worker group (``distributed.run_data_parallel``) and
+process only drives a Ray Train worker group (``train_driver.run_data_parallel``) and
 reports what its rank 0 reports, so Tune, the searcher and the exports see the same
 metrics and checkpoints either way.
 """
@@ -90,7 +90,7 @@ def data_parallel_trainable(workers: int, cpus: float, gpus: float) -> Callable[
     Give it ``DRIVER_RESOURCES`` with ``tune.with_resources``; the runner bounds the
     concurrent trials by what ``workers`` x (``cpus``, ``gpus``) leaves room for.
     """
-    from curriclip.trainables.distributed import run_data_parallel
+    from curriclip.trainables.train_driver import run_data_parallel
 
     def curriclip_data_parallel(config: dict) -> None:
         _quiet()

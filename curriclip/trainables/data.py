@@ -1,0 +1,104 @@
+"""A trial's data: its subset of the training split, the fixed held-out split, and the rows batches come from.
+
+Which rows a batch holds follows from the trial's tasks: each need a task declares is
+a column of ``curriclip.data.loader.BATCH_COLUMNS``, so a task that needs a new column
+touches only the task and the loader, never this module or the training loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+
+from curriclip.config import TrialConfig
+from curriclip.data.loader import BATCH_COLUMNS, Rows, SplitArrays, load_split_for
+from curriclip.data.store import read_split
+from curriclip.data.subsets import label_subset_mask, sparsity_subset
+from curriclip.errors import DataError
+from curriclip.tasks.base import Batch, get, missing_data
+from curriclip.trainables.controls import SHUFFLED_CONTROL, shuffle_pairs
+
+#: Columns every trial loads whatever its tasks: report tokens (curriculum scorers and the negative control read them).
+ALWAYS = frozenset({"text"})
+
+
+@dataclass
+class TrialData:
+    """The training subset, the held-out split and its tokens, and the training rows by ``Batch`` attribute."""
+
+    train: SplitArrays
+    test: SplitArrays
+    test_tokens: torch.Tensor
+    rows: dict[str, Rows]
+    #: what a column's gathered rows become on the device (masks travel as uint8, train as float)
+    dtypes: dict[str, torch.dtype] = field(default_factory=dict)
+
+    @property
+    def train_tokens(self) -> torch.Tensor:
+        return self.rows["tokens"]
+
+    def batch(self, index: torch.Tensor, to_device: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
+        """The training rows at ``index``, on the device, as the tasks' ``Batch``."""
+        tensors = {name: to_device(rows[index]) for name, rows in self.rows.items()}
+        return Batch(**{name: _cast(tensor, self.dtypes.get(name)) for name, tensor in tensors.items()})
+
+
+def trial_needs(cfg: TrialConfig) -> frozenset[str]:
+    """The columns the trial's tasks declare, with the ones every trial reads."""
+    return ALWAYS.union(*(get(name).needs for name in cfg.tasks))
+
+
+def _cast(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    return tensor if dtype is None else tensor.to(dtype)
+
+
+def build_trial_data(train: SplitArrays, test: SplitArrays, needs: Iterable[str], tokenizer: Callable) -> TrialData:
+    """The trial's data with every ``Batch`` attribute that ``needs`` supply, as rows of the training subset."""
+    rows: dict[str, Rows] = {}
+    dtypes: dict[str, torch.dtype] = {}
+    for need, column in BATCH_COLUMNS.items():
+        if need in needs:
+            for name, values in column.rows(train, tokenizer).items():
+                rows[name] = values
+                if column.dtype is not None:
+                    dtypes[name] = column.dtype
+    return TrialData(train, test, tokenizer(test.texts), rows, dtypes)
+
+
+def check_task_data(cfg: TrialConfig, train: SplitArrays) -> None:
+    """Fail clearly when the dataset lacks what a task needs (never skip a task silently)."""
+    for name in cfg.tasks:
+        missing = missing_data(get(name), train, cfg.label_policy)
+        if missing is not None:
+            raise DataError(f"task {name!r} is unavailable: the training subset of {cfg.dataset_dir} {missing}")
+
+
+def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> TrialData:
+    """The trial's sparsity subset of the training split, and the full, fixed test split."""
+    needs = trial_needs(cfg)
+    train = load_split_for(cfg.dataset_dir, "train", image_size, needs)
+    test = load_split_for(cfg.dataset_dir, "test", image_size, needs)  # Dice of segmentation heads
+    if len(test) == 0:
+        raise DataError(f"{cfg.dataset_dir}: the test split is empty; CLIP score needs held-out pairs")
+    keep = sparsity_subset(train.subject_ids, cfg.sparsity, seed=cfg.subset_seed, labels=train.labels.numpy())
+    train = train.take(keep)
+    if cfg.label_fraction < 1.0:  # label sparsity: ITC keeps every pair, label tasks see fewer labels
+        unlabeled = ~label_subset_mask(train.subject_ids, cfg.label_fraction, cfg.subset_seed, train.labels.numpy())
+        train.labels[torch.from_numpy(unlabeled)] = float("nan")
+    if len(train) < 2:
+        raise DataError(f"{cfg.dataset_dir}: sparsity {cfg.sparsity} leaves {len(train)} training pair(s)")
+    check_task_data(cfg, train)
+    if cfg.arm == SHUFFLED_CONTROL:  # negative control: images paired with other samples' reports
+        train = shuffle_pairs(train, cfg.seed)
+    return build_trial_data(train, test, needs, tokenizer)
+
+
+def training_reports(dataset_dir: str) -> list[str]:
+    """The training split's report texts (what the ``wordpiece`` text tower learns its vocabulary from)."""
+    table, _ = read_split(dataset_dir, "train", columns=["findings", "impression"])
+    return [
+        " ".join(p.strip() for p in (f, i) if p and p.strip())
+        for f, i in zip(table["findings"].to_pylist(), table["impression"].to_pylist())
+    ]
