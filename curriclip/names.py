@@ -92,3 +92,20 @@ PARAM_PREFIX = "param/"
 FINAL_PREFIX = "final/"
 #: The headline metric: CLIP score on the held-out split (Hessel et al. 2021).
 HEADLINE_METRIC = "clip_score"
+
+#: What every trial reports each epoch besides its metrics (``curriclip.metrics``, also as ``init_<key>`` for the
+#: untrained model) and its losses (``loss``, ``loss/<task>``); a test keeps this list and the loop in step.
+TRIAL_KEYS = (
+    "epoch",
+    "data_fraction",
+    "score_threshold",
+    "scoring_time_s",
+    "pool_difficulty",
+    "active_tasks",
+    "train_pairs",
+    "test_pairs",
+    "test_split_hash",
+    "logit_scale",
+    "epoch_time_s",
+    "time_s",
+)

@@ -8,6 +8,7 @@ A run directory ``<storage>/<name>/`` holds Ray Tune's experiment state (which
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -21,7 +22,7 @@ from curriclip.cluster import init_ray
 from curriclip.config import ExperimentConfig, parse_experiment
 from curriclip.data.sources import resolve as resolve_dataset
 from curriclip.errors import ConfigError, CurriclipError
-from curriclip.names import Status
+from curriclip.names import ITC, TRIAL_KEYS, Status
 from curriclip.search.storage import RunLocation, is_uri, join
 
 RUN_FILE = "run.json"
@@ -55,6 +56,27 @@ def _check_local_gpus(experiment: ExperimentConfig, address: str | None) -> None
     local = not (address or os.environ.get("RAY_ADDRESS"))
     if local and experiment.resources.gpus_per_trial > 0 and not local_gpus_visible():
         raise ConfigError("resources.gpus_per_trial: trials ask for GPUs but this machine has none (no --address)")
+
+
+def reported_keys(experiment: ExperimentConfig) -> set[str]:
+    """Every key a trial reports: metrics (and their untrained ``init_`` values), losses, the rest."""
+    from curriclip.metrics import METRICS
+
+    metric_keys = {key for _, metric in METRICS.items() for key in metric.keys}
+    losses = {"loss", *(f"loss/{task}" for task in (ITC, *experiment.space.tasks))}
+    return metric_keys | {f"init_{key}" for key in metric_keys} | losses | set(TRIAL_KEYS)
+
+
+def _check_metric_names(experiment: ExperimentConfig) -> None:
+    """A misspelt ``search.metric`` or objective is refused before anything runs (Ray would wait on it forever)."""
+    search = experiment.search
+    asked = [("search.metric", search.metric)] + [("search.objectives", key) for key in search.objectives or {}]
+    known = reported_keys(experiment)
+    for field, name in asked:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else " (see a run's epochs.parquet columns)"
+            raise ConfigError(f"{field}: {name!r} is not a metric a trial reports{hint}")
 
 
 def _concurrency(experiment: ExperimentConfig) -> int:
@@ -237,6 +259,7 @@ def run_search(
 
     experiment = _with_overrides(experiment, name, storage, num_trials)
     _check_local_gpus(experiment, address)
+    _check_metric_names(experiment)
     storage_root = (
         experiment.storage if is_uri(experiment.storage) else str(Path(experiment.storage).expanduser().resolve())
     )
