@@ -361,3 +361,29 @@ def test_reports_handle_a_run_without_optional_columns(tmp_path):
     assert "Training loss per task" not in page and "companion metrics" not in page
     assert "trial (file order)" in page
     assert Path(tmp_path / "plain" / "report.html").exists()
+
+
+def test_a_new_section_is_one_entry(tmp_path, monkeypatch):
+    """A section added to the registry shows up in the navigation, numbered, with its blocks."""
+    from curriclip.reports import page
+    from curriclip.reports.blocks import text
+    from curriclip.reports.sections import SECTIONS, Section, plot
+
+    def task_map(results):
+        return [text("{n} tasks <b>mapped</b>", n="<i>3</i>"), plot("status", results)]
+
+    entries = {name: SECTIONS.get(name) for name in SECTIONS}
+    entries["task_map"] = Section("task-map", "Task map", "Task map: which task helps which", task_map)
+
+    class Sections(dict):
+        def get(self, name):
+            return self[name]
+
+    monkeypatch.setattr(page, "SECTIONS", Sections(entries))
+    trials, epochs = make_frames(levels=(0.5,), n_single=2, n_curr=2, extra=False)
+    html_page = build_report(write_run(tmp_path / "map", trials, epochs)).read_text(encoding="utf-8")
+    assert '<a href="#task-map">6. Task map</a>' in html_page
+    section = html_page[html_page.index('<section id="task-map">') :]
+    assert section.startswith('<section id="task-map"><h2>6. Task map: which task helps which</h2>')
+    assert '<p class="small muted">&lt;i&gt;3&lt;/i&gt; tasks <b>mapped</b></p>' in section  # values escaped
+    assert section.count('class="plotly-graph-div"') == 1
