@@ -2,9 +2,8 @@
 coloured by the raw final CLIP score.
 
 Kept instead of ``optuna.visualization.plot_parallel_coordinate``: this one adds the sparsity
-level as an axis (a grid axis, not a study parameter), colours by the raw score rather than the
-study's level-centred objective, and shows parameters that only some trials have (pacing
-parameters) where Optuna drops every trial that lacks one.
+level as an axis (a grid axis, not a parameter of the rebuilt study) and colours by the raw final
+CLIP score, where the study's objective is the level-centred score.
 """
 
 from __future__ import annotations
