@@ -13,9 +13,13 @@ import pandas as pd
 import plotly.offline
 import pytest
 
-from curriclip.reports import build_report, load_results
-from curriclip.reports import figures as F
-from curriclip.reports import page as P
+from curriclip.reports import build_report, load_results, page, stats, style
+from curriclip.reports.figures.answer import answer_figure
+from curriclip.reports.figures.choice import pacing_figure
+from curriclip.reports.figures.clip_dynamics import clip_dynamics_figure
+from curriclip.reports.figures.data_fraction import data_fraction_figure
+from curriclip.reports.figures.ordering import ordering_figure
+from curriclip.reports.figures.parallel_coordinates import params_figure
 
 EVIL = "</script><script>alert(1)</script>"
 LEVELS = (0.05, 0.25, 1.0)
@@ -150,9 +154,9 @@ def test_answer_table_values(full_run):
     done = trials[(trials["status"] == "completed") & (trials["sparsity"] == level)]
     single = done.loc[done["arm"] == "single_task", "final_clip_score"].to_numpy()
     curr = done.loc[done["arm"] == "curriculum", "final_clip_score"].to_numpy()
-    # by hand: mean and t(0.975, 2) = 4.3027 interval for 3 seeds
+    # by hand: mean and t(0.975, 2) = 4.302653 interval for 3 seeds
     s_mean = single.sum() / 3
-    s_hw = 4.3027 * np.sqrt(((single - s_mean) ** 2).sum() / 2) / np.sqrt(3)
+    s_hw = 4.302653 * np.sqrt(((single - s_mean) ** 2).sum() / 2) / np.sqrt(3)
     c_mean = curr.sum() / 8
     answer = page[page.index('<table class="answer">') : page.index("</table>", page.index('<table class="answer">'))]
     row = next(r for r in answer.split("<tr>") if 'data-value="0.25"' in r)
@@ -163,7 +167,7 @@ def test_answer_table_values(full_run):
     # synthetic curriculum is +0.05 above single-task with sd 0.01: clearly outside noise
     assert "curriculum better by" in row and "outside seed noise" in row
     assert "better outside seed noise at <b>3</b>" in page
-    summ = F.answer_summary(load_results(run).trials).set_index("sparsity")
+    summ = stats.answer_summary(load_results(run).trials).set_index("sparsity")
     assert summ.loc[level, "single_mean"] == pytest.approx(s_mean)
     assert summ.loc[level, "single_hw"] == pytest.approx(s_hw, rel=1e-4)
     assert summ.loc[level, "curriculum_n"] == 8 and summ.loc[level, "single_n"] == 3
@@ -172,21 +176,32 @@ def test_answer_table_values(full_run):
 
 
 def test_verdicts():
-    assert F.verdict(1, 5, 0.1, float("nan")).startswith("not enough trials")
-    assert F.verdict(3, 3, 0.01, 0.05).startswith("within seed noise")
-    assert F.verdict(3, 3, 0.1, 0.05).startswith("curriculum better by 0.1000")
-    assert F.verdict(3, 3, -0.1, 0.05).startswith("curriculum worse by 0.1000")
+    assert stats.verdict(1, 5, 0.1, float("nan")).startswith("not enough trials")
+    assert stats.verdict(3, 3, 0.01, 0.05).startswith("within seed noise")
+    assert stats.verdict(3, 3, 0.1, 0.05).startswith("curriculum better by 0.1000")
+    assert stats.verdict(3, 3, -0.1, 0.05).startswith("curriculum worse by 0.1000")
 
 
 def test_t_quantiles_and_ci():
-    assert F.t975(1) == pytest.approx(12.7062)
-    assert F.t975(30) == pytest.approx(2.0423)
-    assert F.t975(60) == pytest.approx(2.0003, abs=2e-4)
-    assert F.t975(1e9) == pytest.approx(1.96, abs=1e-3)
-    n, m, hw = F.mean_ci([1.0])
+    # published two-sided 95% Student-t quantiles
+    assert stats.t975(1) == pytest.approx(12.7062, abs=1e-4)
+    assert stats.t975(30) == pytest.approx(2.0423, abs=1e-4)
+    assert stats.t975(60) == pytest.approx(2.0003, abs=1e-4)
+    assert stats.t975(1e9) == pytest.approx(1.95996, abs=1e-4)
+    assert np.isnan(stats.t975(0.5))
+    n, m, hw = stats.mean_ci([1.0])
     assert (n, m) == (1, 1.0) and np.isnan(hw)
-    n, m, hw = F.mean_ci([1.0, 2.0, 3.0])
-    assert m == 2.0 and hw == pytest.approx(4.3027 * 1.0 / np.sqrt(3))
+    n, m, hw = stats.mean_ci([1.0, 2.0, 3.0])
+    assert m == 2.0 and hw == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-6)
+
+
+def test_welch_interval_rounds_degrees_of_freedom_down():
+    a, b = [1.0, 2.0, 3.0], [2.0, 4.0, 9.0, 5.0]
+    diff, hw = stats.welch_ci(a, b)
+    var_a, var_b = np.var(a, ddof=1) / 3, np.var(b, ddof=1) / 4
+    dof = (var_a + var_b) ** 2 / (var_a**2 / 2 + var_b**2 / 3)  # 3.96: rounded down to 3
+    assert diff == pytest.approx(3.0) and 3 < dof < 4
+    assert hw == pytest.approx(3.182446 * np.sqrt(var_a + var_b), rel=1e-6)  # t(0.975, 3)
 
 
 def test_escaping(tmp_path):
@@ -227,7 +242,7 @@ def test_plotly_json_escapes_script_close():
 
 def test_seal_scripts_neutralises_raw_close_tags():
     frag = '<div><script type="text/javascript">var a = "</script><b>";</script></div>'
-    sealed = P._seal_scripts(frag)
+    sealed = page.seal_scripts(frag)
     assert sealed.count("</script>") == 1 and '"<\\/script><b>"' in sealed
 
 
@@ -285,7 +300,7 @@ def test_atomic_write_failure_leaves_no_temp_and_keeps_old(tmp_path, full_run, m
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(P.os, "replace", boom)
+    monkeypatch.setattr(page.os, "replace", boom)
     with pytest.raises(OSError):
         build_report(run)
     assert out.read_text() == "old report"
@@ -296,12 +311,12 @@ def test_figures_return_figures_and_hover(full_run):
     run, *_ = full_run
     res = load_results(run)
     figs = [
-        F.answer_figure(res.trials),
-        F.pacing_figure(res.trials),
-        F.ordering_figure(res.trials),
-        F.params_figure(res.trials),
-        F.clip_dynamics_figure(res.epochs, res.trials),
-        F.data_fraction_figure(res.epochs, res.trials),
+        answer_figure(res.trials),
+        pacing_figure(res.trials),
+        ordering_figure(res.trials),
+        params_figure(res.trials),
+        clip_dynamics_figure(res.epochs, res.trials),
+        data_fraction_figure(res.epochs, res.trials),
     ]
     import plotly.graph_objects as go
 
@@ -312,14 +327,14 @@ def test_figures_return_figures_and_hover(full_run):
     assert row[0].startswith("cu_") and row[1] == "curriculum" and row[2].endswith("%")
     assert html.unescape(row[4]) in ORDERINGS and "e-0" in row[5]  # escaped for plotly text
     # arm colours are consistent
-    assert pts.marker.color == F.ARM_COLORS["curriculum"]
+    assert pts.marker.color == style.ARM_COLORS["curriculum"]
     # the parallel coordinates include log10(lr) and the categorical pacing
     labels = [d.label for d in figs[3].data[0].dimensions]
     assert "log10(lr)" in labels and "pacing" in labels and labels[-1] == "final CLIP score"
     # empty inputs give an annotated empty figure, not an exception
     empty = load_results(run.parent / "nothing_here")
-    assert isinstance(F.answer_figure(empty.trials), go.Figure)
-    assert isinstance(F.clip_dynamics_figure(empty.epochs, empty.trials), go.Figure)
+    assert isinstance(answer_figure(empty.trials), go.Figure)
+    assert isinstance(clip_dynamics_figure(empty.epochs, empty.trials), go.Figure)
 
 
 def test_no_ray_or_torch_imported():
@@ -336,15 +351,19 @@ def test_no_ray_or_torch_imported():
 
 
 def test_report_modules_import_only_light_dependencies():
-    """Static check of curriclip/reports/*.py: stdlib, numpy, pandas, plotly, yaml, optuna (imported
-    inside functions only, for importances) and itself, plus the torch-free curriculum inspector,
-    so the report layer never needs Ray or torch (whatever the parent package imports)."""
+    """Static check of curriclip/reports/**.py: stdlib, numpy, pandas, plotly, scipy, jinja2, yaml, optuna
+    (imported inside functions only) and itself, plus the torch-free curriculum inspector, the shared
+    names, the registry and the config contract, so the report layer never needs Ray or torch."""
     import ast
 
-    allowed = {"numpy", "pandas", "plotly", "yaml", "optuna", "curriclip"} | set(sys.stdlib_module_names)
-    allowed_internal = ("curriclip.reports", "curriclip.curriculum.inspect")
-    root = Path(P.__file__).parent
-    for path in root.glob("*.py"):
+    allowed = {"numpy", "pandas", "plotly", "yaml", "optuna", "scipy", "jinja2", "markupsafe", "curriclip"}
+    allowed |= set(sys.stdlib_module_names)
+    allowed_internal = ("curriclip.reports", "curriclip.curriculum.inspect", "curriclip.names")
+    allowed_internal += ("curriclip.config", "curriclip.registry")
+    root = Path(page.__file__).parent
+    paths = list(root.rglob("*.py"))
+    assert len(paths) > 20  # the figure and section modules are checked too
+    for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]

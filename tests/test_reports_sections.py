@@ -13,11 +13,21 @@ import pandas as pd
 import pytest
 from test_reports import EVIL, ORDERINGS, make_frames, write_run
 
-from curriclip.reports import build_report, load_results
-from curriclip.reports import figures as F
-from curriclip.reports import study as S
+from curriclip.reports import build_report, load_results, stats, study
+from curriclip.reports.figures import FIGURES, schedules
+from curriclip.reports.figures.answer import answer_figure
+from curriclip.reports.figures.companion import companion_figure, companion_metrics
+from curriclip.reports.figures.difference import difference_figure
+from curriclip.reports.figures.history import history_figure
+from curriclip.reports.figures.importances import importance_data
+from curriclip.reports.figures.losses import loss_figure, loss_tasks
+from curriclip.reports.figures.ordering import best_orderings
+from curriclip.reports.figures.ordering_heatmap import ordering_heatmap
+from curriclip.reports.figures.pareto import pareto_figure
+from curriclip.reports.figures.status import status_figure
+from curriclip.reports.results import ordering_tasks
 
-MULTI_YAML = "name: mo\nsearch:\n  metrics: [clip_score, modality_gap]\n  modes: [max, min]\n"
+MULTI_YAML = "name: mo\nsearch:\n  objectives: {clip_score: max, modality_gap: min}\n"
 
 
 def make_rich_frames(seed: int = 0, n_curr: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -77,7 +87,7 @@ def page_of(run: Path) -> str:
 def test_extra_arm_is_handled_generically(rich_run):
     run, trials, _ = rich_run
     res = load_results(run)
-    summ = F.arm_summary(res.trials).set_index(["sparsity", "arm"])
+    summ = stats.arm_summary(res.trials).set_index(["sparsity", "arm"])
     done = trials[trials["status"] == "completed"]
     single = done[(done["sparsity"] == 0.25) & (done["arm"] == "single_task")]["final_clip_score"]
     shuf = done[(done["sparsity"] == 0.25) & (done["arm"] == "shuffled_control")]["final_clip_score"]
@@ -86,12 +96,12 @@ def test_extra_arm_is_handled_generically(rich_run):
     assert row["diff"] == pytest.approx(shuf.mean() - single.mean())
     assert summ.loc[(0.25, "single_task"), "verdict"] == "baseline"
     assert row["verdict"].startswith(("shuffled_control ", "within seed noise"))
-    fig = F.answer_figure(res.trials)
+    fig = answer_figure(res.trials)
     names = [t.name for t in fig.data]
     # untrained model, 3 arms × (trials, mean ± CI), curriculum best
     assert len(fig.data) == 8 and names[0] == "untrained model" and "shuffled_control mean ± 95% CI" in names
     assert next(t for t in fig.data if t.name == "shuffled_control trials").marker.color == "#9467bd"
-    diff = F.difference_figure(res.trials)
+    diff = difference_figure(res.trials)
     assert [t.name for t in diff.data] == ["curriculum − single-task", "shuffled_control − single-task"]
     assert list(diff.data[1].y) == pytest.approx(summ.xs("shuffled_control", level="arm")["diff"].tolist())
     # the legend sits under the title, not on it
@@ -101,14 +111,14 @@ def test_extra_arm_is_handled_generically(rich_run):
     assert f"{shuf.mean():.4f}" in page
     # untrained model column of the answer table: mean init_clip_score at that level
     init = trials.loc[trials["sparsity"] == 0.25, "init_clip_score"].mean()
-    assert F.answer_summary(res.trials).set_index("sparsity").loc[0.25, "untrained_mean"] == pytest.approx(init)
+    assert stats.answer_summary(res.trials).set_index("sparsity").loc[0.25, "untrained_mean"] == pytest.approx(init)
 
 
 def test_companion_metrics(rich_run):
     run, trials, _ = rich_run
     res = load_results(run)
-    assert F.companion_metrics(res.trials) == ["i2t_r1", "modality_gap", "recall_at_5"]
-    fig = F.companion_figure(res.trials)
+    assert companion_metrics(res.trials) == ["i2t_r1", "modality_gap", "recall_at_5"]
+    fig = companion_figure(res.trials)
     # 4 panels (clip_score + 3) × 3 arms + untrained markers for clip_score and i2t_r1
     assert len(fig.data) == 4 * 3 + 2
     assert [a.text for a in fig.layout.annotations] == ["clip_score", "i2t_r1", "modality_gap", "recall_at_5"]
@@ -123,7 +133,7 @@ def test_companion_metrics(rich_run):
 def test_ordering_heatmap_and_best_orderings(rich_run):
     run, trials, _ = rich_run
     res = load_results(run)
-    fig = F.ordering_heatmap(res.trials)
+    fig = ordering_heatmap(res.trials)
     assert len(fig.data) == 3 and all(t.type == "heatmap" for t in fig.data)
     cur = trials[(trials["status"] == "completed") & (trials["arm"] == "curriculum") & (trials["sparsity"] == 1.0)]
     # "findings" in position 1: ORDERINGS[2] starts with findings
@@ -132,10 +142,10 @@ def test_ordering_heatmap_and_best_orderings(rich_run):
     tasks = list(hm.y)
     assert tasks[0] == "itc"
     assert hm.z[tasks.index("findings")][0] == pytest.approx(expected)
-    best = F.best_orderings(res.trials, k=2)
+    best = best_orderings(res.trials, k=2)
     assert len(best) == 2 and best["mean_vs_level"].is_monotonic_decreasing
     assert set(best["ordering"]) <= set(ORDERINGS)
-    assert F.ordering_tasks("itc > findings") == ["itc", "findings"] and F.ordering_tasks("a,b") == ["a", "b"]
+    assert ordering_tasks("itc > findings") == ["itc", "findings"] and ordering_tasks("a,b") == ["a", "b"]
 
 
 def test_weighting_choice_figure(rich_run):
@@ -147,18 +157,22 @@ def test_weighting_choice_figure(rich_run):
 def test_loss_and_schedule_figures(rich_run, monkeypatch):
     run, trials, epochs = rich_run
     res = load_results(run)
-    assert F.loss_tasks(res.epochs) == ["itc", "findings", "rotation"]
-    loss = F.loss_figure(res.epochs, res.trials)
+    assert loss_tasks(res.epochs) == ["itc", "findings", "rotation"]
+    loss = loss_figure(res.epochs, res.trials)
     # itc: 3 arms completed + curriculum not completed; findings, rotation: curriculum (completed, not)
     assert len(loss.data) == 4 + 2 + 2
-    # schedule from the recorded epochs when the curriculum engine's inspector is unavailable
-    monkeypatch.setattr(F, "_inspect_schedule_table", lambda: None)
-    frame, source = F.schedule_frame(res.epochs, res.trials, ["cu_0_0"])
+
+    # schedule from the recorded epochs when the curriculum engine cannot read a trial's config
+    def unreadable(cfg, points=100, train_pairs=None):
+        raise KeyError("tasks")
+
+    monkeypatch.setattr(schedules, "schedule_table", unreadable)
+    frame, source = schedules.schedule_frame(res.epochs, res.trials, ["cu_0_0"])
     assert source.startswith("recorded epochs")
     assert set(frame["task"]) == {"itc", "findings", "rotation"} and np.allclose(frame["weight"], 1 / 3)
     ep = epochs[epochs["trial_id"] == "cu_0_0"]
     assert frame.drop_duplicates("x")["data_fraction"].tolist() == pytest.approx(ep["data_fraction"].tolist())
-    fig = F.schedule_figure(res.epochs, res.trials)
+    fig = schedules.schedule_figure(res.epochs, res.trials)
     assert len(fig.data) == 4  # itc, findings, rotation, data fraction
     assert fig.data[3].z.shape == (len(trials[trials["arm"] == "curriculum"]) - 1, 5)  # errored one has no epochs
 
@@ -168,8 +182,8 @@ def test_loss_and_schedule_figures(rich_run, monkeypatch):
         return pd.DataFrame({"step": [0, 0, 9, 9], "progress": [0.0, 0.0, 0.9, 0.9], "task": ["itc", "x"] * 2,
                              "weight": [1.0, 0.0, 1.0, 0.5], "data_fraction": [0.2, 0.2, 1.0, 1.0]})  # fmt: skip
 
-    monkeypatch.setattr(F, "_inspect_schedule_table", lambda: fake_table)
-    frame, source = F.schedule_frame(res.epochs, res.trials, ["cu_0_0"])
+    monkeypatch.setattr(schedules, "schedule_table", fake_table)
+    frame, source = schedules.schedule_frame(res.epochs, res.trials, ["cu_0_0"])
     assert "schedule_table" in source and frame["x"].tolist() == pytest.approx([0, 0, 4.5, 4.5])
 
 
@@ -186,24 +200,24 @@ def test_importances_find_the_parameter_that_matters(tmp_path):
                 "param/sparsity": np.where(np.arange(n) % 2, 0.1, 1.0)})
     )  # fmt: skip
     res = load_results(write_run(tmp_path / "imp", trials, None))
-    imp, note = S.param_importances(res.trials)
+    imp, note = study.param_importances(res.trials)
     assert imp["param"].iloc[0] == "lr" and imp["importance"].iloc[0] > 0.5
     assert "sparsity" not in set(imp["param"])  # a grid axis, not a searched choice
     assert imp["importance"].sum() == pytest.approx(1.0)
-    imp2, _ = S.param_importances(res.trials)
+    imp2, _ = study.param_importances(res.trials)
     pd.testing.assert_frame_equal(imp, imp2)  # deterministic
-    study = S.rebuild_study(res.trials)
-    dists = study.trials[0].distributions
+    rebuilt = study.rebuild_study(res.trials)
+    dists = rebuilt.trials[0].distributions
     assert dists["lr"].log and type(dists["pacing"]).__name__ == "CategoricalDistribution"
     # too few completed trials: a reason, no figure
-    few, why = S.param_importances(res.trials.head(3))
+    few, why = study.param_importances(res.trials.head(3))
     assert few.empty and "needs ≥ 4" in why
 
 
 def test_history_uses_start_order(rich_run):
     run, trials, _ = rich_run
     res = load_results(run)
-    fig = S.history_figure(res.trials)
+    fig = history_figure(res.trials)
     cur = trials[(trials["arm"] == "curriculum") & trials["final_clip_score"].notna()]
     first = cur.sort_values("started_at").iloc[0]
     pts = [t for t in fig.data if t.mode == "markers"]
@@ -216,34 +230,70 @@ def test_history_uses_start_order(rich_run):
 
 def test_pareto_front(tmp_path):
     vals = np.array([[1.0, 1.0], [2.0, 0.5], [0.5, 2.0], [0.4, 0.4], [2.0, 2.0]])
-    assert S.pareto_mask(vals, [True, True]).tolist() == [False, False, False, False, True]
-    assert S.pareto_mask(vals, [True, False]).tolist() == [False, True, False, True, False]
-    assert S.objectives({"search": {"metrics": ["clip_score", "modality_gap"], "modes": ["max", "min"]}}) == [
+    assert study.pareto_mask(vals, [True, True]).tolist() == [False, False, False, False, True]
+    assert study.pareto_mask(vals, [True, False]).tolist() == [False, True, False, True, False]
+    assert study.objectives({"search": {"objectives": {"clip_score": "max", "modality_gap": "min"}}}) == [
         ("clip_score", "maximize"), ("modality_gap", "minimize")]  # fmt: skip
-    assert S.objectives({"search": {"metric": "clip_score"}}) == [("clip_score", "maximize")]
+    assert study.objectives({"search": {"metric": "i2t_r1"}}) == [("i2t_r1", "maximize")]
+    assert study.objectives({}) == [("clip_score", "maximize")]  # SearchConfig's default metric
     trials, epochs = make_rich_frames()
     trials["final/clip_score"] = trials["final_clip_score"]
     run = write_run(tmp_path / "mo", trials, epochs, yaml=MULTI_YAML)
     page = build_report(run).read_text(encoding="utf-8")
     assert "Pareto front: clip_score vs modality_gap" in page
     res = load_results(run)
-    fig = S.pareto_figure(res.trials, S.objectives(res.experiment))
+    fig = pareto_figure(res.trials, study.objectives(res.experiment))
     front = fig.data[-1]
     done = res.trials[res.trials["status"] == "completed"]
-    mask = S.pareto_mask(done[["final/clip_score", "final/modality_gap"]].to_numpy(), [True, False])
+    mask = study.pareto_mask(done[["final/clip_score", "final/modality_gap"]].to_numpy(), [True, False])
     assert len(front.x) == mask.sum() and len(fig.data) == 3 + 1
 
 
 def test_single_objective_note(rich_run):
-    assert "Single-objective search (metric: clip_score): no Pareto front" in page_of(rich_run[0])
+    page = page_of(rich_run[0])
+    assert "Single-objective search (metric: clip_score): no Pareto front" in page
+    # the field the note tells users to set is one the config accepts
+    from curriclip.config import SearchConfig
+
+    named = page.split("<code>search.", 1)[1].split("</code>", 1)[0]
+    assert named == "objectives" and named in SearchConfig.model_fields
+
+
+def test_importances_figure_is_optunas_with_the_computed_values(rich_run):
+    res = load_results(rich_run[0])
+    data = importance_data(res.trials)
+    assert not data.importances.empty
+    fig = FIGURES.get("importances").draw(data)
+    bar = fig.data[0]
+    drawn = dict(zip(bar.y, bar.x))
+    expected = dict(zip(data.importances["param"], data.importances["importance"]))
+    assert drawn == pytest.approx(expected)
+    assert list(bar.y)[-1] == data.importances["param"].iloc[0]  # most important at the top
+    assert all("Distribution)" in t for t in bar.hovertemplate)  # optuna's hover text
+
+
+def test_every_registered_figure_builds_plain_data_and_draws(rich_run):
+    import plotly.graph_objects as go
+
+    res = load_results(rich_run[0])
+    empty = set()
+    for name in FIGURES:
+        figure = FIGURES.get(name)
+        data = figure.data(res)
+        assert not isinstance(data, go.Figure), name
+        drawn = figure.draw(data)
+        assert isinstance(drawn, go.Figure), name
+        if not drawn.data:
+            empty.add(name)
+    assert len(FIGURES) == 16 and empty == {"pareto"}  # a single-objective run has no Pareto front
 
 
 def test_status_and_error_reasons(rich_run):
     run, trials, _ = rich_run
     res = load_results(run)
-    errs = S.error_reasons(res.trials)
+    errs = study.error_reasons(res.trials)
     assert errs.to_dict("records") == [{"error": "RuntimeError: CUDA out of memory", "n": 1, "trial_ids": "errored_0"}]
-    fig = S.status_figure(res.trials)
+    fig = status_figure(res.trials)
     assert [t.name for t in fig.data] == ["completed", "pruned", "errored"]
     assert list(fig.data[0].x[:3]) == ["single_task · 5%", "single_task · 25%", "single_task · 100%"]
     assert sum(sum(t.y) for t in fig.data) == len(trials)
@@ -311,3 +361,29 @@ def test_reports_handle_a_run_without_optional_columns(tmp_path):
     assert "Training loss per task" not in page and "companion metrics" not in page
     assert "trial (file order)" in page
     assert Path(tmp_path / "plain" / "report.html").exists()
+
+
+def test_a_new_section_is_one_entry(tmp_path, monkeypatch):
+    """A section added to the registry shows up in the navigation, numbered, with its blocks."""
+    from curriclip.reports import page
+    from curriclip.reports.blocks import text
+    from curriclip.reports.sections import SECTIONS, Section, plot
+
+    def task_map(results):
+        return [text("{n} tasks <b>mapped</b>", n="<i>3</i>"), plot("status", results)]
+
+    entries = {name: SECTIONS.get(name) for name in SECTIONS}
+    entries["task_map"] = Section("task-map", "Task map", "Task map: which task helps which", task_map)
+
+    class Sections(dict):
+        def get(self, name):
+            return self[name]
+
+    monkeypatch.setattr(page, "SECTIONS", Sections(entries))
+    trials, epochs = make_frames(levels=(0.5,), n_single=2, n_curr=2, extra=False)
+    html_page = build_report(write_run(tmp_path / "map", trials, epochs)).read_text(encoding="utf-8")
+    assert '<a href="#task-map">6. Task map</a>' in html_page
+    section = html_page[html_page.index('<section id="task-map">') :]
+    assert section.startswith('<section id="task-map"><h2>6. Task map: which task helps which</h2>')
+    assert '<p class="small muted">&lt;i&gt;3&lt;/i&gt; tasks <b>mapped</b></p>' in section  # values escaped
+    assert section.count('class="plotly-graph-div"') == 1

@@ -4,19 +4,32 @@
     build_report("runs/my_search")          # -> runs/my_search/report.html
 
 Reads ``trials.parquet``, ``epochs.parquet`` and ``experiment.yaml`` (all optional); imports
-neither Ray nor torch, so it can run anywhere the result files can be read.
+neither Ray nor torch, so it runs anywhere the result files can be read. Built like
+``optuna.visualization``:
 
-- ``figures``: one function per figure (the answer, arms side by side, companion metrics,
-  curriculum choices, orderings, learning curves, per-task losses, schedules) and the
-  statistics behind them;
-- ``study``: the Search section, from an Optuna study rebuilt in memory from ``param/*``
-  columns (importances, optimisation history, Pareto front, status counts, error reasons);
-- ``page``: loading (dropping any column that could carry dataset text), the HTML page,
-  the sortable trial table and the trial inspector (full configuration on hover).
+- ``results``: a run directory -> normalised trials / epochs frames (dataset text dropped);
+- ``stats``: intervals (``scipy.stats``), per-level summaries, verdicts;
+- ``study``: an Optuna study rebuilt from ``param/*`` columns (importances), objectives;
+- ``style``: colours, layout, text made literal for Plotly;
+- ``figures/``: one module per figure, ``data(results)`` (plain data) and ``draw(data)``
+  (Plotly), registered in ``figures.FIGURES``;
+- ``sections/``: the page's sections in order, each a list of blocks (``blocks``),
+  registered in ``sections.SECTIONS``;
+- ``page``: renders the sections with ``templates/report.html.j2`` (CSS and JS in ``static/``).
+
+Add a figure: a module ``figures/<name>.py`` with ``FIGURE = FigureSpec(title, data, draw)``, and one
+line in ``figures/__init__.py``: ``FIGURES.lazy("<name>", "curriclip.reports.figures.<name>:FIGURE")``;
+show it from a section with ``plot("<name>", results)``.
+
+Add a section: a module ``sections/<name>.py`` with ``SECTION = Section(id, nav, title, blocks)``
+(``blocks(results)`` returns headings, text, plots and tables), and one line in
+``sections/__init__.py``: ``SECTIONS.lazy("<name>", "curriclip.reports.sections.<name>:SECTION")``,
+placed where the section goes on the page.
 
 ``notebooks/explore_run.ipynb`` uses the same functions to explore a run interactively.
 """
 
-from .page import Results, build_report, load_results, render_html
+from .page import build_report, render_html
+from .results import Results, load_results
 
 __all__ = ["Results", "build_report", "load_results", "render_html"]

@@ -1,0 +1,217 @@
+"""A run directory's result files, read into normalised DataFrames.
+
+Reads only ``trials.parquet``, ``epochs.parquet`` and ``experiment.yaml`` (any of which may be
+missing, empty or half-written while a search starts). Every contract column exists afterwards
+with its dtype, so figures never test for columns. Columns that could carry a dataset's report
+text or images are dropped here, on reading, so no such text can reach the page.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from curriclip.names import PARAM_PREFIX, EpochColumn, Status, TrialColumn
+
+from .style import is_missing
+
+TRIAL_COLUMNS = {
+    TrialColumn.TRIAL_ID: "str",
+    TrialColumn.STATUS: "str",
+    TrialColumn.ARM: "str",
+    TrialColumn.SPARSITY: "float",
+    TrialColumn.SEED: "int",
+    TrialColumn.PACING: "str",
+    TrialColumn.ORDERING: "str",
+    TrialColumn.LR: "float",
+    TrialColumn.EPOCHS_DONE: "int",
+    TrialColumn.FINAL_CLIP_SCORE: "float",
+    TrialColumn.BEST_CLIP_SCORE: "float",
+    TrialColumn.INIT_CLIP_SCORE: "float",
+    TrialColumn.ERROR: "str",
+    TrialColumn.CONFIG_JSON: "str",
+}
+# Metric columns of epochs.parquet the report reads (they are not fixed columns of EpochColumn).
+CLIP_SCORE, LOSS, DATA_FRACTION, ACTIVE_TASKS = "clip_score", "loss", "data_fraction", "active_tasks"
+EPOCH_COLUMNS = {
+    EpochColumn.TRIAL_ID: "str",
+    EpochColumn.ARM: "str",
+    EpochColumn.SPARSITY: "float",
+    EpochColumn.EPOCH: "int",
+    CLIP_SCORE: "float",
+    LOSS: "float",
+    DATA_FRACTION: "float",
+    ACTIVE_TASKS: "str",
+    EpochColumn.TIME_S: "float",
+}
+STATUS_ORDER = tuple(Status)
+#: Curriculum choices recorded only inside config_json in older runs, derived as columns.
+DERIVED_CHOICES = ("weighting", "scorer")
+
+# Columns that could carry a credentialed dataset's report text or images (MIMIC-CXR findings /
+# impression sections, captions, pixels). Result files should never hold them; if one does, the
+# report drops it on reading. Numeric columns of the same name (``loss/findings``) are kept.
+SENSITIVE_NAMES = {
+    "findings", "impression", "impressions", "report", "reports", "report_text", "text", "texts", "caption",
+    "captions", "image", "images", "image_path", "image_bytes", "pixels", "findings_text", "impression_text",
+    "sentence", "sentences", "note", "notes",
+}  # fmt: skip
+
+
+@dataclass
+class Results:
+    """What a run directory holds, normalised: every contract column exists with its dtype."""
+
+    run_dir: Path
+    trials: pd.DataFrame
+    epochs: pd.DataFrame
+    experiment_yaml: str | None = None
+    notes: list[str] = field(default_factory=list)  # problems met while reading
+
+    @property
+    def experiment(self) -> dict:
+        """experiment.yaml parsed (empty when absent or unreadable)."""
+        if not self.experiment_yaml:
+            return {}
+        try:
+            import yaml
+
+            data = yaml.safe_load(self.experiment_yaml)
+        except Exception:  # noqa: BLE001 - a broken file only loses the Pareto detection
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def run_name(self) -> str:
+        return self.run_dir.resolve().name or str(self.run_dir)
+
+    @property
+    def empty(self) -> bool:
+        return self.trials.empty and self.epochs.empty
+
+    def status_counts(self) -> dict[str, int]:
+        if self.trials.empty:
+            return {}
+        counts = self.trials[TrialColumn.STATUS].fillna("unknown").value_counts()
+        order = [s for s in STATUS_ORDER if s in counts] + sorted(s for s in counts.index if s not in STATUS_ORDER)
+        return {str(s): int(counts[s]) for s in order}
+
+
+def _normalise(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    df = df.copy()
+    for col, kind in columns.items():
+        col = str(col)
+        if col not in df.columns:
+            df[col] = pd.Series([None] * len(df), dtype="object" if kind == "str" else "float64")
+        if kind == "float":
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+        elif kind == "int":
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+        else:
+            s = df[col].astype("object")
+            df[col] = s.where(s.notna(), None).map(lambda v: v if v is None else str(v))
+    for col in df.columns:  # other numeric columns (param/*, final/*, loss/*) as float
+        if col not in columns and pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+            df[col] = df[col].astype("float64")
+    return df.reset_index(drop=True)
+
+
+def is_sensitive(name: object, series: pd.Series | None = None) -> bool:
+    """A column (or config key) named like dataset text, unless it holds numbers."""
+    last = str(name).rsplit("/", 1)[-1].lower()
+    if last not in SENSITIVE_NAMES:
+        return False
+    return series is None or not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series))
+
+
+def drop_sensitive(df: pd.DataFrame) -> pd.DataFrame:
+    bad = [c for c in df.columns if is_sensitive(c, df[c]) or df[c].map(lambda v: isinstance(v, bytes)).any()]
+    return df.drop(columns=bad) if bad else df
+
+
+def clean_config(text: object) -> dict:
+    """A trial's config_json as a dict, without any key that could carry dataset text."""
+    if not isinstance(text, str) or not text:
+        return {}
+    try:
+        cfg = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(cfg, dict):
+        return {}
+    return {k: v for k, v in cfg.items() if not (is_sensitive(k) and not isinstance(v, (int, float, bool)))}
+
+
+def _derive_choices(trials: pd.DataFrame) -> pd.DataFrame:
+    """Curriculum choices recorded only inside config_json (weighting, scorer) as columns."""
+    if trials.empty:
+        return trials
+    configs = None
+    for key in DERIVED_CHOICES:
+        if key in trials.columns:
+            continue
+        if PARAM_PREFIX + key in trials.columns:
+            trials[key] = trials[PARAM_PREFIX + key].map(lambda v: None if is_missing(v) else str(v))
+            continue
+        if configs is None:
+            configs = trials[TrialColumn.CONFIG_JSON].map(clean_config)
+        vals = configs.map(lambda c, k=key: None if c.get(k) is None else str(c.get(k)))
+        if vals.notna().any():
+            trials[key] = vals
+    return trials
+
+
+def _read_parquet(path: Path, notes: list[str]) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame()
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # half-written or corrupt: report it, render the rest
+        notes.append(f"could not read {path.name} (still being written?): {type(exc).__name__}: {exc}")
+        return pd.DataFrame()
+
+
+def _fill_epochs_from_trials(epochs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """Arm and sparsity from trials where the epoch rows lack them; rows in (trial, epoch) order."""
+    if not trials.empty:
+        info = trials.set_index(TrialColumn.TRIAL_ID)
+        for col in (EpochColumn.ARM, EpochColumn.SPARSITY):
+            epochs[col] = epochs[col].fillna(epochs[EpochColumn.TRIAL_ID].map(info[col]))
+    return epochs.sort_values([EpochColumn.TRIAL_ID, EpochColumn.EPOCH]).reset_index(drop=True)
+
+
+def load_results(run_dir: str | Path) -> Results:
+    """Read a run directory's result files; missing or unreadable files give empty frames."""
+    run_dir = Path(run_dir)
+    notes: list[str] = []
+    trials = _normalise(drop_sensitive(_read_parquet(run_dir / "trials.parquet", notes)), TRIAL_COLUMNS)
+    epochs = _normalise(drop_sensitive(_read_parquet(run_dir / "epochs.parquet", notes)), EPOCH_COLUMNS)
+    trials = _derive_choices(trials)
+    # Drop rows without an id: nothing can be said about them.
+    trials = trials[trials[TrialColumn.TRIAL_ID].notna()].drop_duplicates(TrialColumn.TRIAL_ID, keep="last")
+    epochs = epochs[epochs[EpochColumn.TRIAL_ID].notna()]
+    if not trials.empty:
+        order = [TrialColumn.SPARSITY, TrialColumn.ARM, TrialColumn.TRIAL_ID]
+        trials = trials.sort_values(order, na_position="last").reset_index(drop=True)
+    if not epochs.empty:
+        epochs = _fill_epochs_from_trials(epochs, trials)
+    yaml_path = run_dir / "experiment.yaml"
+    experiment_yaml = None
+    if yaml_path.exists():
+        try:
+            experiment_yaml = yaml_path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            notes.append(f"could not read experiment.yaml: {exc}")
+    return Results(run_dir, trials, epochs, experiment_yaml, notes)
+
+
+def ordering_tasks(ordering: object) -> list[str]:
+    """'itc > findings > rotation' -> ['itc', 'findings', 'rotation'] (also accepts ',' lists)."""
+    if is_missing(ordering):
+        return []
+    text = str(ordering)
+    parts = text.split(">") if ">" in text else text.split(",")
+    return [p.strip() for p in parts if p.strip()]

@@ -1,0 +1,42 @@
+"""The report's sections, in page order: each a ``Section`` whose ``blocks(results)`` returns the
+headings, text, figures and tables it shows (``curriclip.reports.blocks``).
+
+Add a section: write ``sections/<name>.py`` defining ``SECTION = Section(id, nav, title, blocks)``
+and add one line below, where it should appear on the page:
+``SECTIONS.lazy("<name>", "curriclip.reports.sections.<name>:SECTION")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from curriclip.registry import Registry
+
+from ..blocks import Plot
+from ..figures import FIGURES
+
+if TYPE_CHECKING:
+    from ..results import Results
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str  # the HTML id (links: report.html#<id>)
+    nav: str  # its name in the page's navigation bar
+    title: str  # its heading
+    blocks: Callable[[Results], list[Any]]
+
+
+def plot(name: str, results: Results) -> Plot:
+    """The registered figure ``name`` drawn from ``results``."""
+    return Plot(FIGURES.get(name).build(results))
+
+
+SECTIONS: Registry[Section] = Registry("report section", "sections")
+SECTIONS.lazy("answer", "curriclip.reports.sections.answer:SECTION")
+SECTIONS.lazy("choices", "curriclip.reports.sections.choices:SECTION")
+SECTIONS.lazy("dynamics", "curriclip.reports.sections.dynamics:SECTION")
+SECTIONS.lazy("search", "curriclip.reports.sections.search:SECTION")
+SECTIONS.lazy("trials", "curriclip.reports.sections.trials:SECTION")

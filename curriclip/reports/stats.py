@@ -1,0 +1,163 @@
+"""The statistics behind "the answer": Student-t and Welch intervals (``scipy.stats``), per-level
+summaries and the verdict text.
+
+Figures and tables both call these, so the figure and the table under it are computed by the
+same code. Intervals are 95% two-sided; a Welch interval uses the Welch-Satterthwaite degrees of
+freedom rounded down (conservative: a slightly wider interval, never a narrower one).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from curriclip.names import Arm, Status, TrialColumn
+
+from .style import arms_in, levels_in
+
+BASELINE_ARM = Arm.SINGLE_TASK
+SCORE = TrialColumn.FINAL_CLIP_SCORE
+
+
+def t975(dof: float) -> float:
+    """The 0.975 quantile of Student's t with ``dof`` degrees of freedom (NaN when dof < 1)."""
+    if not dof or dof < 1 or math.isnan(dof):
+        return float("nan")
+    return float(scipy_stats.t.ppf(0.975, dof))
+
+
+def _values(values) -> np.ndarray:
+    return pd.to_numeric(pd.Series(values, dtype="float64"), errors="coerce").dropna().to_numpy()
+
+
+def mean_ci(values) -> tuple[int, float, float]:
+    """(n, mean, 95% t-interval half-width); the half-width is NaN when n < 2."""
+    sample = _values(values)
+    n = int(sample.size)
+    if n == 0:
+        return 0, float("nan"), float("nan")
+    mean = float(sample.mean())
+    if n < 2:
+        return n, mean, float("nan")
+    return n, mean, t975(n - 1) * float(scipy_stats.sem(sample))
+
+
+def welch_ci(a, b) -> tuple[float, float]:
+    """(mean(b) - mean(a), Welch 95% half-width); half-width NaN unless both have n >= 2."""
+    a, b = _values(a), _values(b)
+    if a.size == 0 or b.size == 0:
+        return float("nan"), float("nan")
+    diff = float(b.mean() - a.mean())
+    if a.size < 2 or b.size < 2:
+        return diff, float("nan")
+    var_a, var_b = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se2 = var_a + var_b
+    if se2 == 0:
+        return diff, 0.0
+    dof = se2**2 / (var_a**2 / (a.size - 1) + var_b**2 / (b.size - 1))
+    return diff, t975(math.floor(dof)) * math.sqrt(se2)
+
+
+def answer_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials the answer is computed from: completed, with a final CLIP score."""
+    if trials.empty:
+        return trials
+    return trials[(trials[TrialColumn.STATUS] == Status.COMPLETED) & trials[SCORE].notna()]
+
+
+def curriculum_completed(trials: pd.DataFrame) -> pd.DataFrame:
+    """Completed curriculum trials with a final CLIP score."""
+    done = answer_trials(trials)
+    return done[done[TrialColumn.ARM] == Arm.CURRICULUM] if not done.empty else done
+
+
+def centred_scores(df: pd.DataFrame) -> pd.Series:
+    """Final CLIP score minus its sparsity level's mean (levels differ far more than curricula do)."""
+    return df[SCORE] - df.groupby(TrialColumn.SPARSITY)[SCORE].transform("mean")
+
+
+def verdict(n_single: int, n_curr: int, diff: float, hw: float, arm: str = Arm.CURRICULUM) -> str:
+    arm = str(arm)
+    if n_single < 2 or n_curr < 2 or math.isnan(hw):
+        return f"not enough trials (need ≥ 2 per arm; single-task n={n_single}, {arm} n={n_curr})"
+    if abs(diff) > hw:
+        word = "better" if diff > 0 else "worse"
+        return f"{arm} {word} by {abs(diff):.4f}, outside seed noise (95% CI half-width {hw:.4f})"
+    return f"within seed noise (|diff| {abs(diff):.4f} < CI half-width {hw:.4f})"
+
+
+def answer_summary(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per sparsity level: per-arm n / mean / CI, curriculum best, difference, verdict.
+
+    diff = curriculum mean - single-task mean, with a Welch 95% half-width (``diff_hw``).
+    ``best_minus_single`` is what a search would report, but it is optimistic: the best
+    trial is selected on the same held-out score it is judged by. ``untrained_mean`` is the
+    untrained model's CLIP score at that level (the floor every arm should clear).
+    """
+    df = answer_trials(trials)
+    rows = []
+    for level in levels_in(df):
+        at = df[df[TrialColumn.SPARSITY] == level]
+        single = at.loc[at[TrialColumn.ARM] == BASELINE_ARM, SCORE]
+        curr = at[at[TrialColumn.ARM] == Arm.CURRICULUM]
+        n_s, m_s, hw_s = mean_ci(single)
+        n_c, m_c, hw_c = mean_ci(curr[SCORE])
+        diff, diff_hw = welch_ci(single, curr[SCORE])
+        if n_c:
+            best = curr.loc[curr[SCORE].idxmax()]
+            best_score, best_id = float(best[SCORE]), str(best[TrialColumn.TRIAL_ID])
+        else:
+            best_score, best_id = float("nan"), ""
+        init_col = TrialColumn.INIT_CLIP_SCORE
+        init = trials.loc[(trials[TrialColumn.SPARSITY] == level) & trials[init_col].notna(), init_col]
+        rows.append(
+            dict(
+                sparsity=level,
+                untrained_mean=float(init.mean()) if len(init) else float("nan"),
+                single_n=n_s,
+                single_mean=m_s,
+                single_hw=hw_s,
+                curriculum_n=n_c,
+                curriculum_mean=m_c,
+                curriculum_hw=hw_c,
+                curriculum_best=best_score,
+                curriculum_best_trial=best_id,
+                diff=diff,
+                diff_hw=diff_hw,
+                best_minus_single=best_score - m_s if n_s and n_c else float("nan"),
+                verdict=verdict(n_s, n_c, diff, diff_hw),
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def arm_summary(trials: pd.DataFrame, score: str = SCORE) -> pd.DataFrame:
+    """Long form, one row per (sparsity level, arm): n, mean, 95% CI and, for every arm other
+    than single-task, the difference from the single-task mean with a Welch interval and a
+    verdict. Handles any arms present (curriculum, shuffled_control, ...) the same way."""
+    df = answer_trials(trials)
+    rows = []
+    if df.empty or score not in df.columns:
+        return pd.DataFrame(rows)
+    for level in levels_in(df):
+        at = df[df[TrialColumn.SPARSITY] == level]
+        base = at.loc[at[TrialColumn.ARM] == BASELINE_ARM, score].dropna()
+        for arm in arms_in(at):
+            vals = at.loc[at[TrialColumn.ARM] == arm, score].dropna()
+            n, mean, hw = mean_ci(vals)
+            if arm == BASELINE_ARM:
+                diff, diff_hw, text = float("nan"), float("nan"), "baseline"
+            else:
+                diff, diff_hw = welch_ci(base, vals)
+                text = verdict(len(base), n, diff, diff_hw, arm=arm)
+            rows.append(dict(sparsity=level, arm=arm, n=n, mean=mean, hw=hw, diff=diff, diff_hw=diff_hw, verdict=text))
+    return pd.DataFrame(rows)
+
+
+def level_means(df: pd.DataFrame, column: str, levels: list[float]) -> pd.DataFrame:
+    """Per level with values: level, n, mean, 95% half-width (NaN for n = 1) of ``column``."""
+    rows = [(level, *mean_ci(df.loc[df[TrialColumn.SPARSITY] == level, column])) for level in levels]
+    return pd.DataFrame([r for r in rows if r[1] > 0], columns=["level", "n", "mean", "hw"])
