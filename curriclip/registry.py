@@ -115,11 +115,13 @@ REGISTRY_PACKAGES = (
     "curriclip.data.sources",
     "curriclip.data.ingest",
     "curriclip.taskmap",
+    "curriclip.reports.figures",
+    "curriclip.reports.sections",
 )
 
 
 def all_registries() -> dict[str, Registry]:
-    """Every registry, after importing the packages that declare them (no torch is imported)."""
+    """Every registry, after importing the packages that declare them (neither torch nor Ray is imported)."""
     for package in REGISTRY_PACKAGES:
         importlib.import_module(package)
     return ALL

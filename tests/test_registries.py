@@ -118,6 +118,22 @@ def _ingester(name, fn):
     assert callable(fn) and inspect.signature(fn).parameters, f"ingester {name} takes no options"
 
 
+def _report_figure(name, figure):
+    """A report figure builds plain data and draws it; with nothing to show it still draws (an empty figure)."""
+    import plotly.graph_objects as go
+
+    from curriclip.reports.figures import FigureSpec
+
+    assert isinstance(figure, FigureSpec) and figure.title and callable(figure.data)
+    assert isinstance(figure.draw(None), go.Figure)
+
+
+def _report_section(name, section):
+    from curriclip.reports.sections import Section
+
+    assert isinstance(section, Section) and section.id and section.nav and section.title and callable(section.blocks)
+
+
 CONTRACTS = {
     "tasks": _task,
     "pacing": _pacing,
@@ -129,6 +145,8 @@ CONTRACTS = {
     "sources": _source,
     "ingesters": _ingester,
     "task_families": _task_family,
+    "figures": _report_figure,
+    "sections": _report_section,
 }
 
 ENTRIES = [(kind, name) for kind, registry in all_registries().items() for name in registry.names()]
@@ -166,12 +184,20 @@ def test_registering_twice_or_without_a_target_fails():
         ALL.pop("things-under-test")
 
 
-def test_config_and_registry_catalogs_import_no_heavy_layer():
-    """The contract sits at the bottom: importing it (and listing names) loads neither torch, open_clip nor Ray."""
-    code = (
-        "import sys, curriclip.config, curriclip.registry as r; r.all_registries();"
-        "from curriclip.config import parse_experiment; parse_experiment({'space': {'tasks': ['rotation']}});"
-        "print(' '.join(m for m in ('torch', 'open_clip', 'ray', 'plotly', 'optuna') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+@pytest.mark.parametrize(
+    ("code", "heavy"),
+    [
+        # the contract sits at the bottom: validating an experiment loads no heavy layer at all
+        (
+            "import curriclip.config as c; c.parse_experiment({'space': {'tasks': ['rotation'], 'scorer': "
+            "['self_paced']}, 'model': 'ViT-B-32'})",
+            ("torch", "open_clip", "ray", "plotly", "optuna", "numpy"),
+        ),
+        # listing every registry (curriclip list) imports no entry's module: neither torch nor Ray
+        ("import curriclip.registry as r; r.all_registries()", ("torch", "open_clip", "ray", "optuna")),
+    ],
+)
+def test_catalogs_import_no_heavy_layer(code, heavy):
+    probe = f"import sys; {code}; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == ""

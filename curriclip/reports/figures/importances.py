@@ -63,7 +63,9 @@ def _given(importances: pd.DataFrame):
     return Given()
 
 
-def draw(data: ImportanceData) -> go.Figure:
+def draw(data: ImportanceData | None) -> go.Figure:
+    if data is None:
+        return empty_figure(TITLE, "no importances")
     if data.importances.empty:
         return empty_figure(TITLE, plot_text(data.note) or "no importances")
     from optuna.visualization import plot_param_importances

@@ -47,7 +47,9 @@ def pareto_data(trials: pd.DataFrame, objs: list[tuple[str, str]]) -> ParetoData
     return ParetoData(objs, cols, df, df[mask].sort_values(cols[0]))
 
 
-def draw(data: ParetoData) -> go.Figure:
+def draw(data: ParetoData | None) -> go.Figure:
+    if data is None:
+        return empty_figure(TITLE, "no results yet")
     title, objs, cols = title_of(data.objectives), data.objectives, data.columns
     if len(objs) < 2 or any(c is None for c in cols):
         return empty_figure(title, "objective columns missing from trials.parquet")
