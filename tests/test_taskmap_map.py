@@ -68,6 +68,21 @@ def test_smoke_map_writes_embeddings_metrics_and_page(tiny_dataset, tmp_path, mo
     again = CliRunner().invoke(app, ["taskmap", "map", str(tiny_dataset), "--out", str(run_dir), "--preset", "smoke"])
     assert again.exit_code == 2 and "already exists" in again.stderr
 
+    # curriclip report includes the map when the run has one, and only then
+    from test_reports import make_frames
+
+    from curriclip.reports import build_report
+
+    trials, epochs = make_frames(extra=False)
+    for directory in (run_dir, tmp_path / "plain"):
+        directory.mkdir(exist_ok=True)
+        trials.to_parquet(directory / "trials.parquet")
+        epochs.to_parquet(directory / "epochs.parquet")
+    with_map = build_report(run_dir).read_text()
+    without = build_report(tmp_path / "plain").read_text()
+    assert 'id="task-map"' in with_map and 'id="task-map"' not in without
+    assert with_map.count("Plotly.newPlot") == without.count("Plotly.newPlot") + 3
+
 
 @pytest.mark.slow
 def test_smoke_map_as_a_ray_task(tiny_dataset, tmp_path):

@@ -103,6 +103,8 @@ def page_sections(results: Results) -> list[dict]:
     for name in SECTIONS:
         section = SECTIONS.get(name)
         blocks = [] if results.empty else section.blocks(results)
+        if section.optional and not blocks:
+            continue
         out.append({"id": section.id, "nav": section.nav, "title": section.title, "blocks": blocks})
     return out
 

@@ -27,6 +27,7 @@ class Section:
     nav: str  # its name in the page's navigation bar
     title: str  # its heading
     blocks: Callable[[Results], list[Any]]
+    optional: bool = False  # left off the page when it has nothing to show (e.g. a run without a task map)
 
 
 def plot(name: str, results: Results) -> Plot:
@@ -40,3 +41,4 @@ SECTIONS.lazy("choices", "curriclip.reports.sections.choices:SECTION")
 SECTIONS.lazy("dynamics", "curriclip.reports.sections.dynamics:SECTION")
 SECTIONS.lazy("search", "curriclip.reports.sections.search:SECTION")
 SECTIONS.lazy("trials", "curriclip.reports.sections.trials:SECTION")
+SECTIONS.lazy("task_map", "curriclip.reports.sections.task_map:SECTION")
