@@ -27,7 +27,7 @@ from curriclip import weighting
 from curriclip.config import TrialConfig
 from curriclip.curriculum.runtime import TrialCurriculum
 from curriclip.data.loader import SplitArrays, load_split
-from curriclip.data.store import read_split
+from curriclip.data.store import image_channels, read_split
 from curriclip.data.subsets import label_subset_mask, sparsity_subset
 from curriclip.errors import DataError
 from curriclip.models import ModelSpec, MultiTaskModel, build_clip, model_info
@@ -86,7 +86,8 @@ def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> T
 
 
 def model_spec(cfg: TrialConfig) -> ModelSpec:
-    return ModelSpec(cfg.model, cfg.model_pretrained, cfg.model_checkpoint, cfg.text_tower, cfg.image_channels)
+    channels = image_channels(cfg.dataset_dir)  # brats: multi-channel datasets
+    return ModelSpec(cfg.model, cfg.model_pretrained, cfg.model_checkpoint, cfg.text_tower, cfg.image_channels, channels)
 
 
 def training_reports(dataset_dir: str) -> list[str]:
