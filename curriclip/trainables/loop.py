@@ -87,7 +87,9 @@ def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> T
 
 def model_spec(cfg: TrialConfig) -> ModelSpec:
     channels = image_channels(cfg.dataset_dir)  # brats: multi-channel datasets
-    return ModelSpec(cfg.model, cfg.model_pretrained, cfg.model_checkpoint, cfg.text_tower, cfg.image_channels, channels)
+    return ModelSpec(
+        cfg.model, cfg.model_pretrained, cfg.model_checkpoint, cfg.text_tower, cfg.image_channels, channels
+    )
 
 
 def training_reports(dataset_dir: str) -> list[str]:
