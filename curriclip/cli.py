@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from curriclip.data.brats.cli import add_commands as add_brats_commands
 from curriclip.errors import CurriclipError
 
 app = typer.Typer(
@@ -313,6 +314,9 @@ def data_csv(
         split_col=split_col,
         impression_col=impression_col,
     )
+
+
+add_brats_commands(app, data_app, user_errors)  # data synth-brats, data brats, fuse
 
 
 def main() -> None:
