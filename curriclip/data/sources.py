@@ -96,6 +96,9 @@ def directory_source(path: str | None = None, **_: object) -> Path:
     return root
 
 
+SOURCES.lazy("synth-brats", "curriclip.data.brats.source:synth_brats_source")
+
+
 def resolve(source: str, **kwargs: object) -> Path:
     """The dataset directory for a ``data:`` block, validated."""
     return SOURCES.get(source)(**kwargs)

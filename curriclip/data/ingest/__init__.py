@@ -19,6 +19,7 @@ INGESTERS.add("mimic-cxr", read_mimic_cxr)
 INGESTERS.add("iu-xray", read_iu_kaggle)
 INGESTERS.add("iu-xray-r2gen", read_iu_r2gen)
 INGESTERS.add("csv", read_image_text_table)
+INGESTERS.lazy("brats", "curriclip.data.brats.ingest:ingest_brats")  # writes itself: -> (path, counts)
 
 
 def ingest(
