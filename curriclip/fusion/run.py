@@ -159,6 +159,9 @@ def summary_lines(frame: pd.DataFrame) -> list[str]:
         )
     floor = ", ".join(f"{r} {v:.3f}" for r, v in facts["floor"].items() if not np.isnan(v))
     lines.append(f"inter-rater floor (test split): {floor or 'no raters'}")
+    for _, row in frame.iterrows():
+        verdicts = ", ".join(f"{r} {row[f'verdict_{r}']}" for r in regions)
+        lines.append(f"  {row['member']:<11} vs rater variability: {verdicts}")
     lines.append(
         "best single trial per region: " + ", ".join(f"{r} {t}" for r, t in facts["best_trial_per_region"].items())
     )
