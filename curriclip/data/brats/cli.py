@@ -51,7 +51,14 @@ def brats(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the patient-level split."),
 ) -> None:
-    """Ingest BraTS 2020 cases (4 contrasts as channels, nested WT/TC/ET masks) with TextBraTS reports."""
+    """Ingest BraTS 2020 cases (4 contrasts as channels, nested WT/TC/ET masks) with TextBraTS reports.
+
+    Channels T1, T1c, T2, FLAIR; intensity per volume and contrast: brain voxels' 0.5..99.5th
+    percentile mapped to 1..255, background 0. Bad input (missing contrast, shapes that differ,
+    labels outside {0,1,2,4}, non-NIfTI file, file names that do not match the case folder) stops
+    with one line and writes nothing; BraTS 2020 case 355's misnamed seg file is rejected too:
+    rename it to <case>_seg.nii.
+    """
     from curriclip.data.brats.ingest import ingest_brats
 
     path, counts = ingest_brats(

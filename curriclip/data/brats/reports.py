@@ -39,6 +39,8 @@ class ReportSource:
 
     @classmethod
     def open(cls, path: Path) -> ReportSource:
+        if not path.exists():
+            raise DataError(f"{path}: --reports does not exist")
         if path.is_dir():
             return cls(_folder(path))
         if path.suffix.lower() in (".csv", ".parquet"):
