@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from curriclip.data.brats.cli import add_commands as add_brats_commands
 from curriclip.errors import CurriclipError
 from curriclip.taskmap.cli import taskmap_app
 
@@ -347,6 +348,9 @@ def data_csv(
         split_col=split_col,
         impression_col=impression_col,
     )
+
+
+add_brats_commands(app, data_app, user_errors)  # data synth-brats, data brats, fuse
 
 
 def main() -> None:

@@ -31,23 +31,32 @@ def cache_path(dataset_dir: str | Path, split: str, size: int) -> Path:
 
 
 def resize_images(images: torch.Tensor, size: int, chunk: int = 1024) -> torch.Tensor:
-    """Resize (N, H, W) uint8 images to (N, size, size) uint8, antialiased, in chunks."""
+    """Resize (N, H, W) or (N, C, H, W) uint8 images to side ``size``, antialiased, in chunks."""
     if images.shape[-1] == size and images.shape[-2] == size:
         return images
-    out = torch.empty((images.shape[0], size, size), dtype=torch.uint8)
+    grayscale = images.ndim == 3
+    out = torch.empty((*images.shape[:-2], size, size), dtype=torch.uint8)
     for start in range(0, images.shape[0], chunk):
-        block = images[start : start + chunk].unsqueeze(1).float()
+        block = images[start : start + chunk]
+        block = (block.unsqueeze(1) if grayscale else block).float()
         resized = F.interpolate(block, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        out[start : start + chunk] = resized.squeeze(1).round().clamp(0, 255).to(torch.uint8)
+        resized = resized.squeeze(1) if grayscale else resized
+        out[start : start + chunk] = resized.round().clamp(0, 255).to(torch.uint8)
     return out
 
 
 def mapped_images(
-    dataset_dir: str | Path, split: str, size: int, count: int, load: Callable[[], torch.Tensor]
+    dataset_dir: str | Path,
+    split: str,
+    size: int,
+    count: int,
+    load: Callable[[], torch.Tensor],
+    channels: int = 1,
 ) -> np.ndarray:
-    """(count, size, size) read-only memory map of the split's images, building the cache file if needed."""
+    """(count, size, size) read-only memory map of the split's images (``channels`` > 1: (count, C, size, size))."""
     path = cache_path(dataset_dir, split, size)
-    expected = count * size * size
+    shape = (count, size, size) if channels == 1 else (count, channels, size, size)
+    expected = int(np.prod(shape))
     if not (path.is_file() and path.stat().st_size == expected):
         path.parent.mkdir(parents=True, exist_ok=True)
         pixels = resize_images(load(), size).numpy()
@@ -57,5 +66,5 @@ def mapped_images(
         pixels.tofile(tmp)
         os.replace(tmp, path)  # concurrent builders write identical bytes; the last rename wins
     if expected == 0:
-        return np.zeros((0, size, size), dtype=np.uint8)
-    return np.memmap(path, dtype=np.uint8, mode="r", shape=(count, size, size))
+        return np.zeros(shape, dtype=np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r", shape=shape)

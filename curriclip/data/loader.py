@@ -20,7 +20,7 @@ import torch
 from curriclip.data.image_cache import mapped_images, resize_images  # noqa: F401  (re-exported)
 from curriclip.data.mask_store import MaskStore, masks_from_column
 from curriclip.data.schema import labels_matrix
-from curriclip.data.store import read_split
+from curriclip.data.store import image_channels, read_split
 from curriclip.errors import DataError
 
 COLUMNS = [
@@ -38,14 +38,14 @@ COLUMNS = [
 
 
 class ImageStore:
-    """Rows of a (N, H, W) uint8 array (often a read-only memory map) that index like a tensor."""
+    """Rows of a (N, H, W) or (N, C, H, W) uint8 array (often a read-only memory map) that index like a tensor."""
 
     def __init__(self, base: np.ndarray, rows: np.ndarray | None = None) -> None:
         self.base = base
         self.rows = np.arange(len(base)) if rows is None else np.asarray(rows, dtype=np.int64)
 
     @property
-    def shape(self) -> tuple[int, int, int]:
+    def shape(self) -> tuple[int, ...]:
         return (len(self.rows), *self.base.shape[1:])
 
     def __len__(self) -> int:
@@ -69,7 +69,7 @@ class SplitArrays:
 
     sample_ids: np.ndarray  # (N,) object
     subject_ids: np.ndarray  # (N,) object
-    images: torch.Tensor | ImageStore  # (N, H, W) uint8
+    images: torch.Tensor | ImageStore  # (N, H, W) uint8, or (N, C, H, W) for multi-channel datasets
     texts: list[str]
     labels: torch.Tensor  # (N, K) float32, NaN = not mentioned
     difficulty: np.ndarray  # (N,) float32
@@ -99,22 +99,24 @@ class SplitArrays:
         )
 
 
-def _images(table: pa.Table, where: str) -> torch.Tensor:
+def _images(table: pa.Table, where: str, channels: int = 1) -> torch.Tensor:
+    """(N, H, W) uint8, or (N, C, H, W) when the dataset has ``channels`` > 1 (bytes stored channel-first)."""
     heights = table["image_height"].to_numpy()
     widths = table["image_width"].to_numpy()
     if len(heights) == 0:
-        return torch.zeros((0, 1, 1), dtype=torch.uint8)
+        return torch.zeros((0, 1, 1) if channels == 1 else (0, channels, 1, 1), dtype=torch.uint8)
     h, w = int(heights[0]), int(widths[0])
     if (heights != h).any() or (widths != w).any():
         raise DataError(f"{where}: images of different sizes in one dataset; re-ingest at one size")
     column = table["image"].combine_chunks()
     lengths = pc.binary_length(column).to_numpy()
-    if (lengths != h * w).any():
-        bad = table["sample_id"].to_numpy(zero_copy_only=False)[lengths != h * w][:5]
-        raise DataError(f"{where}: image bytes do not match height*width for samples {list(bad)}")
+    if (lengths != channels * h * w).any():
+        bad = table["sample_id"].to_numpy(zero_copy_only=False)[lengths != channels * h * w][:5]
+        raise DataError(f"{where}: image bytes do not match {channels}*height*width for samples {list(bad)}")
     offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset : column.offset + len(column) + 1]
     data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return torch.from_numpy(data.reshape(len(column), h, w).copy())
+    shape = (len(column), h, w) if channels == 1 else (len(column), channels, h, w)
+    return torch.from_numpy(data.reshape(shape).copy())
 
 
 def _texts(table: pa.Table) -> list[str]:
@@ -145,14 +147,15 @@ def load_split(dataset_dir: str, split: str, image_size: int | None = None, mask
     columns = COLUMNS if image_size is None else [c for c in COLUMNS if c != "image"]
     table, label_names = read_split(dataset_dir, split, columns=columns)
     where = f"{dataset_dir} [{split}]"
+    channels = image_channels(dataset_dir)  # brats: multi-channel images
     if image_size is None:
-        images: torch.Tensor | ImageStore = _images(table, where)
+        images: torch.Tensor | ImageStore = _images(table, where, channels)
     else:
 
         def decode() -> torch.Tensor:
-            return _images(read_split(dataset_dir, split, columns=COLUMNS)[0], where)
+            return _images(read_split(dataset_dir, split, columns=COLUMNS)[0], where, channels)
 
-        images = ImageStore(mapped_images(dataset_dir, split, image_size, table.num_rows, decode))
+        images = ImageStore(mapped_images(dataset_dir, split, image_size, table.num_rows, decode, channels))
     return SplitArrays(
         sample_ids=np.asarray(table["sample_id"].to_pylist(), dtype=object),
         subject_ids=np.asarray(table["subject_id"].to_pylist(), dtype=object),

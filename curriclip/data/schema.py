@@ -2,8 +2,11 @@
 
 Why one schema: trials, loaders and ingesters meet only here, so a new source is
 usable by every search the moment it writes these columns. Images are stored as raw
-row-major uint8 grayscale bytes at one fixed size per dataset, so the loader can map
-the whole column into a single numpy array without decoding anything per sample.
+row-major uint8 bytes at one fixed size per dataset, so the loader can map the whole
+column into a single numpy array without decoding anything per sample: grayscale
+(chest X-rays, one channel, H*W bytes) or C channels stacked channel-first (C*H*W
+bytes, e.g. the four MR contrasts of BraTS); the channel count is in the schema
+metadata and the manifest (``image_channels``, 1 when absent).
 Labels use the CheXpert encoding: 1 positive, 0 negative, -1 uncertain, null not
 mentioned; the order of the label list is the dataset's ``label_names``.
 """
@@ -39,7 +42,7 @@ SCHEMA = pa.schema(
         pa.field("study_id", pa.string(), nullable=False),
         pa.field("split", pa.string(), nullable=False),  # one of SPLITS
         pa.field("view", pa.string(), nullable=True),  # PA, AP, LATERAL, ...
-        pa.field("image", pa.binary(), nullable=False),  # raw uint8, height*width bytes
+        pa.field("image", pa.binary(), nullable=False),  # raw uint8, channels*height*width bytes (C, H, W)
         pa.field("image_height", pa.int32(), nullable=False),
         pa.field("image_width", pa.int32(), nullable=False),
         pa.field("findings", pa.string(), nullable=True),  # FINDINGS section
@@ -51,15 +54,26 @@ SCHEMA = pa.schema(
     ]
 )
 
+#: Columns a source may add after the schema's own (``store.write_dataset`` keeps them when present):
+#: ``rater_masks``: R raters' masks, packed bits of (R, len(label_names), H, W), see the manifest's "raters".
+OPTIONAL_FIELDS = (pa.field("rater_masks", pa.binary(), nullable=True),)
 
-def schema_with_labels(label_names: tuple[str, ...] | list[str]) -> pa.Schema:
-    """SCHEMA carrying the label order in its metadata, so a Parquet file is self-describing."""
+
+def schema_with_labels(label_names: tuple[str, ...] | list[str], image_channels: int = 1) -> pa.Schema:
+    """SCHEMA carrying the label order (and channel count) in its metadata, so a Parquet file is self-describing."""
     return SCHEMA.with_metadata(
         {
             b"curriclip.schema_version": str(SCHEMA_VERSION).encode(),
             b"curriclip.label_names": json.dumps(list(label_names)).encode(),
+            b"curriclip.image_channels": str(int(image_channels)).encode(),
         }
     )
+
+
+def image_channels_of(schema: pa.Schema) -> int:
+    """Channels per image recorded in a dataset's schema metadata (1 for datasets written before channels)."""
+    raw = (schema.metadata or {}).get(b"curriclip.image_channels")
+    return int(raw) if raw else 1
 
 
 def label_names_of(schema: pa.Schema) -> list[str]:

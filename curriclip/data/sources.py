@@ -92,6 +92,8 @@ def directory_source(path: str | None = None, **_: object) -> Path:
     return root
 
 
+
+
 def resolve(source: str, **kwargs: object) -> Path:
     """The dataset directory for a ``data:`` block, validated."""
     return SOURCES.get(source)(**kwargs)
@@ -101,3 +103,4 @@ def resolve(source: str, **kwargs: object) -> Path:
 SOURCES = Registry("data source", "sources")
 SOURCES.lazy("synthetic", "curriclip.data.sources:synthetic_source")
 SOURCES.lazy("dir", "curriclip.data.sources:directory_source")
+SOURCES.lazy("synth-brats", "curriclip.data.brats.source:synth_brats_source")

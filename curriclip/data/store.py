@@ -21,7 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curriclip.data.schema import SCHEMA_VERSION, SPLITS, label_names_of, labels_matrix, schema_with_labels
+from curriclip.data.schema import (
+    OPTIONAL_FIELDS,
+    SCHEMA_VERSION,
+    SPLITS,
+    label_names_of,
+    labels_matrix,
+    schema_with_labels,
+)
 from curriclip.errors import DataError
 
 MANIFEST = "manifest.json"
@@ -58,24 +65,32 @@ def write_dataset(
     label_names: list[str] | tuple[str, ...],
     source: str,
     extra: dict | None = None,
+    image_channels: int = 1,
 ) -> Path:
-    """Write shards and manifest to ``out_dir`` atomically (temp dir, then rename)."""
+    """Write shards and manifest to ``out_dir`` atomically (temp dir, then rename).
+
+    ``image_channels``: channels per image (the ``image`` bytes are C*H*W); recorded in the
+    schema metadata and the manifest. Optional columns (``schema.OPTIONAL_FIELDS``) are kept
+    when a table has them.
+    """
     out = Path(out_dir)
     if out.exists():
         raise DataError(f"{out}: already exists (choose another --out or delete it)")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
-    schema = schema_with_labels(label_names)
+    schema = schema_with_labels(label_names, image_channels)
     written: list[pa.Table] = []
     try:
         shards = []
         for i, table in enumerate(tables):
-            table = table.cast(schema)
+            optional = [f for f in OPTIONAL_FIELDS if f.name in table.column_names]
+            target = pa.schema([*schema, *optional], metadata=schema.metadata)
+            table = table.select(target.names).cast(target)
             name = f"part-{i:05d}.parquet"
             pq.write_table(table, tmp / name, compression="zstd", row_group_size=1024)
             shards.append(name)
-            written.append(table.drop_columns(["image", "masks"]))
+            written.append(table.drop_columns(["image", "masks", *(f.name for f in optional)]))
         if not shards:
             raise DataError(f"{out}: no samples to write")
         image_sizes = {
@@ -88,6 +103,7 @@ def write_dataset(
             "source": source,
             "label_names": list(label_names),
             "image_size": sorted(image_sizes)[0] if len(image_sizes) == 1 else None,
+            "image_channels": int(image_channels),
             "counts": _count(written, list(label_names)),
             "shards": {name: _sha256(tmp / name) for name in shards},
             **(extra or {}),
@@ -120,6 +136,11 @@ def read_manifest(path: str | Path) -> dict:
         if not (root / shard).is_file():
             raise DataError(f"{root / shard}: shard listed in the manifest is missing")
     return manifest
+
+
+def image_channels(path: str | Path) -> int:
+    """Channels per image of the dataset at ``path`` (1 for datasets written before channels were recorded)."""
+    return int(read_manifest(path).get("image_channels", 1))
 
 
 def read_split(path: str | Path, split: str, columns: list[str] | None = None) -> tuple[pa.Table, list[str]]:

@@ -17,9 +17,11 @@ A ``ModelSpec`` says what to build:
   trained on the dataset's training reports and a small BERT built from a config, cached
   per dataset under ``$CURRICLIP_CACHE/text-towers``);
 - ``image_channels``: ``replicate`` (grayscale copied to the three RGB channels, the
-  default; keeps any pretrained stem as is) or ``stem`` (a one-channel patch/conv stem;
-  its weights are the sum of the RGB stem's over channels, so a pretrained model computes
-  the same function on a replicated image).
+  default; keeps any pretrained stem as is; multi-channel images are first averaged to
+  gray over all their channels) or ``stem`` (a patch/conv stem with the dataset's
+  ``channels`` inputs, 1 for radiographs, 4 for BraTS's T1/T1c/T2/FLAIR; each input
+  channel's weights are the sum of the RGB stem's over channels divided by ``channels``,
+  so a pretrained model computes the same function on an image replicated to every channel).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class ModelSpec:
     checkpoint: str | None = None
     text_tower: str | None = None
     image_channels: str = "replicate"
+    #: channels per image of the dataset (the stem's inputs under ``image_channels: stem``)
+    channels: int = 1
 
     def resolve(self) -> tuple[str, int, str | None, str | None]:
         """(open_clip name, image size, pretrained tag or checkpoint path, text tower) of this spec."""
@@ -163,22 +167,34 @@ def _hf_text_cfg(base: dict, source: str, context_length: int) -> dict:
     }
 
 
-def one_channel_stem(visual: nn.Module) -> None:
-    """Replace the first 3-channel convolution of an image tower by a 1-channel one (weights summed)."""
+def channel_stem(visual: nn.Module, channels: int = 1) -> None:
+    """Replace the first 3-channel convolution of an image tower by a ``channels``-input one.
+
+    Each input's weights are the RGB weights summed over channels, divided by ``channels``
+    (for one channel: the plain sum), so the stem computes the same function on an image
+    replicated to every input as the RGB stem on a replicated gray image.
+    """
     for parent in visual.modules():
         for child_name, child in parent.named_children():
             if isinstance(child, nn.Conv2d) and child.in_channels == 3:
                 stem = nn.Conv2d(
-                    1, child.out_channels, child.kernel_size, child.stride, child.padding,
+                    channels, child.out_channels, child.kernel_size, child.stride, child.padding,
                     child.dilation, child.groups, bias=child.bias is not None,
                 )
                 with torch.no_grad():
-                    stem.weight.copy_(child.weight.sum(dim=1, keepdim=True))
+                    gray = child.weight.sum(dim=1, keepdim=True)
+                    stem.weight.copy_((gray / channels).expand(-1, channels, -1, -1))
                     if child.bias is not None:
                         stem.bias.copy_(child.bias)
                 setattr(parent, child_name, stem)
+                visual.curriclip_stem = True
                 return
     raise ConfigError("image_channels: 'stem': this image tower has no 3-channel convolution stem to replace")
+
+
+def one_channel_stem(visual: nn.Module) -> None:
+    """A one-channel stem (radiographs): ``channel_stem(visual, 1)``."""
+    channel_stem(visual, 1)
 
 
 def build_clip(
@@ -231,7 +247,7 @@ def build_clip(
     if tokenizer is None:
         tokenizer = open_clip.get_tokenizer(name)
     if spec.image_channels == "stem":
-        one_channel_stem(model.visual)
+        channel_stem(model.visual, spec.channels)
     elif spec.image_channels != "replicate":
         raise ConfigError(f"image_channels {spec.image_channels!r}: expected 'replicate' or 'stem'")
     return model, tokenizer, image_size

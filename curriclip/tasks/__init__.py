@@ -18,5 +18,6 @@ TASKS.lazy("denoising", "curriclip.tasks.denoising:Denoising")
 TASKS.lazy("rotation", "curriclip.tasks.rotation:RotationPrediction")
 TASKS.lazy("segmentation", "curriclip.tasks.segmentation:Segmentation")
 TASKS.lazy("findings_impression", "curriclip.tasks.findings_impression:FindingsImpressionContrastive")
+TASKS.lazy("regions", "curriclip.tasks.regions:Regions")
 
 __all__ = ["TASKS"]

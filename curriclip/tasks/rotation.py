@@ -30,6 +30,6 @@ class RotationPrediction(Task):
         for k in (1, 2, 3):
             chosen = quarter_turns == k
             if chosen.any():
-                rotated[chosen] = torch.rot90(images[chosen], k, dims=(1, 2))
+                rotated[chosen] = torch.rot90(images[chosen], k, dims=(-2, -1))
         logits = head(ctx.model.encode_image(rotated))
         return F.cross_entropy(logits, quarter_turns.to(logits.device))

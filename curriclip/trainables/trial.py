@@ -19,6 +19,7 @@ import torch
 from curriclip import weighting
 from curriclip.config import TrialConfig
 from curriclip.curriculum.runtime import TrialCurriculum
+from curriclip.data.store import image_channels
 from curriclip.models import ModelSpec, MultiTaskModel, build_clip, model_info
 from curriclip.tasks.base import Task, get
 from curriclip.trainables.data import TrialData, load_trial_data, training_reports
@@ -87,7 +88,10 @@ class Trial:
 
 def model_spec(cfg: TrialConfig) -> ModelSpec:
     options = cfg.model_options
-    return ModelSpec(cfg.model, options.pretrained, options.checkpoint, options.text_tower, options.image_channels)
+    channels = image_channels(cfg.dataset_dir)  # multi-contrast datasets (BraTS: 4)
+    return ModelSpec(
+        cfg.model, options.pretrained, options.checkpoint, options.text_tower, options.image_channels, channels
+    )
 
 
 def seed_everything(cfg: TrialConfig, parallel: DataParallel) -> tuple[np.random.Generator, torch.Generator]:

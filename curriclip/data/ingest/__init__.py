@@ -16,6 +16,7 @@ INGESTERS.lazy("mimic-cxr", "curriclip.data.ingest.mimic_cxr:read_mimic_cxr")
 INGESTERS.lazy("iu-xray", "curriclip.data.ingest.iu_xray:read_iu_kaggle")
 INGESTERS.lazy("iu-xray-r2gen", "curriclip.data.ingest.iu_xray:read_iu_r2gen")
 INGESTERS.lazy("csv", "curriclip.data.ingest.table:read_image_text_table")
+INGESTERS.lazy("brats", "curriclip.data.brats.ingest:ingest_brats")  # writes itself: -> (path, counts)
 
 
 def ingest(
