@@ -70,18 +70,6 @@ class Registry(Generic[T]):
             raise UnknownNameError(self.kind, str(name), self.names())
         return name
 
-    # --- transitional: eager entries, removed once every registry declares lazy entries ---
-    def add(self, name: str, obj: T) -> None:
-        self.lazy(name, "_eager:_")
-        self._resolved[name] = obj
-
-    def register(self, name: str) -> Callable[[T], T]:
-        def add(obj: T) -> T:
-            self.add(name, obj)
-            return obj
-
-        return add
-
     def names(self) -> list[str]:
         return list(self._targets)
 
@@ -126,7 +114,3 @@ def all_registries() -> dict[str, Registry]:
         importlib.import_module(package)
     return ALL
 
-
-def new_registry(kind: str, plural: str) -> Registry:
-    """Transitional alias of ``Registry(kind, plural)``."""
-    return Registry(kind, plural)

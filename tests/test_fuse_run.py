@@ -75,6 +75,15 @@ def test_fuse_writes_rows_that_agree_with_each_trials_evaluation(tmp_path, monke
     assert [f["top_k"] for f in section["fusions"]] == [2, 3]
     assert len(draw(section).data) == 3 + 1 + 4 + 1  # bars per member and a floor marker, per panel
     assert np.isfinite(section["fusions"][1]["fusion"]["dice_wt"])
+    # the report's Fusion section: one row per (K, method), the fused Dice as fused, and the figure
+    from curriclip.reports import load_results
+    from curriclip.reports.sections.fusion import SECTION
+
+    blocks = SECTION.blocks(load_results(run_dir))
+    table = next(b for b in blocks if b.kind == "table")
+    assert [row[0].text for row in table.rows] == ["2", "3"]
+    assert float(table.rows[1][2].text) == pytest.approx(section["fusions"][1]["fusion"]["dice_wt"], abs=5e-4)
+    assert any(b.kind == "plot" for b in blocks)
 
     too_many = CliRunner().invoke(app, ["fuse", str(run_dir), "--top", "4"])
     assert too_many.exit_code == 2

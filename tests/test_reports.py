@@ -350,16 +350,34 @@ def test_no_ray_or_torch_imported():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
 
 
+def test_rendering_imports_neither_torch_nor_ray(tmp_path):
+    """Every section renders without torch or Ray, the optional Task map and Fusion sections included."""
+    import subprocess
+
+    trials, epochs = make_frames(extra=False)
+    trials.to_parquet(tmp_path / "trials.parquet")
+    epochs.to_parquet(tmp_path / "epochs.parquet")
+    code = (
+        "import sys; from curriclip.reports import build_report; "
+        f"build_report({str(tmp_path)!r}); import curriclip.taskmap.page, curriclip.fusion.report; "
+        "bad = {m.split('.')[0] for m in sys.modules} & {'ray', 'torch'}; assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
 def test_report_modules_import_only_light_dependencies():
     """Static check of curriclip/reports/**.py: stdlib, numpy, pandas, plotly, scipy, jinja2, yaml, optuna
     (imported inside functions only) and itself, plus the torch-free curriculum inspector, the shared
-    names, the registry and the config contract, so the report layer never needs Ray or torch."""
+    names, the registry, the config contract and the task map's and fusion's report helpers (checked torch-free
+    in ``test_rendering_imports_neither_torch_nor_ray``), so the report layer never needs Ray or torch."""
     import ast
 
     allowed = {"numpy", "pandas", "plotly", "yaml", "optuna", "scipy", "jinja2", "markupsafe", "curriclip"}
     allowed |= set(sys.stdlib_module_names)
     allowed_internal = ("curriclip.reports", "curriclip.curriculum.inspect", "curriclip.names")
     allowed_internal += ("curriclip.config", "curriclip.registry")
+    # the optional Task map and Fusion sections read their packages' torch-free report helpers
+    allowed_internal += ("curriclip.taskmap", "curriclip.fusion")
     root = Path(page.__file__).parent
     paths = list(root.rglob("*.py"))
     assert len(paths) > 20  # the figure and section modules are checked too

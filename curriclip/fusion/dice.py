@@ -36,10 +36,3 @@ def mean_dice(pred, target, names: tuple[str, ...] = REGIONS) -> dict[str, float
     out = {f"dice_{name}": float(score) for name, score in zip(names, scores)}
     out["dice_mean"] = float(scores.mean())
     return out
-
-
-def floor_verdict(dice: float, floor: float | None) -> str:
-    """ "within" rater variability (Dice at least the inter-rater floor), "below", or "no raters"."""
-    if floor is None:
-        return "no raters"
-    return "within" if dice >= floor else "below"

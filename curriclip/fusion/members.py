@@ -19,7 +19,6 @@ import torch
 
 from curriclip.errors import DataError
 
-SELECTION = "selected on the search metric (test split until the validate protocol lands)"
 #: tasks whose head predicts masks the fusion can vote on (nested regions, or per-finding masks)
 SEGMENTATION_TASKS = ("regions", "segmentation")
 
@@ -61,16 +60,16 @@ def latest_checkpoint(run_dir: Path, trial_id: str) -> Path:
 
 def _model(cfg, task_name: str, num_labels: int):
     """The trial's MultiTaskModel as the training loop builds it (so the checkpoint's keys match)."""
-    from curriclip import tasks as task_lib
     from curriclip import weighting
     from curriclip.models import MultiTaskModel, build_clip, model_info
-    from curriclip.trainables.loop import model_spec
+    from curriclip.tasks.base import get as get_task
+    from curriclip.trainables.trial import model_spec
 
     clip, tokenizer, image_size = build_clip(model_spec(cfg))
     info = model_info(clip, num_labels, image_size)
     heads = {}
     for name in cfg.tasks:
-        head = task_lib.get(name).configure(label_policy=cfg.label_policy).build_head(info)
+        head = get_task(name).configure(label_policy=cfg.label_policy).build_head(info)
         if head is not None:
             heads[name] = head
     combine = weighting.get(cfg.weighting)(cfg.tasks, steps_per_epoch=cfg.steps_per_epoch)

@@ -13,7 +13,7 @@ def report_section(run_dir: str | Path) -> dict | None:
     """``{"fusions": [comparison per (K, method)], "rows": records, "trials": floor verdicts}``, or None
     when nothing was fused. ``trials``: every trial's last-epoch Dice per region, described as
     within or below the inter-rater floor."""
-    from curriclip.fusion.run import comparison
+    from curriclip.fusion.compare import comparison
 
     path = Path(run_dir) / FUSION_FILE
     if not path.is_file():
@@ -33,7 +33,7 @@ def trial_verdicts(run_dir: Path) -> list[dict]:
 
     from curriclip.data.store import read_manifest
     from curriclip.errors import DataError
-    from curriclip.fusion.dice import floor_verdict
+    from curriclip.fusion.compare import floor_verdict
 
     trials_path = run_dir / "trials.parquet"
     if not trials_path.is_file():

@@ -1,7 +1,7 @@
 """``curriclip fuse RUN_DIR --top K``: fuse the best trials' segmentations and embeddings, compare with each.
 
 BRATS's claim under test: fusing several good algorithms by hierarchical majority vote
-ranks above every single one. For the top-K trials (``members.SELECTION``) this
+ranks above every single one. For the top-K trials (``compare.SELECTION``) this
 computes, on the test split, Dice per region of every member and of the fusion, their
 ranks (1 = best; ties share the best rank), which member is best on which region, the
 inter-rater floor verdict, and the same comparison for alignment: the mean of the K
@@ -21,13 +21,12 @@ import torch
 import yaml
 
 from curriclip.errors import DataError
-from curriclip.fusion.dice import dice_per_region, floor_verdict
-from curriclip.fusion.members import SELECTION, predict_member, select_trials
+from curriclip.fusion.compare import ALIGNMENT, FUSED, SELECTION, comparison, floor_verdict
+from curriclip.fusion.dice import dice_per_region
+from curriclip.fusion.members import predict_member, select_trials
 from curriclip.fusion.vote import fuse
 
 FUSION_FILE = "fusion.parquet"
-ALIGNMENT = ("clip_score", "clip_score_gap", "i2t_r1", "t2i_r1")
-FUSED = "fusion"
 
 
 def _search_metric(run_dir: Path) -> str:
@@ -48,9 +47,10 @@ def _reference(dataset_dir: str, size: int) -> tuple[np.ndarray, list[str], dict
 
 
 def _alignment(images: torch.Tensor, texts: torch.Tensor, positives: torch.Tensor) -> dict[str, float]:
-    from curriclip.trainables.evaluation import embedding_metrics
+    from curriclip.metrics.spec import EvalInputs
+    from curriclip.trainables.evaluation import run_metrics
 
-    metrics = embedding_metrics(images, texts, positives, n_resamples=100)
+    metrics = run_metrics(EvalInputs(n_resamples=100, images=images, texts=texts, positives=positives))
     return {name: metrics[name] for name in ALIGNMENT}
 
 
@@ -117,32 +117,6 @@ def fuse_run(run_dir: Path, top: int, method: str = "vote") -> pd.DataFrame:
         previous = previous[~((previous["top_k"] == top) & (previous["method"] == method))]
     _atomic_parquet(pd.concat([previous, frame], ignore_index=True), path)
     return frame
-
-
-def comparison(frame: pd.DataFrame) -> dict:
-    """What the fusion rows say: best single trial per column, whether one trial is best on every region,
-    and whether the fusion is strictly above every single trial per column."""
-    singles, fused = frame[frame["kind"] == "trial"], frame[frame["kind"] == FUSED].iloc[0]
-    regions = [c.removeprefix("dice_") for c in frame.columns if c.startswith("dice_") and c != "dice_mean"]
-    best = {region: str(singles.loc[singles[f"dice_{region}"].idxmax(), "member"]) for region in regions}
-    winners = {
-        region: sorted(singles.loc[singles[f"dice_{region}"] == singles[f"dice_{region}"].max(), "member"])
-        for region in regions
-    }
-    common = set.intersection(*(set(w) for w in winners.values())) if winners else set()
-    columns = [f"dice_{r}" for r in regions] + ["dice_mean", *ALIGNMENT]
-    return {
-        "top_k": int(frame["top_k"].iloc[0]),
-        "method": str(frame["method"].iloc[0]),
-        "selection": SELECTION,
-        "best_trial_per_region": best,
-        "one_trial_best_on_all_regions": sorted(common),
-        "fusion_above_every_trial": {c: bool(fused[c] > singles[c].max()) for c in columns},
-        "fusion": {c: float(fused[c]) for c in columns},
-        "best_single": {c: float(singles[c].max()) for c in columns},
-        "floor": {r: float(frame[f"floor_{r}"].iloc[0]) for r in regions},
-        "fusion_verdict": {r: str(fused[f"verdict_{r}"]) for r in regions},
-    }
 
 
 def summary_lines(frame: pd.DataFrame) -> list[str]:

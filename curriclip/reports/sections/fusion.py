@@ -1,0 +1,51 @@
+"""7. Fusion: the top K trials fused by hierarchical majority vote / STAPLE (BRATS), when ``curriclip fuse`` ran.
+
+One row per fusion (K, method): the fused Dice per region and alignment metrics against the best
+single trial, whether the fusion is above every single trial, and which trial was best on which
+region; the figure (``curriclip.fusion.draw``) puts every member beside the inter-rater floor.
+"""
+
+from __future__ import annotations
+
+from ..blocks import Cell, Column, Plot, Table, cell, num, text
+from ..results import Results
+from . import Section
+
+
+def _row(fusion: dict) -> list[Cell]:
+    regions = list(fusion["best_trial_per_region"])
+    above = fusion["fusion_above_every_trial"]
+    columns = [f"dice_{r}" for r in regions] + ["clip_score", "clip_score_gap", "i2t_r1"]
+    shown = [
+        num(fusion["fusion"][c], ".3f", "better" if above.get(c) else "") for c in columns if c in fusion["fusion"]
+    ]
+    best = ", ".join(f"{region}: {trial}" for region, trial in fusion["best_trial_per_region"].items())
+    everywhere = ", ".join(fusion["one_trial_best_on_all_regions"]) or "none"
+    return [num(fusion["top_k"], "d"), cell(fusion["method"]), *shown, cell(best), cell(everywhere)]
+
+
+def blocks(results: Results) -> list:
+    from curriclip.fusion import draw, report_section
+
+    section = report_section(results.run_dir)
+    if section is None or not section["fusions"]:
+        return []
+    first = section["fusions"][0]
+    regions = list(first["best_trial_per_region"])
+    labels = ["K", "method", *(f"fused Dice {r}" for r in regions), "fused CLIP score", "fused gap", "fused R@1"]
+    columns = [Column(label, numeric=i == 0 or i >= 2) for i, label in enumerate(labels)]
+    columns += [Column("best single trial per region"), Column("one trial best on all regions")]
+    floor = ", ".join(f"{r} {v:.3f}" for r, v in first["floor"].items() if v == v) or "no rater masks"
+    return [
+        text(
+            "Members selected by {selection}. A fused value is marked when it is above every single member. "
+            "Inter-rater Dice (the floor): {floor}.",
+            selection=first["selection"],
+            floor=floor,
+        ),
+        Table(columns, [_row(fusion) for fusion in section["fusions"]], css="answer"),
+        Plot(draw(section)),
+    ]
+
+
+SECTION = Section("fusion", "Fusion", "Fusion of the best trials (BRATS)", blocks, optional=True)
