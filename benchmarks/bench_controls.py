@@ -48,19 +48,33 @@ def main() -> None:
     dataset = resolve("synthetic", n=args.n, image_size=128, seed=0)
     final = {}
     for arm in ("single_task", "shuffled_control"):
-        cfg = TrialConfig(arm=arm, dataset_dir=str(dataset), tasks=["itc"], pacing="none", sparsity=args.sparsity,
-                          seed=args.seed, epochs=args.epochs, steps_per_epoch=args.steps, threads=args.threads,
-                          device="cpu")
+        cfg = TrialConfig(
+            arm=arm,
+            dataset_dir=str(dataset),
+            tasks=["itc"],
+            pacing="none",
+            sparsity=args.sparsity,
+            seed=args.seed,
+            epochs=args.epochs,
+            steps_per_epoch=args.steps,
+            threads=args.threads,
+            device="cpu",
+        )
         reports: list[dict] = []
         run_trial(cfg, lambda metrics, state, reports=reports: reports.append(metrics))
         final[arm] = reports[-1]
-        print(f"{arm}: {final[arm]['time_s']:.0f} s, {final[arm]['test_pairs']} test pairs, "
-              f"split {final[arm]['test_split_hash']}", flush=True)
+        print(
+            f"{arm}: {final[arm]['time_s']:.0f} s, {final[arm]['test_pairs']} test pairs, "
+            f"split {final[arm]['test_split_hash']}",
+            flush=True,
+        )
     assert final["single_task"]["test_split_hash"] == final["shuffled_control"]["test_split_hash"]
     print(f"\n{'metric':<24} {'untrained':<26} {'shuffled control':<26} {'single-task ITC':<26}")
     for label, key, ci in ROWS:
-        print(f"{label:<24} {_cell(final['single_task'], key, ci, 'init_'):<26} "
-              f"{_cell(final['shuffled_control'], key, ci):<26} {_cell(final['single_task'], key, ci):<26}")
+        print(
+            f"{label:<24} {_cell(final['single_task'], key, ci, 'init_'):<26} "
+            f"{_cell(final['shuffled_control'], key, ci):<26} {_cell(final['single_task'], key, ci):<26}"
+        )
 
 
 if __name__ == "__main__":

@@ -68,21 +68,29 @@ def main() -> None:
     import warnings
 
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-    print(f"{args.tasks} tasks ({np.prod(range(1, args.tasks + 1))} orderings), {args.trials} trials, "
-          f"{args.repeats} repeats")
+    print(
+        f"{args.tasks} tasks ({np.prod(range(1, args.tasks + 1))} orderings), {args.trials} trials, "
+        f"{args.repeats} repeats"
+    )
     setups = {
-        "TPE + Lehmer code": (lehmer,
-                              lambda s: optuna.samplers.TPESampler(seed=s, multivariate=True, n_startup_trials=8)),
-        "TPE + random keys": (random_keys,
-                              lambda s: optuna.samplers.TPESampler(seed=s, multivariate=True, n_startup_trials=8)),
+        "TPE + Lehmer code": (
+            lehmer,
+            lambda s: optuna.samplers.TPESampler(seed=s, multivariate=True, n_startup_trials=8),
+        ),
+        "TPE + random keys": (
+            random_keys,
+            lambda s: optuna.samplers.TPESampler(seed=s, multivariate=True, n_startup_trials=8),
+        ),
         "random search": (lehmer, lambda s: optuna.samplers.RandomSampler(seed=s)),
     }
     for name, (encoding, make) in setups.items():
         results = [run(encoding, make(r), args.tasks, args.trials, r) for r in range(args.repeats)]
         regrets = [r for r, _ in results]
         found = sum(f for _, f in results)
-        print(f"{name:20s} mean regret {statistics.mean(regrets):6.2f} (sd {statistics.pstdev(regrets):5.2f}); "
-              f"optimum found {found}/{args.repeats}")
+        print(
+            f"{name:20s} mean regret {statistics.mean(regrets):6.2f} (sd {statistics.pstdev(regrets):5.2f}); "
+            f"optimum found {found}/{args.repeats}"
+        )
 
 
 if __name__ == "__main__":

@@ -67,9 +67,16 @@ def main() -> None:
     times["bare Ray Tune"] = bare()
     times["Ray Tune + OptunaSearch"] = bare(OptunaSearch(metric="clip_score", mode="max"), "optuna")
 
-    base = parse_experiment({"name": "curriclip", "storage": storage, "data": {"n": 200, "image_size": 32},
-                             "training": {"epochs": 1}, "space": {"sparsity": [1.0]},
-                             "search": {"num_trials": args.trials, "seeds": [0], "max_concurrent": args.concurrency}})
+    base = parse_experiment(
+        {
+            "name": "curriclip",
+            "storage": storage,
+            "data": {"n": 200, "image_size": 32},
+            "training": {"epochs": 1},
+            "space": {"sparsity": [1.0]},
+            "search": {"num_trials": args.trials, "seeds": [0], "max_concurrent": args.concurrency},
+        }
+    )
     from curriclip.spaces import shuffled_control_configs, single_task_configs
 
     fixed = len(single_task_configs(base, "/d")) + len(shuffled_control_configs(base, "/d"))

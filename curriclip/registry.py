@@ -113,4 +113,3 @@ def all_registries() -> dict[str, Registry]:
     for package in REGISTRY_PACKAGES:
         importlib.import_module(package)
     return ALL
-

@@ -169,8 +169,11 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
     # the trial on the lost node was restarted from its checkpoint, and trials.parquet counts it: each trial's
     # restarts are at least the restores its raw results show (a report at a later iteration right after a restore)
     for trial_id, counted in trials.set_index("trial_id")["restarts"].items():
-        raw = [json.loads(line) for line in (run_dir / f"trial_{trial_id}" / "result.json").read_text().splitlines()
-               if line.strip()]
+        raw = [
+            json.loads(line)
+            for line in (run_dir / f"trial_{trial_id}" / "result.json").read_text().splitlines()
+            if line.strip()
+        ]
         restores = sum(r.get("iterations_since_restore") == 1 and r.get("training_iteration", 1) > 1 for r in raw)
         assert counted >= restores, trial_id
     assert trials["restarts"].sum() >= 1

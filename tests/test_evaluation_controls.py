@@ -19,8 +19,17 @@ def control_dataset(cache_dir):
 
 def _final(dataset, arm: str) -> dict:
     # 80 steps of batch 64 (a single evaluation round): the single-task recipe starts to align by then.
-    cfg = tiny_trial(dataset, arm=arm, tasks=["itc"], pacing="none", pacing_params={}, epochs=1,
-                     steps_per_epoch=80, batch_size=64, lr=2e-3)
+    cfg = tiny_trial(
+        dataset,
+        arm=arm,
+        tasks=["itc"],
+        pacing="none",
+        pacing_params={},
+        epochs=1,
+        steps_per_epoch=80,
+        batch_size=64,
+        lr=2e-3,
+    )
     reports = []
     run_trial(TrialConfig.model_validate(cfg), lambda metrics, state: reports.append(metrics))
     return reports[-1]
@@ -37,5 +46,7 @@ def test_shuffled_control_gap_is_noise_while_trained_gap_is_not(control_dataset)
     assert control["clip_score_gap_ci_low"] < 0 < control["clip_score_gap_ci_high"], control
     assert abs(control["clip_score_gap"]) < trained["clip_score_gap"] / 3
     # the untrained model has no gap either
-    assert trained["init_clip_score_gap_ci_low"] < 0 < trained["init_clip_score_gap_ci_high"] or abs(
-        trained["init_clip_score_gap"]) < 0.01
+    assert (
+        trained["init_clip_score_gap_ci_low"] < 0 < trained["init_clip_score_gap_ci_high"]
+        or abs(trained["init_clip_score_gap"]) < 0.01
+    )

@@ -66,12 +66,21 @@ def mimic_tree(tmp_path):
         report = reports / "files" / f"p{subject[:2]}" / f"p{subject}" / f"s{study}.txt"
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(REPORT)
-        labels.append({"subject_id": subject, "study_id": study, "Cardiomegaly": "1.0", "Pleural Effusion": "-1.0",
-                       "Pneumothorax": "0.0"})
+        labels.append(
+            {
+                "subject_id": subject,
+                "study_id": study,
+                "Cardiomegaly": "1.0",
+                "Pleural Effusion": "-1.0",
+                "Pneumothorax": "0.0",
+            }
+        )
     df = pd.DataFrame(rows)
     _gz_csv(df[["dicom_id", "study_id", "subject_id", "split"]], images / "mimic-cxr-2.0.0-split.csv.gz")
-    _gz_csv(df.rename(columns={"view": "ViewPosition"})[["dicom_id", "subject_id", "study_id", "ViewPosition"]],
-            images / "mimic-cxr-2.0.0-metadata.csv.gz")
+    _gz_csv(
+        df.rename(columns={"view": "ViewPosition"})[["dicom_id", "subject_id", "study_id", "ViewPosition"]],
+        images / "mimic-cxr-2.0.0-metadata.csv.gz",
+    )
     from curriclip.data.ingest.mimic_cxr import CHEXPERT_COLUMNS
 
     chexpert = pd.DataFrame(labels).reindex(columns=["subject_id", "study_id", *CHEXPERT_COLUMNS])
@@ -89,8 +98,9 @@ def test_report_sections():
 def test_mimic_cxr_layout(mimic_tree, tmp_path):
     images, reports = mimic_tree
     out = tmp_path / "ds"
-    code, output = _invoke(["mimic-cxr", "--images", str(images), "--reports", str(reports), "--out", str(out),
-                            "--image-size", "32"])
+    code, output = _invoke(
+        ["mimic-cxr", "--images", str(images), "--reports", str(reports), "--out", str(out), "--image-size", "32"]
+    )
     assert code == 0, output
     manifest = read_manifest(out)
     assert manifest["counts"]["train"]["samples"] == 3  # frontal (PA) views only, official split
@@ -110,25 +120,42 @@ def test_mimic_cxr_layout(mimic_tree, tmp_path):
 def test_mimic_missing_label_file_and_column(mimic_tree, tmp_path):
     images, reports = mimic_tree
     (images / "mimic-cxr-2.0.0-chexpert.csv.gz").unlink()
-    code, output = _invoke(["mimic-cxr", "--images", str(images), "--reports", str(reports), "--out",
-                            str(tmp_path / "ds")])
+    code, output = _invoke(
+        ["mimic-cxr", "--images", str(images), "--reports", str(reports), "--out", str(tmp_path / "ds")]
+    )
     assert code == 2 and "mimic-cxr-2.0.0-chexpert.csv.gz: MIMIC-CXR chexpert label file not found" in output
     _gz_csv(pd.DataFrame({"dicom_id": ["x"]}), images / "mimic-cxr-2.0.0-split.csv.gz")
-    code, output = _invoke(["mimic-cxr", "--images", str(images), "--reports", str(reports), "--out",
-                            str(tmp_path / "ds"), "--labeler", "negbio"])
+    code, output = _invoke(
+        [
+            "mimic-cxr",
+            "--images",
+            str(images),
+            "--reports",
+            str(reports),
+            "--out",
+            str(tmp_path / "ds"),
+            "--labeler",
+            "negbio",
+        ]
+    )
     assert code == 2 and "missing column(s) study_id, subject_id, split" in output
     assert not (tmp_path / "ds").exists()
 
 
 def test_iu_xray_kaggle_and_r2gen(tmp_path):
     imgs = tmp_path / "images"
-    reports = pd.DataFrame({
-        "uid": [1, 2, 3, 4], "MeSH": ["normal", "Cardiomegaly", "x", "y"],
-        "Problems": ["normal", "Cardiomegaly;Pleural Effusion", "Nodule", "Opacity"],
-        "image": ["a", "b", "c", "d"], "indication": [""] * 4, "comparison": [""] * 4,
-        "findings": ["The lungs are clear.", "Enlarged heart.", "Nodule in the right lung.", ""],
-        "impression": ["Normal chest.", "Cardiomegaly with effusion.", "Nodule.", "Opacity."],
-    })
+    reports = pd.DataFrame(
+        {
+            "uid": [1, 2, 3, 4],
+            "MeSH": ["normal", "Cardiomegaly", "x", "y"],
+            "Problems": ["normal", "Cardiomegaly;Pleural Effusion", "Nodule", "Opacity"],
+            "image": ["a", "b", "c", "d"],
+            "indication": [""] * 4,
+            "comparison": [""] * 4,
+            "findings": ["The lungs are clear.", "Enlarged heart.", "Nodule in the right lung.", ""],
+            "impression": ["Normal chest.", "Cardiomegaly with effusion.", "Nodule.", "Opacity."],
+        }
+    )
     reports.to_csv(tmp_path / "indiana_reports.csv", index=False)
     proj = []
     for uid in range(1, 5):
@@ -138,9 +165,21 @@ def test_iu_xray_kaggle_and_r2gen(tmp_path):
             proj.append({"uid": uid, "filename": name, "projection": p})
     pd.DataFrame(proj).to_csv(tmp_path / "indiana_projections.csv", index=False)
     out = tmp_path / "iu"
-    code, output = _invoke(["iu-xray", "--reports", str(tmp_path / "indiana_reports.csv"), "--projections",
-                            str(tmp_path / "indiana_projections.csv"), "--images", str(imgs), "--out", str(out),
-                            "--image-size", "32"])
+    code, output = _invoke(
+        [
+            "iu-xray",
+            "--reports",
+            str(tmp_path / "indiana_reports.csv"),
+            "--projections",
+            str(tmp_path / "indiana_projections.csv"),
+            "--images",
+            str(imgs),
+            "--out",
+            str(out),
+            "--image-size",
+            "32",
+        ]
+    )
     assert code == 0, output
     counts = read_manifest(out)["counts"]
     assert sum(c["samples"] for c in counts.values()) == 4  # frontal only
@@ -150,18 +189,30 @@ def test_iu_xray_kaggle_and_r2gen(tmp_path):
     assert list(rows[rows["subject_id"] == "iu1"].iloc[0]["labels"]) == [0] * 9
 
     annotation = {
-        "train": [{"id": "CXR1_IM-0001", "report": "Heart normal.", "image_path": ["CXR1_IM-0001/0.png"],
-                   "split": "train"}],
-        "val": [{"id": "CXR2_IM-0002", "report": "Clear lungs.", "image_path": ["CXR2_IM-0002/0.png"],
-                 "split": "val"}],
-        "test": [{"id": "CXR3_IM-0003", "report": "Small effusion.", "image_path": ["CXR3_IM-0003/0.png"],
-                  "split": "test"}],
+        "train": [
+            {"id": "CXR1_IM-0001", "report": "Heart normal.", "image_path": ["CXR1_IM-0001/0.png"], "split": "train"}
+        ],
+        "val": [{"id": "CXR2_IM-0002", "report": "Clear lungs.", "image_path": ["CXR2_IM-0002/0.png"], "split": "val"}],
+        "test": [
+            {"id": "CXR3_IM-0003", "report": "Small effusion.", "image_path": ["CXR3_IM-0003/0.png"], "split": "test"}
+        ],
     }
     for entry in sum(annotation.values(), []):
         _image(imgs / entry["image_path"][0], 7)
     (tmp_path / "annotation.json").write_text(json.dumps(annotation))
-    code, output = _invoke(["iu-xray", "--annotation", str(tmp_path / "annotation.json"), "--images", str(imgs),
-                            "--out", str(tmp_path / "r2gen"), "--image-size", "32"])
+    code, output = _invoke(
+        [
+            "iu-xray",
+            "--annotation",
+            str(tmp_path / "annotation.json"),
+            "--images",
+            str(imgs),
+            "--out",
+            str(tmp_path / "r2gen"),
+            "--image-size",
+            "32",
+        ]
+    )
     assert code == 0, output
     counts = read_manifest(tmp_path / "r2gen")["counts"]
     assert [counts[s]["samples"] for s in ("train", "validate", "test")] == [1, 1, 1]
@@ -171,8 +222,15 @@ def _csv_tree(tmp_path, n=12, changes=None):
     rows = []
     for i in range(n):
         _image(tmp_path / "img" / f"{i}.png", i)
-        rows.append({"path": f"img/{i}.png", "text": f"Report {i}.", "id": f"s{i}", "patient": f"p{i // 2}",
-                     "Edema": "1" if i % 3 == 0 else "0"})
+        rows.append(
+            {
+                "path": f"img/{i}.png",
+                "text": f"Report {i}.",
+                "id": f"s{i}",
+                "patient": f"p{i // 2}",
+                "Edema": "1" if i % 3 == 0 else "0",
+            }
+        )
     df = pd.DataFrame(rows)
     for (row, col), value in (changes or {}).items():
         df.loc[row, col] = value
@@ -181,8 +239,26 @@ def _csv_tree(tmp_path, n=12, changes=None):
 
 
 def _csv_args(table, out, *extra):
-    return ["csv", "--table", str(table), "--image-col", "path", "--text-col", "text", "--label-cols", "Edema",
-            "--id-col", "id", "--subject-col", "patient", "--out", str(out), "--image-size", "16", *extra]
+    return [
+        "csv",
+        "--table",
+        str(table),
+        "--image-col",
+        "path",
+        "--text-col",
+        "text",
+        "--label-cols",
+        "Edema",
+        "--id-col",
+        "id",
+        "--subject-col",
+        "patient",
+        "--out",
+        str(out),
+        "--image-size",
+        "16",
+        *extra,
+    ]
 
 
 def test_csv_table_with_patient_split(tmp_path):
@@ -229,8 +305,9 @@ def test_split_leak_and_missing_column(tmp_path):
     df.to_csv(table, index=False)
     code, output = _invoke([*_csv_args(table, tmp_path / "ds"), "--split-col", "split"])
     assert code == 2 and "patients in more than one split: p0" in output
-    code, output = _invoke(["csv", "--table", str(table), "--image-col", "nope", "--text-col", "text", "--out",
-                            str(tmp_path / "ds")])
+    code, output = _invoke(
+        ["csv", "--table", str(table), "--image-col", "nope", "--text-col", "text", "--out", str(tmp_path / "ds")]
+    )
     assert code == 2 and "missing column(s) nope" in output
 
 

@@ -100,8 +100,15 @@ def test_one_channel_stem_matches_channel_replication():
 def test_wordpiece_trial_trains_offline(tiny_dataset):
     from curriclip.trainables import run_trial
 
-    cfg = tiny_trial(tiny_dataset, model="tiny-wordpiece", image_channels="stem", tasks=["itc", "text_findings"],
-                     stage_span=0.0, epochs=2, steps_per_epoch=3)
+    cfg = tiny_trial(
+        tiny_dataset,
+        model="tiny-wordpiece",
+        image_channels="stem",
+        tasks=["itc", "text_findings"],
+        stage_span=0.0,
+        epochs=2,
+        steps_per_epoch=3,
+    )
     reports = []
     run_trial(TrialConfig.model_validate(cfg), lambda m, s: reports.append(m))
     assert reports[-1]["loss/itc"] < reports[0]["loss/itc"] + 0.05

@@ -8,7 +8,12 @@ from curriclip.errors import UnknownNameError
 
 PACED = ["linear", "quadratic", "root", "step", "exponential", "logarithmic"]
 NEW = [
-    "fixed_exponential", "varied_exponential", "single_step", "competence_linear", "competence_root", "baby_step",
+    "fixed_exponential",
+    "varied_exponential",
+    "single_step",
+    "competence_linear",
+    "competence_root",
+    "baby_step",
     "geometric",
 ]
 

@@ -164,8 +164,15 @@ def test_pbt_draws_from_its_own_seeded_stream():
 
     def draws(seed: int) -> list:
         inner = make_pbt_scheduler(exp, "clip_score", seed=seed)._make(1.0)
-        config = {"trial": {"arm": "curriculum", "lr": 1e-3, "stage_span": 0.5, "pacing": "linear",
-                            "pacing_params": {"a": 0.5, "b": 0.2}}}
+        config = {
+            "trial": {
+                "arm": "curriculum",
+                "lr": 1e-3,
+                "stage_span": 0.5,
+                "pacing": "linear",
+                "pacing_params": {"a": 0.5, "b": 0.2},
+            }
+        }
         out = []
         for _ in range(6):
             with inner.own_random():

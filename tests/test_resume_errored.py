@@ -34,8 +34,9 @@ def _flaky(marker: Path):
 
             with tempfile.TemporaryDirectory() as directory:
                 (Path(directory) / "epoch").write_text(str(epoch))
-                tune.report({"clip_score": 0.1 * epoch, "epoch": epoch},
-                            checkpoint=tune.Checkpoint.from_directory(directory))
+                tune.report(
+                    {"clip_score": 0.1 * epoch, "epoch": epoch}, checkpoint=tune.Checkpoint.from_directory(directory)
+                )
 
     return trainable
 
@@ -48,14 +49,17 @@ def test_errored_trials_run_again_on_resume(tmp_path, tiny_dataset, monkeypatch,
     from curriclip.search import runner
 
     marker = tmp_path / "mounted"
-    experiment = parse_experiment({
-        "name": "flaky",
-        "data": {"n": 240, "image_size": 64},  # the session's tiny_dataset, from the cache
-        "training": {"epochs": EPOCHS, "steps_per_epoch": 1},
-        "space": {"sparsity": [1.0], "pacing": ["linear"]},
-        "search": {"num_trials": 2, "seeds": [0], "scheduler": "fifo", "n_startup_trials": 1},
-        "storage": str(tmp_path / "runs"),
-    }, source="test")
+    experiment = parse_experiment(
+        {
+            "name": "flaky",
+            "data": {"n": 240, "image_size": 64},  # the session's tiny_dataset, from the cache
+            "training": {"epochs": EPOCHS, "steps_per_epoch": 1},
+            "space": {"sparsity": [1.0], "pacing": ["linear"]},
+            "search": {"num_trials": 2, "seeds": [0], "scheduler": "fifo", "n_startup_trials": 1},
+            "storage": str(tmp_path / "runs"),
+        },
+        source="test",
+    )
     monkeypatch.setattr(runner, "_trainable", lambda exp: _flaky(marker))
     try:
         runner.run_search(experiment)
@@ -63,8 +67,10 @@ def test_errored_trials_run_again_on_resume(tmp_path, tiny_dataset, monkeypatch,
         before = pd.read_parquet(run_dir / "trials.parquet")
         assert sorted(before["status"]) == ["completed", "completed", "errored", "errored"]
         assert before.loc[before["status"] == "errored", "error"].str.contains("not mounted").all()
-        done = {t: (run_dir / f"trial_{t}" / "result.json").read_text()
-                for t in before.loc[before["status"] == "completed", "trial_id"]}
+        done = {
+            t: (run_dir / f"trial_{t}" / "result.json").read_text()
+            for t in before.loc[before["status"] == "completed", "trial_id"]
+        }
 
         runner.resume_search(run_dir)  # no flag: errored trials stay errored
         assert sorted(pd.read_parquet(run_dir / "trials.parquet")["status"]) == sorted(before["status"])

@@ -14,8 +14,13 @@ from curriclip.spaces import CurriculumSpace, single_task_configs
 def _searcher(tmp_path, points=()):
     exp = ExperimentConfig.model_validate({"space": {"sparsity": [0.5, 1.0]}, "search": {"seeds": [0]}})
     return CurriculumSearcher(
-        space=CurriculumSpace(exp, "/d"), baselines=single_task_configs(exp, "/d"), epochs=4, metric="clip_score",
-        points_to_evaluate=list(points), storage_url=f"sqlite:///{tmp_path / 'optuna.db'}", study_name="s",
+        space=CurriculumSpace(exp, "/d"),
+        baselines=single_task_configs(exp, "/d"),
+        epochs=4,
+        metric="clip_score",
+        points_to_evaluate=list(points),
+        storage_url=f"sqlite:///{tmp_path / 'optuna.db'}",
+        study_name="s",
     )
 
 
@@ -55,9 +60,13 @@ def test_per_level_scheduler_never_stops_baselines():
         return SimpleNamespace(trial_id=tid, config={"trial": {"arm": arm, "sparsity": level}}), score
 
     decisions = {}
-    trials = [trial("a", "curriculum", 1.0, 0.9), trial("b", "curriculum", 1.0, 0.8),
-              trial("c", "curriculum", 1.0, 0.1), trial("d", "curriculum", 0.1, 0.05),
-              trial("e", "single_task", 1.0, 0.0)]
+    trials = [
+        trial("a", "curriculum", 1.0, 0.9),
+        trial("b", "curriculum", 1.0, 0.8),
+        trial("c", "curriculum", 1.0, 0.1),
+        trial("d", "curriculum", 0.1, 0.05),
+        trial("e", "single_task", 1.0, 0.0),
+    ]
     for t, _ in trials:
         scheduler.on_trial_add(None, t)
     for t, score in trials:
@@ -70,7 +79,11 @@ def test_per_level_scheduler_never_stops_baselines():
 def test_multi_objective_uses_nsga2_and_keeps_the_pareto_front(tmp_path):
     exp = ExperimentConfig.model_validate({"search": {"objectives": {"clip_score": "max", "time_s": "min"}}})
     searcher = CurriculumSearcher(
-        space=CurriculumSpace(exp, "/d"), baselines=[], epochs=4, metric=["clip_score", "time_s"], mode=["max", "min"],
+        space=CurriculumSpace(exp, "/d"),
+        baselines=[],
+        epochs=4,
+        metric=["clip_score", "time_s"],
+        mode=["max", "min"],
         storage_url=f"sqlite:///{tmp_path / 'mo.db'}",
     )
     for i, (score, seconds) in enumerate([(0.5, 10.0), (0.7, 20.0), (0.4, 30.0)]):

@@ -22,10 +22,17 @@ def s3_server(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1",
-                               "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    server = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+    }
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -35,8 +42,13 @@ def s3_server(tmp_path):
             except OSError:
                 assert time.monotonic() < deadline, "moto server did not start"
                 time.sleep(0.3)
-        fs = pafs.S3FileSystem(endpoint_override=env["AWS_ENDPOINT_URL"], access_key="testing", secret_key="testing",
-                               region="us-east-1", allow_bucket_creation=True)
+        fs = pafs.S3FileSystem(
+            endpoint_override=env["AWS_ENDPOINT_URL"],
+            access_key="testing",
+            secret_key="testing",
+            region="us-east-1",
+            allow_bucket_creation=True,
+        )
         fs.create_dir("curriclip-test")
         yield env, fs
     finally:
@@ -56,8 +68,13 @@ def test_search_and_report_on_s3(tmp_path, tiny_dataset, cache_dir, s3_server):
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(exp))
     env = {**os.environ, **s3_env, "CURRICLIP_CACHE": str(cache_dir)}
     cli = [sys.executable, "-m", "curriclip.cli"]
-    done = subprocess.run([*cli, "search", str(tmp_path / "exp.yaml"), "--storage", "s3://curriclip-test/runs"],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*cli, "search", str(tmp_path / "exp.yaml"), "--storage", "s3://curriclip-test/runs"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "s3://curriclip-test/runs/remote/report.html" in done.stdout
 
@@ -71,19 +88,31 @@ def test_search_and_report_on_s3(tmp_path, tiny_dataset, cache_dir, s3_server):
     assert sorted(trials["arm"]) == ["curriculum", "curriculum", "shuffled_control", "single_task"]
     assert (trials[trials["arm"] == "single_task"]["epochs_done"] == 2).all()
 
-    again = subprocess.run([*cli, "report", "s3://curriclip-test/runs/remote", "--out", str(tmp_path / "r.html")],
-                           env=env, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [*cli, "report", "s3://curriclip-test/runs/remote", "--out", str(tmp_path / "r.html")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     page = (tmp_path / "r.html").read_text()
     assert all(trial_id in page for trial_id in trials["trial_id"])
     # resume from s3:// restores the finished search there: nothing runs again, the records stay as they were
-    records = {t: fs.open_input_stream(f"curriclip-test/runs/remote/trial_{t}/result.json").read()
-               for t in trials["trial_id"]}
-    resumed = subprocess.run([*cli, "resume", "s3://curriclip-test/runs/remote"], env=env, capture_output=True,
-                             text=True, timeout=300)
+    records = {
+        t: fs.open_input_stream(f"curriclip-test/runs/remote/trial_{t}/result.json").read() for t in trials["trial_id"]
+    }
+    resumed = subprocess.run(
+        [*cli, "resume", "s3://curriclip-test/runs/remote"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     for trial_id, before in records.items():
         assert fs.open_input_stream(f"curriclip-test/runs/remote/trial_{trial_id}/result.json").read() == before
-    clash = subprocess.run([*cli, "search", str(tmp_path / "exp.yaml"), "--storage", "s3://curriclip-test/runs"],
-                           env=env, capture_output=True, text=True, timeout=120)
+    clash = subprocess.run(
+        [*cli, "search", str(tmp_path / "exp.yaml"), "--storage", "s3://curriclip-test/runs"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert clash.returncode == 2 and "already exists" in clash.stderr

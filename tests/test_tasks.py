@@ -18,8 +18,13 @@ from curriclip.tasks.base import Batch, StepContext, label_targets, sections_mas
 from curriclip.trainables import run_trial
 
 VISUAL = ("clip.visual.",)
-TEXT = ("clip.transformer.", "clip.token_embedding", "clip.positional_embedding", "clip.ln_final",
-        "clip.text_projection")
+TEXT = (
+    "clip.transformer.",
+    "clip.token_embedding",
+    "clip.positional_embedding",
+    "clip.ln_final",
+    "clip.text_projection",
+)
 IMAGE_TASKS = ("findings", "image_contrastive", "masked_image", "denoising", "rotation", "segmentation", "regions")
 #: Dice-loss tasks (bounded by 1, slow from a random decoder); regions needs BRATS's 3 nested labels
 DICE_TASKS = ("segmentation", "regions")
@@ -141,16 +146,29 @@ ALL_BUT_SEGMENTATION = [n for n in REACH if n not in DICE_TASKS]
 
 
 def test_trial_trains_all_tasks_together(tiny_dataset):
-    cfg = tiny_trial(tiny_dataset, tasks=["itc", *[n for n in ALL_BUT_SEGMENTATION if n != "itc"]],
-                     stage_span=0.0, epochs=1, steps_per_epoch=3, weighting="gradnorm", label_policy="zeros")
+    cfg = tiny_trial(
+        tiny_dataset,
+        tasks=["itc", *[n for n in ALL_BUT_SEGMENTATION if n != "itc"]],
+        stage_span=0.0,
+        epochs=1,
+        steps_per_epoch=3,
+        weighting="gradnorm",
+        label_policy="zeros",
+    )
     reports = []
     run_trial(TrialConfig.model_validate(cfg), lambda m, s: reports.append((m, copy.deepcopy(s()))))
     metrics, state = reports[-1]
     assert metrics["active_tasks"] == ",".join(cfg["tasks"])
     # each loss near its value at initialisation: chance level for the classification-style tasks
     # (ln 4 for rotation, ln 2 per finding, ln batch for the contrastive ones), small for the pixel losses
-    chance = {"rotation": math.log(4), "findings": math.log(2), "text_findings": math.log(2), "itc": math.log(16),
-              "image_contrastive": math.log(16), "findings_impression": math.log(16)}
+    chance = {
+        "rotation": math.log(4),
+        "findings": math.log(2),
+        "text_findings": math.log(2),
+        "itc": math.log(16),
+        "image_contrastive": math.log(16),
+        "findings_impression": math.log(16),
+    }
     for name in ALL_BUT_SEGMENTATION:
         loss = metrics[f"loss/{name}"]
         assert math.isfinite(loss) and loss > 0, name
@@ -216,8 +234,11 @@ def test_segmentation_trains_from_a_masks_column(tiny_dataset, tmp_path):
 
 @pytest.mark.parametrize("weighting", ["dwa", "gradnorm"])
 def test_resumed_trial_with_a_stateful_weighting_continues_exactly(tiny_dataset, weighting):
-    cfg = TrialConfig.model_validate(tiny_trial(tiny_dataset, tasks=["itc", "rotation"], stage_span=0.0,
-                                                epochs=3, steps_per_epoch=2, weighting=weighting))
+    cfg = TrialConfig.model_validate(
+        tiny_trial(
+            tiny_dataset, tasks=["itc", "rotation"], stage_span=0.0, epochs=3, steps_per_epoch=2, weighting=weighting
+        )
+    )
     timing = {"epoch_time_s", "time_s"}
 
     def run(state=None):

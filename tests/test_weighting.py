@@ -125,11 +125,13 @@ def test_every_task_weighting_and_model_option_is_searchable(tmp_path):
     from curriclip.tasks import TASKS
 
     aux = [n for n in TASKS.names() if n != "itc"]
-    exp = parse_experiment({
-        "model": "tiny-wordpiece",
-        "model_options": {"image_channels": "stem"},
-        "space": {"tasks": aux, "weighting": list(WEIGHTINGS.names()), "label_policy": ["ignore", "zeros", "ones"]},
-    })
+    exp = parse_experiment(
+        {
+            "model": "tiny-wordpiece",
+            "model_options": {"image_channels": "stem"},
+            "space": {"tasks": aux, "weighting": list(WEIGHTINGS.names()), "label_policy": ["ignore", "zeros", "ones"]},
+        }
+    )
     space = CurriculumSpace(exp, str(tmp_path))
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     seen = set()

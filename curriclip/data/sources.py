@@ -92,8 +92,6 @@ def directory_source(path: str | None = None, **_: object) -> Path:
     return root
 
 
-
-
 def resolve(source: str, **kwargs: object) -> Path:
     """The dataset directory for a ``data:`` block, validated."""
     return SOURCES.get(source)(**kwargs)

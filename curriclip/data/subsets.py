@@ -55,8 +55,13 @@ def subject_order(subject_ids: np.ndarray, labels: np.ndarray | None, seed: int,
     return [s for _, _, s in keyed]
 
 
-def sparsity_subset(subject_ids: list[str] | np.ndarray, fraction: float, seed: int = 0,
-                    labels: np.ndarray | None = None, salt: str = "") -> np.ndarray:
+def sparsity_subset(
+    subject_ids: list[str] | np.ndarray,
+    fraction: float,
+    seed: int = 0,
+    labels: np.ndarray | None = None,
+    salt: str = "",
+) -> np.ndarray:
     """Row indices (sorted) of the training rows kept at ``fraction`` of the training pairs."""
     if not 0 < fraction <= 1:
         raise ValueError(f"sparsity fraction must lie in (0, 1], got {fraction}")
@@ -78,8 +83,9 @@ def sparsity_subset(subject_ids: list[str] | np.ndarray, fraction: float, seed: 
     return np.flatnonzero(np.isin(subjects, list(kept)))
 
 
-def label_subset_mask(subject_ids: np.ndarray, fraction: float, seed: int = 0,
-                      labels: np.ndarray | None = None) -> np.ndarray:
+def label_subset_mask(
+    subject_ids: np.ndarray, fraction: float, seed: int = 0, labels: np.ndarray | None = None
+) -> np.ndarray:
     """Boolean mask of training rows whose labels are kept under label sparsity (nested, per patient)."""
     mask = np.zeros(len(subject_ids), dtype=bool)
     mask[sparsity_subset(subject_ids, fraction, seed, labels=labels, salt="labels")] = True

@@ -86,8 +86,7 @@ class ModelSpec:
             tower = self.text_tower
         if tower is not None and weights is not None:
             raise ConfigError(
-                "text_tower: a replaced text tower cannot load whole-CLIP weights (pretrained/checkpoint); "
-                "choose one"
+                "text_tower: a replaced text tower cannot load whole-CLIP weights (pretrained/checkpoint); choose one"
             )
         return name, size, weights, tower
 
@@ -131,8 +130,13 @@ def domain_text_tower(
         wordpiece.train_from_iterator(texts, vocab_size=WORDPIECE_VOCAB, min_frequency=1, show_progress=False)
         tokenizer = BertTokenizerFast(tokenizer_object=wordpiece._tokenizer, model_max_length=context_length)
         tokenizer.add_special_tokens(
-            {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
-             "mask_token": "[MASK]"}
+            {
+                "pad_token": "[PAD]",
+                "unk_token": "[UNK]",
+                "cls_token": "[CLS]",
+                "sep_token": "[SEP]",
+                "mask_token": "[MASK]",
+            }
         )
         tokenizer.save_pretrained(tmp)
         BertConfig(
@@ -178,8 +182,14 @@ def channel_stem(visual: nn.Module, channels: int = 1) -> None:
         for child_name, child in parent.named_children():
             if isinstance(child, nn.Conv2d) and child.in_channels == 3:
                 stem = nn.Conv2d(
-                    channels, child.out_channels, child.kernel_size, child.stride, child.padding,
-                    child.dilation, child.groups, bias=child.bias is not None,
+                    channels,
+                    child.out_channels,
+                    child.kernel_size,
+                    child.stride,
+                    child.padding,
+                    child.dilation,
+                    child.groups,
+                    bias=child.bias is not None,
                 )
                 with torch.no_grad():
                     gray = child.weight.sum(dim=1, keepdim=True)

@@ -20,9 +20,7 @@ from curriclip.names import Arm
 
 
 class PerLevelScheduler(FIFOScheduler):
-    def __init__(
-        self, make: Callable[[float], TrialScheduler], name: str, final_epoch: int | None = None
-    ) -> None:
+    def __init__(self, make: Callable[[float], TrialScheduler], name: str, final_epoch: int | None = None) -> None:
         """``make(level)`` builds one level's scheduler. ``final_epoch``: a trial's last report never
         reaches the inner scheduler, so the trial ends there (PBT would otherwise pause a finished
         trial to exploit, again and again)."""
@@ -80,18 +78,32 @@ class PerLevelScheduler(FIFOScheduler):
         return f"{self._name} per sparsity level; baselines and controls never stopped [{levels}]"
 
 
-def make_scheduler(kind: str, metric: str, mode: str, max_t: int, grace_period: int,
-                   reduction_factor: int) -> TrialScheduler:
+def make_scheduler(
+    kind: str, metric: str, mode: str, max_t: int, grace_period: int, reduction_factor: int
+) -> TrialScheduler:
     """The search's scheduler by name: asha (default), median, fifo."""
     if kind == "fifo":
         return FIFOScheduler()
     grace = min(grace_period, max_t)
     if kind == "asha":
-        asha = functools.partial(AsyncHyperBandScheduler, time_attr="training_iteration", metric=metric, mode=mode,
-                                 max_t=max_t, grace_period=grace, reduction_factor=reduction_factor)
+        asha = functools.partial(
+            AsyncHyperBandScheduler,
+            time_attr="training_iteration",
+            metric=metric,
+            mode=mode,
+            max_t=max_t,
+            grace_period=grace,
+            reduction_factor=reduction_factor,
+        )
         return PerLevelScheduler(lambda level: asha(), "ASHA")
     if kind == "median":
-        median = functools.partial(MedianStoppingRule, time_attr="training_iteration", metric=metric, mode=mode,
-                                   grace_period=grace, min_samples_required=3)
+        median = functools.partial(
+            MedianStoppingRule,
+            time_attr="training_iteration",
+            metric=metric,
+            mode=mode,
+            grace_period=grace,
+            min_samples_required=3,
+        )
         return PerLevelScheduler(lambda level: median(), "median stopping")
     raise ValueError(f"unknown scheduler {kind!r}")

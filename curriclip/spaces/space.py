@@ -28,7 +28,11 @@ def single_task_configs(experiment: ExperimentConfig, dataset_dir: str) -> list[
     for level in experiment.space.sparsity:
         for seed in experiment.search.seeds:
             cfg = TrialConfig(
-                **base, arm=Arm.SINGLE_TASK, tasks=[ITC], pacing="none", seed=seed,
+                **base,
+                arm=Arm.SINGLE_TASK,
+                tasks=[ITC],
+                pacing="none",
+                seed=seed,
                 **level_fields(experiment.space.sparsity_mode, level),
             )
             configs.append(cfg.model_dump())
@@ -47,7 +51,11 @@ def shuffled_control_configs(experiment: ExperimentConfig, dataset_dir: str) -> 
     for level in experiment.space.sparsity:
         for seed in experiment.search.seeds[: experiment.search.control_seeds]:
             cfg = TrialConfig(
-                **base, arm=Arm.SHUFFLED_CONTROL, tasks=[ITC], pacing="none", seed=seed,
+                **base,
+                arm=Arm.SHUFFLED_CONTROL,
+                tasks=[ITC],
+                pacing="none",
+                seed=seed,
                 **level_fields(experiment.space.sparsity_mode, level),
             )
             configs.append(cfg.model_dump())
