@@ -142,7 +142,7 @@ def test_train_with_an_out_of_domain_pacing_value_leaves_no_directory(tmp_path):
     )
     out = tmp_path / "out"
     code, text = _run(["train", str(trial), "--out", str(out)])
-    _one_line_error(code, text, "pacing 'linear' parameter 'a': 5.0 is outside its domain (0, 1]")
+    _one_line_error(code, text, "trial.json: pacing_params: 'linear' parameter 'a': 5.0 is outside its domain (0, 1]")
     assert not out.exists()
     trial.write_bytes(b"\xff\xfe\x00binary")
     _one_line_error(*_run(["train", str(trial)]), "not a text file")

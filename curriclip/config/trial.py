@@ -127,24 +127,27 @@ class TrialConfig(ComputeConfig, TrainingConfig):  # TrainingConfig fields first
     def _weighting_known(cls, v: str) -> str:
         return known(WEIGHTINGS, v)
 
-    @model_validator(mode="after")
-    def _parameters_known(self) -> TrialConfig:
+    @field_validator("pacing_params", "stage_pacing_params", "scorer_params")
+    @classmethod
+    def _parameters_known(cls, params: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        """Each parameter exists and lies in its domain; the error names this field."""
         from curriclip.curriculum import scorers
 
-        for what, name, params, declared in (
-            ("pacing", self.pacing, self.pacing_params, known_pacing(self.pacing).params),
-            ("stage pacing", self.stage_pacing, self.stage_pacing_params, known_pacing(self.stage_pacing).params),
-            ("scorer", self.scorer, self.scorer_params, scorers.get(self.scorer).params),
-        ):
-            unknown = set(params) - set(declared)
-            if unknown:
-                raise ValueError(f"{what} {name!r} has no parameter(s) {sorted(unknown)}")
-            for param, value in params.items():
-                if not declared[param].admits(value):
-                    raise ValueError(
-                        f"{what} {name!r} parameter {param!r}: {value} is outside its domain {declared[param].domain()}"
-                    )
-        return self
+        owner = {"pacing_params": "pacing", "stage_pacing_params": "stage_pacing", "scorer_params": "scorer"}
+        what = owner[info.field_name]
+        name = info.data.get(what)
+        if name is None:  # the function itself did not validate: that error is the one reported
+            return params
+        declared = scorers.get(name).params if what == "scorer" else known_pacing(name).params
+        unknown = set(params) - set(declared)
+        if unknown:
+            raise ValueError(f"{what.replace('_', ' ')} {name!r} has no parameter(s) {sorted(unknown)}")
+        for param, value in params.items():
+            if not declared[param].admits(value):
+                raise ValueError(
+                    f"{name!r} parameter {param!r}: {value} is outside its domain {declared[param].domain()}"
+                )
+        return params
 
     @model_validator(mode="after")
     def _consistent(self) -> TrialConfig:
