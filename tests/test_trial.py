@@ -120,3 +120,18 @@ def test_cli_train_twice_identical(tiny_dataset, tmp_path):
 
     state = torch.load(tmp_path / "out" / "state.pt", weights_only=True)
     assert state["epoch"] == 1
+
+
+def test_every_reported_key_is_one_a_search_may_name(tiny_dataset):
+    """``search.metric`` is checked against ``reported_keys`` (metric registry + ``names.TRIAL_KEYS`` + losses):
+    a key the loop reports but the list lacks would be refused as misspelt, so the two must agree."""
+    from curriclip.config import parse_experiment
+    from curriclip.search.runner import reported_keys
+
+    reports = []
+    cfg = tiny_trial(tiny_dataset, epochs=1, steps_per_epoch=2, scorer="self_paced")
+    run_trial(TrialConfig.model_validate(cfg), lambda metrics, state: reports.append(metrics))
+    experiment = parse_experiment({"space": {"tasks": [t for t in cfg["tasks"] if t != "itc"]}})
+    reported = {key for metrics in reports for key in metrics}
+    assert reported - reported_keys(experiment) == set()
+    assert {"clip_score", "init_clip_score", "loss/itc", "train_pairs", "epoch"} <= reported

@@ -20,7 +20,7 @@ import pyarrow.fs as pafs
 
 from curriclip.config import trial_level
 from curriclip.errors import CurriclipError
-from curriclip.names import FINAL_PREFIX, HEADLINE_METRIC, PARAM_PREFIX, Arm, EpochColumn, Status
+from curriclip.names import FINAL_PREFIX, HEADLINE_METRIC, PARAM_PREFIX, Arm, EpochColumn, SparsityMode, Status
 from curriclip.names import TrialColumn as Col
 from curriclip.search.storage import RunLocation
 
@@ -161,7 +161,7 @@ def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict], restart_count
         Col.STATUS: status,
         Col.ARM: cfg.get("arm"),
         Col.SPARSITY: trial_level(cfg) if cfg else None,
-        Col.SPARSITY_MODE: cfg.get("sparsity_mode", "pairs"),
+        Col.SPARSITY_MODE: cfg.get("sparsity_mode", SparsityMode.PAIRS),
         Col.SEED: cfg.get("seed"),
         Col.PACING: cfg.get("pacing"),
         Col.ORDERING: " > ".join(cfg.get("tasks", [])),
