@@ -132,6 +132,27 @@ def resume(
 
 @app.command()
 @user_errors
+def confirm(
+    run_dir: str = typer.Argument(..., help="Run directory (or URI) of a finished search."),
+    seeds: int | None = typer.Option(
+        None, "--seeds", min=1, help="K: confirm seeds per arm and level in all (default: protocol.confirm_seeds)."
+    ),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
+) -> None:
+    """Re-run each arm's validation winner with K fresh paired seeds on test; adds seeds, resumes, runs nothing twice."""
+    from curriclip.protocol.confirm import run_confirm
+
+    outcome = run_confirm(run_dir, seeds=seeds, address=address)
+    typer.echo(
+        f"confirm: {outcome.done}/{outcome.planned} runs done ({outcome.ran} run now, {outcome.errored} errored); "
+        f"answer in {run_dir}/answer.json and report.html"
+    )
+    if outcome.errored or outcome.done < outcome.planned:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
 def report(
     run_dir: str = typer.Argument(..., help="Run directory or URI (s3://..., gs://...); may still be running."),
     out: Path | None = typer.Option(None, "--out", help="HTML file to write (default: RUN_DIR/report.html)."),

@@ -20,6 +20,7 @@ SMOKE: dict = {
     "training": {"epochs": 4, "steps_per_epoch": 15, "batch_size": 32},
     "space": {"sparsity": [0.3, 1.0], "pacing": ["linear", "root"]},
     "search": {"num_trials": 4, "seeds": [0], "grace_period": 1, "n_startup_trials": 2},
+    "protocol": {"confirm_seeds": 2},
 }
 
 #: name -> overrides of the experiment defaults

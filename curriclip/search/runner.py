@@ -22,7 +22,7 @@ from curriclip.cluster import init_ray
 from curriclip.config import ExperimentConfig, parse_experiment
 from curriclip.data.sources import resolve as resolve_dataset
 from curriclip.errors import ConfigError, CurriclipError
-from curriclip.names import ITC, TRIAL_KEYS, Status
+from curriclip.names import ITC, TRIAL_KEYS, Arm, Status
 from curriclip.search.storage import RunLocation, is_uri, join
 
 RUN_FILE = "run.json"
@@ -226,7 +226,8 @@ def _proposals(experiment: ExperimentConfig, dataset_dir: str, baselines: list[d
         storage_url=search.optuna_storage or default_study,
         study_name=experiment.name,
     )
-    return CurriculumLimiter(searcher, max_concurrent=concurrency), None, len(baselines) + search.num_trials
+    limiter = CurriculumLimiter(searcher, max_concurrent=concurrency, batch=experiment.protocol.synchronous)
+    return limiter, None, len(baselines) + search.num_trials
 
 
 def _scheduler(experiment: ExperimentConfig):
@@ -255,7 +256,7 @@ def run_search(
     """
     from ray import tune
 
-    from curriclip.spaces import shuffled_control_configs, single_task_configs
+    from curriclip.spaces import search_baselines
 
     experiment = _with_overrides(experiment, name, storage, num_trials)
     _check_local_gpus(experiment, address)
@@ -264,9 +265,8 @@ def run_search(
         experiment.storage if is_uri(experiment.storage) else str(Path(experiment.storage).expanduser().resolve())
     )
     run, dataset_dir = _new_run(experiment)
-    single = single_task_configs(experiment, dataset_dir)
-    controls = shuffled_control_configs(experiment, dataset_dir)
-    baselines = single + controls  # fixed configs, handed out before Optuna's; never pruned
+    _say_validate_split(experiment, dataset_dir)
+    baselines = search_baselines(experiment, dataset_dir)  # the tuned baseline arms, handed out before Optuna's
     total = len(baselines) + experiment.search.num_trials
 
     init_ray(address)
@@ -274,9 +274,12 @@ def run_search(
     run.write_text(EXPERIMENT_FILE, yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False))
     run.write_text(RUN_FILE, json.dumps({"dataset_dir": dataset_dir, "total_trials": total}, indent=2))
     searcher, param_space, num_samples = _proposals(experiment, dataset_dir, baselines, concurrency, run)
+    per_arm = {arm: sum(1 for b in baselines if b["arm"] == arm) for arm in (Arm.SINGLE_TASK, Arm.MULTITASK)}
     print(
-        f"curriclip: {len(single)} single-task + {len(controls)} shuffled-control + "
-        f"{experiment.search.num_trials} curriculum trials ({experiment.search.proposer} proposals, "
+        f"curriclip: search phase (validate split): {per_arm[Arm.SINGLE_TASK]} single-task + "
+        f"{per_arm[Arm.MULTITASK]} multitask + {experiment.search.num_trials} curriculum configurations "
+        f"({experiment.protocol.tuning} tuning, {experiment.search.proposer} proposals"
+        f"{', synchronous batches' if experiment.protocol.synchronous and searcher is not None else ''}, "
         f"{experiment.search.scheduler} scheduler), {concurrency} at a time, into {run.uri}",
         file=sys.stderr,
         flush=True,
@@ -294,7 +297,26 @@ def run_search(
         run_config=_run_config(experiment, experiment.name, storage_root, total),
     )
     tuner.fit()
-    return _finish(run, total)
+    outcome = _finish(run, total)
+    if experiment.protocol.confirm_seeds and outcome.complete:
+        from curriclip.protocol.confirm import run_confirm
+
+        run_confirm(run.uri, address=address, trainable=trainable)
+    return outcome
+
+
+def _say_validate_split(experiment: ExperimentConfig, dataset_dir: str) -> None:
+    """One line when the dataset has no validate split and the search carves one from train."""
+    from curriclip.data.heldout import has_validate
+    from curriclip.data.store import read_manifest
+
+    if not has_validate(read_manifest(dataset_dir).get("counts", {})):
+        print(
+            f"curriclip: {dataset_dir} has no validate split: carving {experiment.protocol.validate_fraction:.0%} "
+            "of the training patients (stratified, fixed seed) as validate; both phases train on the rest",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def read_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
@@ -342,4 +364,9 @@ def resume_search(
         restart_errored=restart_errored,
     )
     tuner.fit()
-    return _finish(run, meta["total_trials"])
+    outcome = _finish(run, meta["total_trials"])
+    if experiment.protocol.confirm_seeds and outcome.complete:  # idempotent: runs only what is missing
+        from curriclip.protocol.confirm import run_confirm
+
+        run_confirm(run.uri, address=address)
+    return outcome

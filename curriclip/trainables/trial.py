@@ -114,7 +114,10 @@ def build_trial(cfg: TrialConfig, parallel: DataParallel) -> Trial:
     reports = training_reports(cfg.dataset_dir) if text_tower == "wordpiece" else None
     clip, tokenizer, image_size = build_clip(spec, reports)
     data = load_trial_data(cfg, image_size, tokenizer)
-    evaluator = Evaluator(data.train, data.test, data.test_tokens, tokenizer, cfg.eval_batch_size, device)
+    evaluator = Evaluator(
+        data.train, data.held_out, data.held_out_tokens, tokenizer, cfg.eval_batch_size, device,
+        split_name=str(cfg.eval_split),
+    )  # fmt: skip
     tasks = {name: get(name).configure(label_policy=cfg.label_policy, **parallel.task_options()) for name in cfg.tasks}
     info = model_info(clip, len(data.train.label_names), image_size)
     heads = {name: head for name, task in tasks.items() if (head := task.build_head(info)) is not None}

@@ -14,6 +14,7 @@ metrics and checkpoints either way.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -23,6 +24,7 @@ import torch
 from ray import tune
 
 from curriclip.config import TrialConfig
+from curriclip.names import PER_PAIR_FILE
 from curriclip.trainables.loop import run_trial
 
 STATE_FILE = "state.pt"
@@ -72,7 +74,12 @@ def _restored_state() -> dict | None:
 
 def _report(metrics: dict, make_state: Callable[[], dict]) -> None:
     with tempfile.TemporaryDirectory() as directory:
-        torch.save(make_state(), os.path.join(directory, STATE_FILE))
+        state = make_state()
+        per_pair = state.pop("per_pair", None)  # a confirm run's per-pair test scores: beside the state, as JSON
+        torch.save(state, os.path.join(directory, STATE_FILE))
+        if per_pair is not None:
+            with open(os.path.join(directory, PER_PAIR_FILE), "w", encoding="utf-8") as f:
+                json.dump(per_pair, f)
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
 
 
