@@ -100,9 +100,7 @@ def _result_row(level, arm, reference, metric, result: ComparisonResult, pairs, 
     diffs = _pair_diffs(pairs, level, arm, reference, metric, seeds) if not pairs.empty else pd.DataFrame()
     two_level = [math.nan, math.nan]
     if len(diffs) and diffs["seed"].nunique() >= 2:
-        two_level = list(
-            two_level_bootstrap(diffs["seed"], diffs["subject_id"], diffs["diff"], alpha=protocol.alpha)
-        )
+        two_level = list(two_level_bootstrap(diffs["seed"], diffs["subject_id"], diffs["diff"], alpha=protocol.alpha))
     label = f"{arm} vs {reference} at {level:.0%} ({METRIC_WORDS[metric]})"
     return {
         "level": level,
@@ -158,7 +156,9 @@ def _disagreements(comparisons: list[dict], summary: list[dict], robust: str) ->
             sentence = f"the {words} rose but CLIP score did not ({verdict})"
         else:
             continue
-        out.append({"level": level, "arm": arm, "reference": reference, "sentence": f"{arm} vs {reference}: {sentence}"})
+        out.append(
+            {"level": level, "arm": arm, "reference": reference, "sentence": f"{arm} vs {reference}: {sentence}"}
+        )
     means = {(s["level"], s["arm"], s["metric"]): s["mean"] for s in summary}
     for level in sorted({s["level"] for s in summary}):
         control = means.get((level, str(Arm.SHUFFLED_CONTROL), "clip_score"), math.nan)

@@ -73,7 +73,7 @@ def _restore_unfinished(run: RunLocation, trainable, name: str) -> None:
         return
     from curriclip.search.export import collect_experiment
 
-    trials, _ = collect_experiment(RunLocation(uri))
+    trials, _, _ = collect_experiment(RunLocation(uri))
     if not trials.empty and trials[Col.STATUS].isin([Status.COMPLETED, Status.ERRORED]).all():
         return
     print(f"curriclip: confirm: continuing the interrupted {name}", file=sys.stderr, flush=True)

@@ -105,5 +105,8 @@ def write_protocol_tables(run: RunLocation, staging: Path, trials: pd.DataFrame,
     answer = build_answer(experiment, confirm, pairs)
     _atomic(staging / "confirm.parquet", lambda p: confirm.to_parquet(p, index=False))
     _atomic(staging / "per_pair.parquet", lambda p: pairs.to_parquet(p, index=False))
-    _atomic(staging / "answer.json", lambda p: p.write_text(json.dumps(jsonable(answer), indent=1, allow_nan=False), encoding="utf-8"))
+    _atomic(
+        staging / "answer.json",
+        lambda p: p.write_text(json.dumps(jsonable(answer), indent=1, allow_nan=False), encoding="utf-8"),
+    )
     return list(PROTOCOL_FILES)

@@ -55,9 +55,7 @@ def _cast(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
     return tensor if dtype is None else tensor.to(dtype)
 
 
-def build_trial_data(
-    train: SplitArrays, held_out: SplitArrays, needs: Iterable[str], tokenizer: Callable
-) -> TrialData:
+def build_trial_data(train: SplitArrays, held_out: SplitArrays, needs: Iterable[str], tokenizer: Callable) -> TrialData:
     """The trial's data with every ``Batch`` attribute that ``needs`` supply, as rows of the training subset."""
     rows: dict[str, Rows] = {}
     dtypes: dict[str, torch.dtype] = {}
@@ -86,9 +84,7 @@ def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> T
     needs = trial_needs(cfg)
     train, held_out = load_phase_splits(cfg.dataset_dir, cfg.phase, image_size, needs, cfg.validate_fraction)
     if len(held_out) == 0:
-        raise DataError(
-            f"{cfg.dataset_dir}: the {cfg.eval_split} split is empty; CLIP score needs held-out pairs"
-        )
+        raise DataError(f"{cfg.dataset_dir}: the {cfg.eval_split} split is empty; CLIP score needs held-out pairs")
     keep = sparsity_subset(train.subject_ids, cfg.sparsity, seed=cfg.subset_seed, labels=train.labels.numpy())
     train = train.take(keep)
     if cfg.label_fraction < 1.0:  # label sparsity: ITC keeps every pair, label tasks see fewer labels
