@@ -139,7 +139,7 @@ def confirm(
     ),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
 ) -> None:
-    """Re-run each arm's validation winner with K fresh paired seeds on test; adds seeds, resumes, runs nothing twice."""
+    """Re-run each arm's validation winner with K fresh paired seeds on test (adds seeds, resumes, never twice)."""
     from curriclip.protocol.confirm import run_confirm
 
     outcome = run_confirm(run_dir, seeds=seeds, address=address)

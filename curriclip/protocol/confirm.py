@@ -11,7 +11,6 @@ Calling it again with the same K therefore runs nothing, and a larger K adds see
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import dataclass
 
@@ -23,10 +22,7 @@ from curriclip.errors import CurriclipError
 from curriclip.names import Phase, Status
 from curriclip.names import TrialColumn as Col
 from curriclip.protocol.select import ConfirmRun, confirm_plan, select_winners
-from curriclip.search.storage import RunLocation, join
-
-#: Ray Tune experiments of the confirm phase: ``confirm-<n>`` inside the run directory.
-CONFIRM_PATTERN = re.compile(r"^confirm-(\d+)$")
+from curriclip.search.storage import RunLocation, confirm_dirs, join
 
 
 @dataclass
@@ -36,19 +32,6 @@ class ConfirmOutcome:
     errored: int
     ran: int
     notes: list[str]
-
-
-def confirm_dirs(run: RunLocation) -> list[str]:
-    """The confirm experiments' names, in the order they were started."""
-    import pyarrow.fs as pafs
-
-    selector = pafs.FileSelector(run.path, allow_not_found=True)
-    names = [
-        info.base_name
-        for info in run.fs.get_file_info(selector)
-        if info.type == pafs.FileType.Directory and CONFIRM_PATTERN.match(info.base_name)
-    ]
-    return sorted(names, key=lambda name: int(CONFIRM_PATTERN.match(name).group(1)))
 
 
 def _key(row) -> tuple[str, float, int]:
@@ -83,7 +66,7 @@ def _restore_unfinished(run: RunLocation, trainable, name: str) -> None:
 def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmRun], concurrency: int, name: str):
     from ray import tune
 
-    from curriclip.search.runner import trial_dirname
+    from curriclip.search.launch import trial_dirname
 
     param_space = {"trial": tune.grid_search([r.trial for r in missing])}
     tuner = tune.Tuner(
@@ -106,7 +89,7 @@ def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmR
 def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = None, trainable=None) -> ConfirmOutcome:
     """Run (or extend, or resume) the confirm phase of a finished search; exports, answer and report follow."""
     from curriclip.search.export import export_and_report, export_results
-    from curriclip.search.runner import _concurrency, _trainable, read_run
+    from curriclip.search.launch import _concurrency, _trainable, read_run
 
     experiment, meta = read_run(run_dir)
     run = RunLocation(run_dir)

@@ -96,7 +96,7 @@ def write_protocol_tables(run: RunLocation, staging: Path, trials: pd.DataFrame,
     """Write the confirm phase's tables and the answer into ``staging``; the names written."""
     from curriclip.protocol.answer import build_answer
     from curriclip.protocol.select import select_winners
-    from curriclip.search.runner import read_run
+    from curriclip.search.launch import read_run
 
     experiment, _ = read_run(run.uri)
     winners = select_winners(trials, experiment)

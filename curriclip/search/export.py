@@ -39,7 +39,7 @@ from curriclip.names import (
     Status,
 )
 from curriclip.names import TrialColumn as Col
-from curriclip.search.storage import RunLocation
+from curriclip.search.storage import RunLocation, confirm_dirs
 
 RAY_STATUS = {
     "TERMINATED": Status.COMPLETED,
@@ -254,8 +254,6 @@ def collect_experiment(run: RunLocation) -> tuple[pd.DataFrame, pd.DataFrame, li
 
 def collect_all(run_dir: str | Path | RunLocation) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Trial, epoch and per-pair tables of a run (search and confirm phases; empty tables when nothing ran)."""
-    from curriclip.protocol.confirm import confirm_dirs
-
     run = run_dir if isinstance(run_dir, RunLocation) else RunLocation(run_dir)
     parts = [collect_experiment(run)]
     if has_ray_state(run):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import os
 import sys
 from dataclasses import dataclass
@@ -23,11 +22,18 @@ from curriclip.config import ExperimentConfig, parse_experiment
 from curriclip.data.sources import resolve as resolve_dataset
 from curriclip.errors import ConfigError, CurriclipError
 from curriclip.names import ITC, TRIAL_KEYS, Arm, Status
+from curriclip.search.launch import (
+    EXPERIMENT_FILE,
+    RUN_FILE,
+    _concurrency,
+    _trainable,
+    local_gpus_visible,
+    read_run,
+    trial_dirname,
+)
 from curriclip.search.storage import RunLocation, is_uri, join
 
-RUN_FILE = "run.json"
 OPTUNA_DB = "optuna.db"
-EXPERIMENT_FILE = "experiment.yaml"
 
 
 @dataclass
@@ -40,15 +46,6 @@ class SearchOutcome:
     @property
     def complete(self) -> bool:
         return self.finished >= self.total
-
-
-def local_gpus_visible() -> bool:
-    """Whether this machine shows an NVIDIA GPU to a local Ray (device files not hidden by CUDA_VISIBLE_DEVICES)."""
-    import glob
-
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return False
-    return bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
 def _check_local_gpus(experiment: ExperimentConfig, address: str | None) -> None:
@@ -77,69 +74,6 @@ def _check_metric_names(experiment: ExperimentConfig) -> None:
             close = difflib.get_close_matches(name, sorted(known), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else " (see a run's epochs.parquet columns)"
             raise ConfigError(f"{field}: {name!r} is not a metric a trial reports{hint}")
-
-
-def _concurrency(experiment: ExperimentConfig) -> int:
-    """How many trials fit the cluster at once; a clear error if a trial can never fit.
-
-    A trial takes ``workers_per_trial`` x (``cpus_per_trial``, ``gpus_per_trial``): its
-    own process when it has one worker, its Ray Train workers otherwise (whose driver
-    takes no CPU). Tune never starts more trials than this, so a data-parallel trial's
-    workers, which Ray Train reserves outside Tune, always find their resources.
-    """
-    import ray
-
-    resources = ray.cluster_resources()
-    cpus, gpus = resources.get("CPU", 0.0), resources.get("GPU", 0.0)
-    r = experiment.resources
-    workers = r.workers_per_trial
-    if r.gpus_per_trial > 0 and gpus <= 0:
-        raise ConfigError("resources.gpus_per_trial: trials ask for GPUs but the Ray cluster has none")
-    if r.cpus_per_trial > cpus:
-        raise ConfigError(f"resources.cpus_per_trial: {r.cpus_per_trial} exceeds the cluster's {cpus:g} CPUs")
-    if r.gpus_per_trial > gpus:
-        raise ConfigError(f"resources.gpus_per_trial: {r.gpus_per_trial:g} exceeds the cluster's {gpus:g} GPUs")
-    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive", True)]
-    if nodes and not any(
-        n.get("CPU", 0.0) >= r.cpus_per_trial and n.get("GPU", 0.0) >= r.gpus_per_trial for n in nodes
-    ):
-        raise ConfigError(
-            f"resources: no node of the Ray cluster has {r.cpus_per_trial:g} CPUs and {r.gpus_per_trial:g} GPUs "
-            "for one trial (one worker)"
-        )
-    if workers * r.cpus_per_trial > cpus or workers * r.gpus_per_trial > gpus:
-        raise ConfigError(
-            f"resources.workers_per_trial: {workers} workers x ({r.cpus_per_trial:g} CPUs, {r.gpus_per_trial:g} GPUs) "
-            f"exceed the cluster's {cpus:g} CPUs and {gpus:g} GPUs"
-        )
-    eps = 1e-9  # 0.7 / 0.1 is 6.999...: count a trial that fits exactly
-    fit = math.floor(cpus / (workers * r.cpus_per_trial) + eps)
-    if r.gpus_per_trial > 0:
-        fit = min(fit, math.floor(gpus / (workers * r.gpus_per_trial) + eps))
-    if experiment.search.max_concurrent:
-        fit = min(fit, experiment.search.max_concurrent)
-    return max(1, fit)
-
-
-def _trainable(experiment: ExperimentConfig):
-    """Ray Tune's trainable with its resources: one process per trial, or a driver of Ray Train workers."""
-    from ray import tune
-
-    r = experiment.resources
-    if r.workers_per_trial > 1:
-        from curriclip.trainables.tune_trainable import DRIVER_RESOURCES, data_parallel_trainable
-
-        trainable = data_parallel_trainable(r.workers_per_trial, r.cpus_per_trial, r.gpus_per_trial)
-        return tune.with_resources(trainable, DRIVER_RESOURCES)
-
-    from curriclip.trainables.tune_trainable import curriclip_trainable
-
-    return tune.with_resources(curriclip_trainable, {"cpu": r.cpus_per_trial, "gpu": r.gpus_per_trial})
-
-
-def trial_dirname(trial) -> str:
-    """Short trial directory names (Ray's default embeds every parameter)."""
-    return f"trial_{trial.trial_id}"
 
 
 def _run_config(experiment: ExperimentConfig, name: str, storage: Path, total: int):
@@ -317,29 +251,6 @@ def _say_validate_split(experiment: ExperimentConfig, dataset_dir: str) -> None:
             file=sys.stderr,
             flush=True,
         )
-
-
-def read_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
-    """The experiment and run metadata stored in a run directory (local path or URI)."""
-    run = RunLocation(run_dir)
-    if not run.exists():
-        raise CurriclipError(f"{run.uri}: run directory not found")
-    if not run.exists(RUN_FILE):
-        raise CurriclipError(f"{run.uri}/{RUN_FILE}: missing (not a curriclip run directory)")
-    source = f"{run.uri}/{EXPERIMENT_FILE}"
-    try:
-        raw = yaml.safe_load(run.read_text(EXPERIMENT_FILE))
-    except yaml.YAMLError:
-        raise CurriclipError(f"{source}: invalid YAML") from None
-    try:
-        meta = json.loads(run.read_text(RUN_FILE))
-        int(meta["total_trials"]), str(meta["dataset_dir"])
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
-        raise CurriclipError(
-            f"{run.uri}/{RUN_FILE}: damaged (expected JSON with total_trials and dataset_dir); "
-            "it is written when a search starts and cannot be rebuilt by resume"
-        ) from None
-    return parse_experiment(raw, source=source), meta
 
 
 def resume_search(

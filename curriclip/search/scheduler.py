@@ -29,7 +29,7 @@ from curriclip.names import TUNED_ARMS, Arm
 def ready_epoch(cfg: dict) -> int:
     """The first epoch (1-based) after which every task of a trial trains and its pacing admits the whole pool."""
     epochs, steps = int(cfg.get("epochs", 1)), int(cfg.get("steps_per_epoch", 1))
-    if cfg.get("arm") != Arm.CURRICULUM:
+    if cfg.get("arm") != Arm.CURRICULUM or "tasks" not in cfg:
         return 1
     total = epochs * steps
     schedule = TaskSchedule(
@@ -92,7 +92,7 @@ class PerLevelScheduler(FIFOScheduler):
         group = self._group(trial)
         if group is None:
             return TrialScheduler.CONTINUE
-        epoch = int(result.get("epoch", 0))
+        epoch = int(result.get("epoch", result.get("training_iteration", 0)))
         if self._final_epoch is not None and epoch >= self._final_epoch:
             return TrialScheduler.CONTINUE
         if epoch < self._ready_epoch(trial):  # the curriculum has not acted yet: not judged
