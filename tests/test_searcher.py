@@ -101,9 +101,9 @@ def test_a_curriculum_is_not_judged_before_its_last_task_joins():
     )
     for t in (strong, weak):
         scheduler.on_trial_add(None, t)
-    assert (
-        scheduler.on_trial_result(None, strong, {"training_iteration": 1, "epoch": 1, "clip_score": 0.9}) == "CONTINUE"
-    )
+    for epoch in range(1, 5):
+        result = {"training_iteration": epoch, "epoch": epoch, "clip_score": 0.9}
+        assert scheduler.on_trial_result(None, strong, result) == TrialScheduler.CONTINUE
     for epoch in range(1, 4):  # far worse, but ITC has not joined yet: never judged
         result = {"training_iteration": epoch, "epoch": epoch, "clip_score": 0.0}
         assert scheduler.on_trial_result(None, weak, result) == TrialScheduler.CONTINUE
