@@ -187,9 +187,18 @@ def train(
     from curriclip.config import load_trial_config
     from curriclip.trainables import run_trial
 
+    from curriclip.trainables.provenance import VERSIONS, recorded
+
     cfg = load_trial_config(trial_config)
-    if threads:
-        cfg = cfg.model_copy(update={"threads": threads})
+    found = recorded(trial_config)  # a search's trial: replay it on the threads it ran on
+    if threads or (found and cfg.threads is None):
+        cfg = cfg.model_copy(update={"threads": threads or found["threads"]})
+        if found and not threads:
+            typer.echo(f"replaying on {found['threads']} torch thread(s), as the trial ran", err=True)
+    if found and found["versions"] and found["versions"] != VERSIONS:
+        typer.echo(
+            f"the trial ran with {found['versions']}; this replay has {VERSIONS}: its numbers may differ", err=True
+        )
     if out:
         writable_directory(out, "--out")
         (out / "metrics.jsonl").unlink(missing_ok=True)

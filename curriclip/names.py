@@ -98,6 +98,8 @@ class TrialColumn(StrEnum):
     BEST_CLIP_SCORE = "best_clip_score"
     INIT_CLIP_SCORE = "init_clip_score"
     TEST_SPLIT_HASH = "test_split_hash"
+    THREADS = "threads"  # torch threads the trial ran on (its numbers depend on them)
+    VERSIONS = "versions"  # python and library versions the trial ran with
     ERROR = "error"
     CONFIG_JSON = "config_json"
     STARTED_AT = "started_at"
@@ -136,6 +138,8 @@ TRIAL_KEYS = (
     "test_split_hash",
     "split_evaluated",
     "logit_scale",
+    "threads",
+    "versions",
     "epoch_time_s",
     "time_s",
 )

@@ -193,6 +193,8 @@ def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict], restart_count
         Col.BEST_CLIP_SCORE: max(scores) if scores else math.nan,
         Col.INIT_CLIP_SCORE: last.get(f"init_{HEADLINE_METRIC}", math.nan),
         Col.TEST_SPLIT_HASH: last.get("test_split_hash"),
+        Col.THREADS: last.get("threads"),
+        Col.VERSIONS: last.get("versions"),
         Col.ERROR: _error_summary(run, trial.path) if status == Status.ERRORED else None,
         Col.CONFIG_JSON: json.dumps(cfg, sort_keys=True),
         # first report's wall-clock time (the report's optimisation history orders trials by it)

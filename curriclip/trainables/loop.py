@@ -24,6 +24,7 @@ from curriclip.names import Phase
 from curriclip.tasks.base import StepContext
 from curriclip.trainables.evaluation import init_metrics
 from curriclip.trainables.parallel import DataParallel
+from curriclip.trainables.provenance import provenance
 from curriclip.trainables.trial import Trial, build_trial
 
 #: open_clip clamps the learnable temperature to at most 100 (log 100 ≈ 4.6052).
@@ -112,6 +113,7 @@ def epoch_report(trial: Trial, losses: dict[str, float], epoch_start: float, sta
         "train_pairs": len(trial.data.train),
         "test_pairs": len(trial.data.held_out),
         "logit_scale": float(trial.model.logit_scale.detach().exp()),
+        **provenance(),
         "epoch_time_s": time.monotonic() - epoch_start,
         "time_s": time.monotonic() - started,
     }
