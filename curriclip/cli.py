@@ -186,7 +186,6 @@ def train(
 
     from curriclip.config import load_trial_config
     from curriclip.trainables import run_trial
-
     from curriclip.trainables.provenance import VERSIONS, recorded
 
     cfg = load_trial_config(trial_config)

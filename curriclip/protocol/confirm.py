@@ -67,6 +67,7 @@ def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmR
     from ray import tune
 
     from curriclip.search.launch import trial_dirname
+    from curriclip.search.progress import ProgressPrinter
 
     param_space = {"trial": tune.grid_search([r.trial for r in missing])}
     tuner = tune.Tuner(
@@ -80,6 +81,7 @@ def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmR
             storage_path=run.uri,
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             failure_config=tune.FailureConfig(max_failures=2),
+            callbacks=[ProgressPrinter(len(missing), experiment.search.metric, experiment.training.epochs, "test")],
             verbose=0,
         ),
     )
