@@ -239,3 +239,17 @@ def test_reports_mode_multitask_trial_trains_on_the_kept_pairs_plus_every_image(
     assert len(trial.data.train) == len(pairs.data.train)  # train_pairs counts the pairs, not the extra images
     metrics = train_epoch(trial, 0)
     assert all(np.isfinite(metrics[f"loss/{task}"]) and metrics[f"loss/{task}"] > 0 for task in fields["tasks"])
+
+
+def test_a_planted_run_says_so_in_its_report_header(tmp_path, noisy_dataset, tiny_dataset):
+    from curriclip.reports.results import load_results
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"dataset_dir": str(noisy_dataset)}))
+    notes = load_results(run).notes
+    assert len(notes) == 1 and "noisy_hard_pairs" in notes[0] and f"{round(NOISE * 100)}%" in notes[0]
+    (run / "run.json").write_text(json.dumps({"dataset_dir": str(tiny_dataset)}))
+    assert load_results(run).notes == []  # the null variant is the benchmark: no note
+    (run / "experiment.yaml").write_text("space:\n  sparsity_mode: reports\n")
+    assert ["label-rich, report-poor" in note for note in load_results(run).notes] == [True]
