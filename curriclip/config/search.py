@@ -19,8 +19,8 @@ class SearchConfig(Strict):
     scheduler: Literal["asha", "median", "fifo", "pbt"] = Field(
         "asha",
         description="per tuned arm and sparsity level (a curriculum only once its last task has joined): asha / "
-        "median stop weak configurations early; pbt (population-based training) lets curricula change during training: every "
-        "`perturbation_interval` epochs the weakest quarter continue from a stronger trial's checkpoint with "
+        "median stop weak configurations early; pbt (population-based training) lets curricula change during "
+        "training: every `perturbation_interval` epochs the weakest quarter continue from a stronger trial's checkpoint with "
         "perturbed lr, stage span and pacing parameters",
     )
     searcher: Literal["optuna", "random"] | None = Field(
