@@ -20,8 +20,8 @@ class SearchConfig(Strict):
         "asha",
         description="per tuned arm and sparsity level (a curriculum only once its last task has joined): asha / "
         "median stop weak configurations early; pbt (population-based training) lets curricula change during "
-        "training: every `perturbation_interval` epochs the weakest quarter continue from a stronger trial's checkpoint with "
-        "perturbed lr, stage span and pacing parameters",
+        "training: every `perturbation_interval` epochs the weakest quarter continue from a stronger trial's "
+        "checkpoint with perturbed lr, stage span and pacing parameters",
     )
     searcher: Literal["optuna", "random"] | None = Field(
         None,
