@@ -70,25 +70,26 @@ def test_report_renders_in_chromium(report):
                 }))"""
             )
             # every figure rendered, with all the traces it was built with
-            assert len(figs) == 15, [f["title"] for f in figs]
+            assert len(figs) == 16, [f["title"] for f in figs]
             for f in figs:
                 assert f["traces"] == f["expected"] > 0 and f["rendered"] >= 1, f
             by_title = {f["title"].split(" (")[0].split(":")[0]: f["traces"] for f in figs}
             # 3 arms: untrained model + 3 × (trials, mean ± CI) + curriculum best
-            assert by_title["CLIP score on the held-out set vs training-data sparsity"] == 8
+            assert by_title["CLIP score of the search-phase trials vs training-data sparsity"] == 8
             # curriculum and shuffled_control vs single-task
-            assert by_title["Difference from single-task"] == 2
+            assert by_title["Difference from single-task over search-phase trials"] == 2
             # clip_score + 3 companion metrics, × 3 arms, + 2 untrained markers
             assert by_title["CLIP score and companion metrics per sparsity level"] == 14
             assert by_title["Task × position in the ordering"] == 3  # one heatmap per level
             assert by_title["Schedule each curriculum trial followed"] == 4  # 3 tasks + data fraction
             assert by_title["Parameter importances"] == 1
+            assert by_title["Show your work"] == 6  # single-task and curriculum at 3 levels
 
             # hovering a trial point (real mouse) shows that trial's full configuration
             box = page.evaluate(
                 """() => {
                     const gd = Array.from(document.querySelectorAll('.plotly-graph-div'))
-                        .find(g => g.layout.title.text.startsWith('CLIP score on the held-out'));
+                        .find(g => g.layout.title.text.startsWith('CLIP score of the search-phase'));
                     const i = gd.data.findIndex(t => t.name === 'curriculum trials');
                     const pt = gd.querySelectorAll('.scatterlayer .trace')[i].querySelector('.point');
                     pt.scrollIntoView({block: 'center'});

@@ -1,0 +1,107 @@
+"""The confirmed answer as a forest plot: each arm's paired difference from single-task per level, with its
+Holm-corrected interval, a zero line and the declared equivalence band (± margin), one panel per metric.
+
+A point whose interval lies right of zero is "better", left "worse"; inside the grey band, "equivalent"; an
+interval that crosses zero and leaves the band is "inconclusive". Numbers come from ``answer.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..confirmed import confirmed_answer, metric_label, verdict_words
+from ..style import apply_layout, arm_color, empty_figure, fmt_num, fmt_sparsity, plot_text
+from . import FigureSpec
+
+TITLE = "Confirmed paired differences from single-task (Holm-corrected intervals; grey band: equivalence margin)"
+
+
+@dataclass
+class ForestData:
+    metrics: list[str]  # one panel each: headline, then robust
+    margins: dict[str, float]
+    reference: str
+    rows: pd.DataFrame  # comparisons with a difference: level, arm, metric, diff_mean, corrected_low/high, verdict
+    labels: list[str]  # y categories, top to bottom: "<level> · <arm>"
+
+
+def row_label(level: float, arm: str) -> str:
+    return f"{fmt_sparsity(level)} · {plot_text(arm)}"
+
+
+def forest_data(results) -> ForestData | None:
+    answer = confirmed_answer(results.answer)
+    if answer is None:
+        return None
+    rows = answer.comparisons[answer.comparisons["diff_mean"].notna()]
+    if rows.empty:
+        return None
+    rows = rows.assign(label=[row_label(lv, arm) for lv, arm in zip(rows["level"], rows["arm"])])
+    labels = list(dict.fromkeys(rows["label"]))
+    metrics = [m for m in answer.metrics if m in set(rows["metric"])]
+    return ForestData(metrics, answer.margins, answer.reference_arm, rows, labels)
+
+
+def _trace(sub: pd.DataFrame, arm: str, index: int, metric: str, show_legend: bool) -> go.Scatter:
+    color = arm_color(arm, index)
+    customdata = np.stack(
+        [
+            sub["label"].to_numpy(dtype=object),
+            sub["corrected_low"].map(fmt_num).to_numpy(dtype=object),
+            sub["corrected_high"].map(fmt_num).to_numpy(dtype=object),
+            sub["verdict"].map(lambda v: plot_text(verdict_words(v))).to_numpy(dtype=object),
+        ],
+        axis=1,
+    )
+    return go.Scatter(
+        x=sub["diff_mean"].to_numpy(),
+        y=sub["label"].to_numpy(),
+        error_x=dict(
+            type="data",
+            symmetric=False,
+            array=(sub["corrected_high"] - sub["diff_mean"]).fillna(0).to_numpy(),
+            arrayminus=(sub["diff_mean"] - sub["corrected_low"]).fillna(0).to_numpy(),
+            color=color,
+            thickness=2,
+        ),
+        mode="markers",
+        marker=dict(color=color, size=11, symbol="diamond"),
+        name=plot_text(arm),
+        legendgroup=arm,
+        showlegend=show_legend,
+        customdata=customdata,
+        hovertemplate=(
+            f"<b>%{{customdata[0]}}</b><br>{plot_text(metric_label(metric))}: Δ %{{x:+.4f}}"
+            "<br>corrected CI [%{customdata[1]}, %{customdata[2]}]<br>%{customdata[3]}<extra></extra>"
+        ),
+    )
+
+
+def draw(data: ForestData | None) -> go.Figure:
+    if data is None:
+        return empty_figure(TITLE, "no confirmed answer: the confirm phase has not run (no answer.json)")
+    titles = [f"Δ {metric_label(m)} (arm − {data.reference})" for m in data.metrics]
+    fig = make_subplots(rows=1, cols=len(data.metrics), subplot_titles=titles, shared_yaxes=True)
+    arms = list(dict.fromkeys(data.rows["arm"]))
+    for col, metric in enumerate(data.metrics, start=1):
+        for i, arm in enumerate(arms):
+            sub = data.rows[(data.rows["metric"] == metric) & (data.rows["arm"] == arm)]
+            if not sub.empty:
+                fig.add_trace(_trace(sub, arm, i, metric, show_legend=col == 1), row=1, col=col)
+        margin = data.margins.get(metric)
+        if margin:  # behind the points: the band where a difference counts as equivalent
+            fig.add_vrect(x0=-margin, x1=margin, fillcolor="#d9d9d9", opacity=0.5, line_width=0, layer="below",
+                          row=1, col=col)  # fmt: skip
+        fig.add_vline(x=0, line=dict(color="#555", dash="dash", width=1), row=1, col=col)
+    height = max(320, 110 + 28 * len(data.labels))
+    apply_layout(fig, TITLE, height, legend_y=1.06, top=120)
+    fig.update_yaxes(categoryorder="array", categoryarray=data.labels[::-1], type="category")
+    return fig
+
+
+FIGURE = FigureSpec(TITLE, forest_data, draw)
