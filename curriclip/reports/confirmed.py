@@ -58,6 +58,11 @@ def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
 
 
+def metric_short(metric: str) -> str:
+    """The label without its parenthesis ('CLIP-score gap'), for narrow table cells and figure rows."""
+    return metric_label(metric).split(" (")[0]
+
+
 def verdict_words(verdict: object) -> str:
     return VERDICT_WORDS.get(str(verdict), "" if is_missing(verdict) else str(verdict))
 

@@ -98,8 +98,8 @@ def trial_configs_json(trials: pd.DataFrame) -> Markup:
 
 
 LEGACY_LINE = (
-    "This run predates the select-then-confirm protocol: its trials were selected and scored on the test split "
-    "(no validation split, no confirm phase), so its numbers are optimistic and are not a confirmed answer."
+    "This run predates the select-then-confirm protocol: its numbers were selected on the test split and are not a "
+    "confirmed answer."
 )
 PENDING_LINE = (
     "The confirm phase has not run yet (no answer.json): every number below is a search-phase validation score "

@@ -98,8 +98,8 @@ def draw(data: ForestData | None) -> go.Figure:
             fig.add_vrect(x0=-margin, x1=margin, fillcolor="#d9d9d9", opacity=0.5, line_width=0, layer="below",
                           row=1, col=col)  # fmt: skip
         fig.add_vline(x=0, line=dict(color="#555", dash="dash", width=1), row=1, col=col)
-    height = max(320, 110 + 28 * len(data.labels))
-    apply_layout(fig, TITLE, height, legend_y=1.06, top=120)
+    height = max(380, 220 + 26 * len(data.labels))
+    apply_layout(fig, TITLE, height, legend_y=1.14, top=140)
     fig.update_yaxes(categoryorder="array", categoryarray=data.labels[::-1], type="category")
     return fig
 

@@ -15,6 +15,7 @@ from ..confirmed import (
     ConfirmedAnswer,
     confirmed_answer,
     metric_label,
+    metric_short,
     verdict_words,
 )
 from ..results import Results
@@ -53,7 +54,16 @@ def mean_interval(mean: object, low: object, high: object) -> Cell:
 
 
 def verdict_cell(verdict: object) -> Cell:
-    return Cell(verdict_words(verdict), str(verdict), f"verdict {verdict}")
+    """The verdict class as a word; what it means on hover (and in the legend under the table)."""
+    shown = "" if is_missing(verdict) else str(verdict)
+    return Cell(shown, shown, f"verdict {shown}".strip(), verdict_words(verdict) or None)
+
+
+def labelled(interval_cell: Cell, label: str) -> Cell:
+    """An interval cell with a short label after it ('(t)', '(98.8%)'), left blank when the interval is."""
+    if interval_cell.text and label:
+        interval_cell.text = f"{interval_cell.text} ({label})"
+    return interval_cell
 
 
 def arms_table(answer: ConfirmedAnswer, level: float) -> Table:
@@ -80,45 +90,51 @@ def arms_table(answer: ConfirmedAnswer, level: float) -> Table:
 
 
 COMPARISON_TABLE = [
-    Column("arm"), Column("metric"), Column("Δ mean", True), Column("95% CI", True), Column("Holm-corrected CI", True),
-    Column("p (Holm)", True), Column("TOST p (Holm)", True), Column("two-level bootstrap CI", True),
-    Column("verdict"), Column("detectable effect", True), Column("seeds for 80% power", True),
+    Column("arm"), Column("metric"), Column("Δ mean", True), Column("verdict"), Column("Holm-corrected CI", True),
+    Column("two-level CI", True), Column("detectable effect", True), Column("seeds for 80% power", True),
     Column("metrics disagree"),
 ]  # fmt: skip
+VERDICT_LEGEND = (
+    "<b>better</b> / <b>worse</b>: the Holm-corrected interval lies above / below zero; <b>equivalent</b>: TOST "
+    "shows the difference inside ± the declared margin; <b>inconclusive</b>: neither, with the smallest effect these "
+    "seeds could detect and the seeds the observed difference would need for 80% power. Hover a corrected interval "
+    "for the uncorrected one and the Holm-adjusted p-values (all in answer.json)."
+)
+
+
+def _details(rec: dict) -> str:
+    """The uncorrected interval and the Holm-adjusted p-values, shown on hover over the corrected interval."""
+    method = "" if is_missing(rec["ci_method"]) else f" ({rec['ci_method']})"
+    uncorrected = interval(rec["ci_low"], rec["ci_high"]).text or "n/a"
+    p_holm, tost = num(rec["p_holm"], ".3g").text or "n/a", num(rec["tost_p_holm"], ".3g").text or "n/a"
+    return f"uncorrected 95% CI {uncorrected}{method}; p (Holm) {p_holm}; TOST p (Holm) {tost}"
+
+
+def comparison_row(rec: dict, disagreement: str) -> list[Cell]:
+    confidence = "" if is_missing(rec["corrected_confidence"]) else f"{float(rec['corrected_confidence']):.1%}"
+    corrected = labelled(interval(rec["corrected_low"], rec["corrected_high"]), confidence)
+    corrected.title = _details(rec)
+    needed = rec["seeds_needed"]
+    return [
+        cell(rec["arm"]),
+        cell(metric_short(rec["metric"])),
+        num(rec["diff_mean"], "+.4f"),
+        verdict_cell(rec["verdict"]),
+        corrected,
+        interval(rec["two_level_low"], rec["two_level_high"]),
+        num(rec["detectable_effect"], ".4f"),
+        Cell("—", "", "num") if is_missing(needed) else num(needed, "d"),
+        Cell(disagreement, css="disagree" if disagreement else ""),
+    ]
 
 
 def comparisons_table(answer: ConfirmedAnswer, level: float) -> Table:
-    """Paired differences against single-task, both metrics, with the verdict in words beside the disagreement."""
+    """Paired differences against single-task, both metrics, with the verdict beside the metrics' disagreement."""
     at = answer.comparisons[answer.comparisons["level"] == level]
     disagree = answer.disagreements[answer.disagreements["level"] == level].groupby("arm")["sentence"].agg(" ".join)
-    rows = []
-    for rec in at.to_dict("records"):
-        method = "" if is_missing(rec["ci_method"]) else f" ({rec['ci_method']})"
-        ci = interval(rec["ci_low"], rec["ci_high"])
-        ci.text = ci.text + method if ci.text else ci.text
-        confidence = "" if is_missing(rec["corrected_confidence"]) else f" ({float(rec['corrected_confidence']):.1%})"
-        corrected = interval(rec["corrected_low"], rec["corrected_high"])
-        corrected.text = corrected.text + confidence if corrected.text else corrected.text
-        sentence = disagree.get(rec["arm"], "")
-        rows.append(
-            [
-                cell(rec["arm"]),
-                cell(metric_label(rec["metric"])),
-                num(rec["diff_mean"], "+.4f"),
-                ci,
-                corrected,
-                num(rec["p_holm"], ".3g"),
-                num(rec["tost_p_holm"], ".3g"),
-                interval(rec["two_level_low"], rec["two_level_high"]),
-                verdict_cell(rec["verdict"]),
-                num(rec["detectable_effect"], ".4f"),
-                num(rec["seeds_needed"], "d") if not is_missing(rec["seeds_needed"]) else Cell("—", "", "num"),
-                Cell(sentence, css="disagree" if sentence else ""),
-            ]  # fmt: skip
-        )
-    return Table(
-        COMPARISON_TABLE, rows, css="confirmed comparisons", title=f"Paired differences vs {answer.reference_arm}"
-    )
+    rows = [comparison_row(rec, disagree.get(rec["arm"], "")) for rec in at.to_dict("records")]
+    title = f"Paired differences vs {answer.reference_arm} (per seed; Holm-corrected across levels × arms)"
+    return Table(COMPARISON_TABLE, rows, css="confirmed comparisons", title=title)
 
 
 WINNER_TABLE = [
@@ -152,7 +168,8 @@ def disagreement_box(answer: ConfirmedAnswer, level: float):
 
 def level_blocks(answer: ConfirmedAnswer, level: float) -> list:
     out = [Heading(f"Kept fraction {fmt_sparsity(level)}"), disagreement_box(answer, level)]
-    out += [arms_table(answer, level), comparisons_table(answer, level), winners_table(answer, level)]
+    out += [arms_table(answer, level), comparisons_table(answer, level), text(VERDICT_LEGEND)]
+    out.append(winners_table(answer, level))
     return [b for b in out if b is not None]
 
 
