@@ -123,3 +123,38 @@ def test_report_renders_in_chromium(report):
         finally:
             browser.close()
     assert errors == []
+
+
+def test_confirmed_answer_renders_in_chromium(tmp_path):
+    """A run with answer.json: the forest plot and the show-your-work curves render with all their traces."""
+    from playwright.sync_api import sync_playwright
+    from test_reports_confirmed import write_protocol_run
+
+    path = build_report(write_protocol_run(tmp_path / "protocol_run"))
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.goto(path.as_uri())
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.plotly-graph-div'))"
+                ".every(gd => gd._fullLayout && gd.querySelector('.main-svg'))",
+                timeout=30_000,
+            )
+            traces = page.evaluate(
+                """() => Object.fromEntries(Array.from(document.querySelectorAll('.plotly-graph-div')).map(gd =>
+                    [gd.layout.title.text.split(' (')[0].split(':')[0], gd.querySelectorAll('.scatterlayer .trace')
+                    .length]))"""
+            )
+            assert traces["Confirmed paired differences from single-task"] == 8  # 4 arms x 2 metrics
+            assert traces["Show your work"] == 6  # 3 tuned arms x 2 levels
+            first = page.evaluate("() => document.querySelector('main section').id")
+            assert first == "confirmed"
+        finally:
+            browser.close()
+    assert errors == []
