@@ -11,6 +11,7 @@ from markupsafe import Markup
 from ..blocks import Cell, Column, Heading, Table, cell, num, text
 from ..confirmed import (
     ARM_ROLES,
+    UNTRAINED,
     UNTRAINED_ROLE,
     ConfirmedAnswer,
     confirmed_answer,
@@ -76,7 +77,7 @@ def arms_table(answer: ConfirmedAnswer, level: float) -> Table:
     rows = []
     for arm in arms:
         of_arm = at[at["arm"] == arm].set_index("metric")
-        role = ARM_ROLES.get(arm, UNTRAINED_ROLE if arm not in answer.arms else "")
+        role = UNTRAINED_ROLE if arm == UNTRAINED else ARM_ROLES.get(arm, "")
         n = of_arm["n"].max() if len(of_arm) else None
         row = [cell(arm), cell(role), num(n, "d")]
         for metric in answer.metrics:
