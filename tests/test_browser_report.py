@@ -151,7 +151,7 @@ def test_confirmed_answer_renders_in_chromium(tmp_path):
                     [gd.layout.title.text.split(' (')[0].split(':')[0], gd.querySelectorAll('.scatterlayer .trace')
                     .length]))"""
             )
-            assert traces["Confirmed paired differences from single-task"] == 8  # 4 arms x 2 metrics
+            assert traces["Confirmed paired differences"] == 8  # 4 arms x 2 metrics
             assert traces["Show your work"] == 6  # 3 tuned arms x 2 levels
             first = page.evaluate("() => document.querySelector('main section').id")
             assert first == "confirmed"

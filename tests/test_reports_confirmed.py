@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 from test_reports import make_frames, write_run
 
 from curriclip.reports import build_report, load_results, page, stats
@@ -154,6 +155,12 @@ def table_rows(html_part: str, css: str) -> list[list[str]]:
     return [[re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.S)] for r in rows]
 
 
+def comparison_rows(html_part: str, reference: str = "single_task") -> dict[tuple[str, str], list[str]]:
+    """The comparisons table's rows against ``reference``, keyed by (arm, metric), without the 'vs' cell."""
+    rows = table_rows(html_part, "confirmed comparisons")
+    return {(r[0], r[2]): [r[0], *r[2:]] for r in rows if r[1] == reference}
+
+
 def level_part(confirmed: str, level: str) -> str:
     start = confirmed.index(f"<h3>Kept fraction {level}</h3>")
     end = confirmed.find("<h3>Kept fraction", start + 1)
@@ -175,9 +182,9 @@ def test_confirmed_answer_leads_the_page(protocol_run):
 
 def test_verdicts_and_numbers_in_their_rows(protocol_run):
     confirmed = section(page_of(protocol_run), "confirmed")
-    low = table_rows(level_part(confirmed, "10%"), "confirmed comparisons")
-    by_key = {(r[0], r[1]): r for r in low}
-    assert len(low) == 8  # 4 arms x 2 metrics
+    assert len(table_rows(level_part(confirmed, "10%"), "confirmed comparisons")) == 8  # 4 arms x 2 metrics
+    by_key = comparison_rows(level_part(confirmed, "10%"))
+    assert len(by_key) == 8  # all against single-task (no reference given: the answer's reference arm)
     better = by_key[("curriculum", "CLIP score")]
     assert better == ["curriculum", "CLIP score", "+0.0312", "better", "[+0.0111, +0.0513] (98.8%)",
                       "[+0.0040, +0.0600]", "0.0222", "—", DISAGREEMENT]  # fmt: skip
@@ -188,12 +195,14 @@ def test_verdicts_and_numbers_in_their_rows(protocol_run):
     assert by_key[("multitask", "CLIP score")][3] == "equivalent"
     assert by_key[("shuffled_control", "CLIP score")][3] == "worse"
     assert by_key[("shuffled_control", "CLIP score")][8] == ""  # no disagreement there
-    high = {(r[0], r[1]): r for r in table_rows(level_part(confirmed, "30%"), "confirmed comparisons")}
+    high = comparison_rows(level_part(confirmed, "30%"))
     assert high[("curriculum", "CLIP score")][2] == "-0.0066" and high[("curriculum", "CLIP score")][7] == "97"
     assert high[("curriculum", "CLIP score")][8] == ""  # the disagreement belongs to 10% only
     # the disagreement in a box above the 10% verdicts, not at 30%
-    assert "The metrics disagree" in level_part(confirmed, "10%") and DISAGREEMENT in level_part(confirmed, "10%")
-    assert "The metrics disagree" not in level_part(confirmed, "30%")
+    assert "Where CLIP score alone misleads" in level_part(confirmed, "10%") and DISAGREEMENT in level_part(
+        confirmed, "10%"
+    )
+    assert "Where CLIP score alone misleads" not in level_part(confirmed, "30%")
 
 
 def test_arm_means_and_controls_on_one_table(protocol_run):
@@ -311,3 +320,57 @@ def test_no_seed_noise_in_the_package():
         and "seed noise" in path.read_text(encoding="utf-8", errors="replace").lower()
     ]
     assert offenders == []
+
+
+def written_like_the_confirm_phase() -> dict:
+    """answer.json as ``curriclip.protocol.answer`` writes it: comparisons and disagreements name their reference,
+    the curriculum is also compared with its shuffled-order control, arm_summary holds the untrained model (arm
+    ``untrained``), the shuffled control is a disagreement rather than a comparison, and NaN is written as NaN."""
+    answer = make_answer()
+    answer["comparisons"] = [
+        {**c, "reference": "single_task"} for c in answer["comparisons"] if c["arm"] != "shuffled_control"
+    ]
+    against_random = comparison(0.1, "curriculum", "clip_score", 0.0211, (-0.002, 0.044), "inconclusive", 0.03, 25)
+    answer["comparisons"].append({**against_random, "reference": "curriculum_random", "two_level_ci": [NAN, NAN]})
+    answer["arm_summary"] += [
+        {"level": lv, "arm": "untrained", "metric": metric, "n": 3, "mean": 0.2222, "ci": [0.2, 0.25]}
+        for lv in LEVELS for metric in ("clip_score", "clip_score_gap")
+    ]  # fmt: skip
+    answer["disagreements"] = [
+        {"level": 0.1, "arm": "curriculum", "reference": "single_task", "sentence": DISAGREEMENT},
+        {"level": 0.3, "arm": "shuffled_control", "reference": "single_task", "sentence": SHUFFLED_SENTENCE},
+    ]
+    return answer
+
+
+NAN = float("nan")
+SHUFFLED_SENTENCE = "at 30% the shuffled-pairs control scores 0.640 CLIP score against single_task's 0.600"
+
+
+def test_answer_as_the_confirm_phase_writes_it(tmp_path):
+    run = write_protocol_run(tmp_path / "run", written_like_the_confirm_phase())
+    assert "NaN" in (run / "answer.json").read_text()
+    confirmed = section(build_report(run).read_text(encoding="utf-8"), "confirmed")
+    low = level_part(confirmed, "10%")
+    against_random = comparison_rows(low, "curriculum_random")
+    assert list(against_random) == [("curriculum", "CLIP score")]
+    row = against_random[("curriculum", "CLIP score")]
+    assert row[2:5] == ["+0.0211", "inconclusive", "[-0.0020, +0.0440] (98.8%)"] and row[5] == "" and row[7] == "25"
+    assert row[8] == ""  # the disagreement is about curriculum vs single_task
+    assert comparison_rows(low)[("curriculum", "CLIP score")][8] == DISAGREEMENT
+    # the untrained model from the answer's own summary, once (not recomputed from confirm.parquet)
+    arms = [r for r in table_rows(low, "confirmed arms") if r[0] == "untrained model"]
+    assert arms == [
+        ["untrained model", "control: no training", "3", "0.2222 [0.2000, 0.2500]", "0.2222 [0.2000, 0.2500]"]
+    ]
+    shown = str(escape(SHUFFLED_SENTENCE))  # the page escapes the apostrophe
+    assert shown in level_part(confirmed, "30%") and shown not in low
+    figure = FIGURES.get("paired_differences").build(load_results(run))
+    names = [t.name for t in figure.data if t.xaxis == "x"]
+    assert names == ["multitask", "curriculum", "curriculum − curriculum_random", "curriculum_random"]
+    # the table: curriculum against single-task (both metrics), then against its shuffled-order control
+    order = [(r[0], r[1], r[2]) for r in table_rows(low, "confirmed comparisons")][2:5]
+    assert order == [("curriculum", "single_task", "CLIP score"), ("curriculum", "single_task", "CLIP-score gap"),
+                     ("curriculum", "curriculum_random", "CLIP score")]  # fmt: skip
+    trace = next(t for t in figure.data if t.name == "curriculum − curriculum_random")
+    assert list(trace.y) == ["10% · curriculum − curriculum_random"] and list(trace.x) == pytest.approx([0.0211])

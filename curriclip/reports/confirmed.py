@@ -2,9 +2,12 @@
 
 ``answer.json`` is written by the confirm phase (``curriclip.protocol``): every statistic on the page's first
 section comes from it, so the page, a notebook and a script read the same numbers and the report computes no
-verdict of its own. The one thing computed here is the untrained model's row (the ``init_*`` columns of
-``confirm.parquet``), a control the answer file does not summarise: one value per confirm seed (the untrained
-model depends on the seed's initialisation only), a Student-t interval over the seeds.
+verdict of its own. The untrained model's row is read from the answer's ``arm_summary`` (arm ``untrained``)
+when it has one, else computed from the ``init_*`` columns of ``confirm.parquet``: one value per confirm seed (the
+untrained model depends on the seed's initialisation only), a Student-t interval over the seeds.
+
+Comparisons carry their reference arm (``reference``; the answer's ``reference_arm`` when absent): besides every
+arm against single-task, the confirm phase may compare the curriculum with its shuffled-order control.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ ARM_ROLES = {
     Arm.SHUFFLED_CONTROL: "control: shuffled image-report pairs",
 }
 UNTRAINED = "untrained model"
+#: How answer.json names the untrained model in ``arm_summary``.
+UNTRAINED_ARM = "untrained"
 UNTRAINED_ROLE = "control: no training"
 METRIC_LABELS = {
     "clip_score": "CLIP score",
@@ -43,12 +48,12 @@ VERDICT_WORDS = {
 }
 ARM_SUMMARY_COLUMNS = ["level", "arm", "metric", "n", "mean", "ci_low", "ci_high"]
 COMPARISON_COLUMNS = [
-    "level", "arm", "metric", "n", "diff_mean", "diff_sd", "ci_low", "ci_high", "ci_method", "corrected_low",
-    "corrected_high", "corrected_confidence", "p", "p_holm", "tost_p_holm", "two_level_low", "two_level_high",
-    "verdict", "detectable_effect", "seeds_needed", "sentence",
+    "level", "arm", "reference", "metric", "n", "diff_mean", "diff_sd", "ci_low", "ci_high", "ci_method",
+    "corrected_low", "corrected_high", "corrected_confidence", "p", "p_holm", "tost_p_holm", "two_level_low",
+    "two_level_high", "verdict", "detectable_effect", "seeds_needed", "sentence",
 ]  # fmt: skip
 WINNER_COLUMNS = ["level", "arm", "trial_id", "search_score", "confirm_mean", "gap"]
-DISAGREEMENT_COLUMNS = ["level", "arm", "sentence"]
+DISAGREEMENT_COLUMNS = ["level", "arm", "reference", "sentence"]
 # Paired JSON lists split into two columns: name in answer.json -> (low column, high column).
 INTERVALS = {"ci": ("ci_low", "ci_high"), "corrected_ci": ("corrected_low", "corrected_high"),
              "two_level_ci": ("two_level_low", "two_level_high")}  # fmt: skip
@@ -94,10 +99,13 @@ def _frame(records: object, columns: list[str]) -> pd.DataFrame:
 
 
 def _sorted(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """Rows by level, then arm in the report's order, then metric (headline first)."""
+    """Rows by level, then arm in the report's order, then reference (single-task first), then metric (headline
+    first)."""
     if frame.empty:
         return frame
     keys = {"arm": frame["arm"].map(arm_rank)}
+    if "reference" in frame.columns:
+        keys["reference"] = frame["reference"].map(arm_rank)
     if "metric" in frame.columns:
         keys["metric"] = frame["metric"].map(lambda m: metrics.index(m) if m in metrics else len(metrics))
     ordered = frame.assign(**{f"_{k}": v for k, v in keys.items()})
@@ -148,6 +156,22 @@ def untrained_summary(confirm: pd.DataFrame, metrics: list[str]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=ARM_SUMMARY_COLUMNS)
 
 
+def _with_reference(frame: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Comparisons and disagreements without a reference are against the answer's reference arm."""
+    return frame.assign(reference=frame["reference"].astype(object).where(frame["reference"].notna(), reference))
+
+
+def _take_untrained(answer: ConfirmedAnswer, confirm: pd.DataFrame | None) -> None:
+    """The untrained model's rows: from arm_summary when the answer has them (moved out of the arms), else from
+    confirm.parquet's ``init_*`` columns."""
+    is_untrained = answer.arm_summary["arm"] == UNTRAINED_ARM
+    if is_untrained.any():
+        answer.untrained = answer.arm_summary[is_untrained].assign(arm=UNTRAINED).reset_index(drop=True)
+        answer.arm_summary = answer.arm_summary[~is_untrained].reset_index(drop=True)
+    elif confirm is not None:
+        answer.untrained = untrained_summary(confirm, answer.metrics)
+
+
 def confirmed_answer(answer: dict | None, confirm: pd.DataFrame | None = None) -> ConfirmedAnswer | None:
     """The confirmed answer of a run, or None when its confirm phase has not run (no answer.json)."""
     if answer is None:
@@ -157,24 +181,26 @@ def confirmed_answer(answer: dict | None, confirm: pd.DataFrame | None = None) -
     metrics = [headline, robust]
     margins = answer.get("equivalence_margin")
     seeds = answer.get("confirm_seeds")
+    reference = str(answer.get("reference_arm") or Arm.SINGLE_TASK)
     result = ConfirmedAnswer(
         headline_metric=headline,
         robust_metric=robust,
         alpha=float(answer.get("alpha", 0.05)),
         margins={str(k): float(v) for k, v in margins.items()} if isinstance(margins, dict) else {},
-        reference_arm=str(answer.get("reference_arm") or Arm.SINGLE_TASK),
+        reference_arm=reference,
         k=None if is_missing(answer.get("k")) else int(answer["k"]),
         seeds=[int(s) for s in seeds] if isinstance(seeds, list) else [],
         levels=sorted(float(lv) for lv in answer.get("levels") or []),
         arms=[str(a) for a in answer.get("arms") or []],
         arm_summary=_sorted(_frame(answer.get("arm_summary"), ARM_SUMMARY_COLUMNS), metrics),
-        comparisons=_sorted(_frame(answer.get("comparisons"), COMPARISON_COLUMNS), metrics),
+        comparisons=_sorted(_with_reference(_frame(answer.get("comparisons"), COMPARISON_COLUMNS), reference), metrics),
         winners=_sorted(_frame(answer.get("winners"), WINNER_COLUMNS), metrics),
-        disagreements=_sorted(_frame(answer.get("disagreements"), DISAGREEMENT_COLUMNS), metrics),
+        disagreements=_sorted(
+            _with_reference(_frame(answer.get("disagreements"), DISAGREEMENT_COLUMNS), reference), metrics
+        ),
         summary=str(answer.get("summary") or ""),
     )
-    if confirm is not None:
-        result.untrained = untrained_summary(confirm, metrics)
+    _take_untrained(result, confirm)
     if not result.levels:
         result.levels = sorted(set(result.arm_summary["level"].dropna()) | set(result.comparisons["level"].dropna()))
     return result

@@ -18,7 +18,7 @@ from ..confirmed import confirmed_answer, metric_label, verdict_words
 from ..style import apply_layout, arm_color, empty_figure, fmt_num, fmt_sparsity, plot_text
 from . import FigureSpec
 
-TITLE = "Confirmed paired differences from single-task (Holm-corrected intervals; grey band: equivalence margin)"
+TITLE = "Confirmed paired differences (Holm-corrected intervals; grey band: equivalence margin)"
 
 
 @dataclass
@@ -30,8 +30,10 @@ class ForestData:
     labels: list[str]  # y categories, top to bottom: "<level> · <arm>"
 
 
-def row_label(level: float, arm: str) -> str:
-    return f"{fmt_sparsity(level)} · {plot_text(arm)}"
+def row_label(level: float, arm: str, reference: str, default_reference: str) -> str:
+    """'10% · curriculum', or '10% · curriculum − curriculum_random' against another reference than single-task."""
+    against = "" if reference == default_reference else f" − {plot_text(reference)}"
+    return f"{fmt_sparsity(level)} · {plot_text(arm)}{against}"
 
 
 def forest_data(results) -> ForestData | None:
@@ -41,14 +43,14 @@ def forest_data(results) -> ForestData | None:
     rows = answer.comparisons[answer.comparisons["diff_mean"].notna()]
     if rows.empty:
         return None
-    rows = rows.assign(label=[row_label(lv, arm) for lv, arm in zip(rows["level"], rows["arm"])])
+    keys = zip(rows["level"], rows["arm"], rows["reference"])
+    rows = rows.assign(label=[row_label(lv, arm, ref, answer.reference_arm) for lv, arm, ref in keys])
     labels = list(dict.fromkeys(rows["label"]))
     metrics = [m for m in answer.metrics if m in set(rows["metric"])]
     return ForestData(metrics, answer.margins, answer.reference_arm, rows, labels)
 
 
-def _trace(sub: pd.DataFrame, arm: str, index: int, metric: str, show_legend: bool) -> go.Scatter:
-    color = arm_color(arm, index)
+def _trace(sub: pd.DataFrame, name: str, color: str, metric: str, show_legend: bool) -> go.Scatter:
     customdata = np.stack(
         [
             sub["label"].to_numpy(dtype=object),
@@ -71,8 +73,8 @@ def _trace(sub: pd.DataFrame, arm: str, index: int, metric: str, show_legend: bo
         ),
         mode="markers",
         marker=dict(color=color, size=11, symbol="diamond"),
-        name=plot_text(arm),
-        legendgroup=arm,
+        name=name,
+        legendgroup=name,
         showlegend=show_legend,
         customdata=customdata,
         hovertemplate=(
@@ -85,14 +87,18 @@ def _trace(sub: pd.DataFrame, arm: str, index: int, metric: str, show_legend: bo
 def draw(data: ForestData | None) -> go.Figure:
     if data is None:
         return empty_figure(TITLE, "no confirmed answer: the confirm phase has not run (no answer.json)")
-    titles = [f"Δ {metric_label(m)} (arm − {data.reference})" for m in data.metrics]
+    titles = [f"Δ {metric_label(m)} (arm − {data.reference} unless named)" for m in data.metrics]
     fig = make_subplots(rows=1, cols=len(data.metrics), subplot_titles=titles, shared_yaxes=True)
-    arms = list(dict.fromkeys(data.rows["arm"]))
+    pairs = list(dict.fromkeys(zip(data.rows["arm"], data.rows["reference"])))
     for col, metric in enumerate(data.metrics, start=1):
-        for i, arm in enumerate(arms):
-            sub = data.rows[(data.rows["metric"] == metric) & (data.rows["arm"] == arm)]
+        for i, (arm, reference) in enumerate(pairs):
+            of_pair = (data.rows["arm"] == arm) & (data.rows["reference"] == reference)
+            sub = data.rows[(data.rows["metric"] == metric) & of_pair]
+            # one trace per comparison: the arm's colour against single-task, a fallback colour against another arm
+            name = plot_text(arm) if reference == data.reference else f"{plot_text(arm)} − {plot_text(reference)}"
+            color = arm_color(arm, i) if reference == data.reference else arm_color(f"{arm}/{reference}", i)
             if not sub.empty:
-                fig.add_trace(_trace(sub, arm, i, metric, show_legend=col == 1), row=1, col=col)
+                fig.add_trace(_trace(sub, name, color, metric, show_legend=col == 1), row=1, col=col)
         margin = data.margins.get(metric)
         if margin:  # behind the points: the band where a difference counts as equivalent
             fig.add_vrect(x0=-margin, x1=margin, fillcolor="#d9d9d9", opacity=0.5, line_width=0, layer="below",

@@ -91,9 +91,9 @@ def arms_table(answer: ConfirmedAnswer, level: float) -> Table:
 
 
 COMPARISON_TABLE = [
-    Column("arm"), Column("metric"), Column("Δ mean", True), Column("verdict"), Column("Holm-corrected CI", True),
-    Column("two-level CI", True), Column("detectable effect", True), Column("seeds for 80% power", True),
-    Column("metrics disagree"),
+    Column("arm"), Column("vs"), Column("metric"), Column("Δ mean", True), Column("verdict"),
+    Column("Holm-corrected CI", True), Column("two-level CI", True), Column("detectable effect", True),
+    Column("seeds for 80% power", True), Column("metrics disagree"),
 ]  # fmt: skip
 VERDICT_LEGEND = (
     "<b>better</b> / <b>worse</b>: the Holm-corrected interval lies above / below zero; <b>equivalent</b>: TOST "
@@ -118,6 +118,7 @@ def comparison_row(rec: dict, disagreement: str) -> list[Cell]:
     needed = rec["seeds_needed"]
     return [
         cell(rec["arm"]),
+        cell(rec["reference"]),
         cell(metric_short(rec["metric"])),
         num(rec["diff_mean"], "+.4f"),
         verdict_cell(rec["verdict"]),
@@ -132,9 +133,10 @@ def comparison_row(rec: dict, disagreement: str) -> list[Cell]:
 def comparisons_table(answer: ConfirmedAnswer, level: float) -> Table:
     """Paired differences against single-task, both metrics, with the verdict beside the metrics' disagreement."""
     at = answer.comparisons[answer.comparisons["level"] == level]
-    disagree = answer.disagreements[answer.disagreements["level"] == level].groupby("arm")["sentence"].agg(" ".join)
-    rows = [comparison_row(rec, disagree.get(rec["arm"], "")) for rec in at.to_dict("records")]
-    title = f"Paired differences vs {answer.reference_arm} (per seed; Holm-corrected across levels × arms)"
+    disagreements = answer.disagreements[answer.disagreements["level"] == level]
+    disagree = disagreements.groupby(["arm", "reference"])["sentence"].agg(" ".join).to_dict()
+    rows = [comparison_row(rec, disagree.get((rec["arm"], rec["reference"]), "")) for rec in at.to_dict("records")]
+    title = "Paired differences, arm − reference per seed (Holm-corrected across levels × comparisons of one metric)"
     return Table(COMPARISON_TABLE, rows, css="confirmed comparisons", title=title)
 
 
@@ -163,8 +165,8 @@ def disagreement_box(answer: ConfirmedAnswer, level: float):
     items = Markup("").join(
         Markup("<li><b>{}</b>: {}</li>").format(r["arm"], r["sentence"]) for r in at.to_dict("records")
     )
-    return text("<b>The metrics disagree</b> (CLIP score alone can move with embedding geometry):<ul>{items}</ul>",
-                css="warn disagreements", box=True, items=items)  # fmt: skip
+    template = "<b>Where CLIP score alone misleads</b> (it can move with embedding geometry):<ul>{items}</ul>"
+    return text(template, css="warn disagreements", box=True, items=items)
 
 
 def level_blocks(answer: ConfirmedAnswer, level: float) -> list:
