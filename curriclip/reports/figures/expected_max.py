@@ -80,7 +80,7 @@ def draw(data: ExpectedMaxData | None) -> go.Figure:
                 col=col,
             )
     apply_layout(fig, TITLE, 400, legend_y=1.08, top=110)
-    fig.update_xaxes(title="configurations tried (n)", rangemode="tozero")
+    fig.update_xaxes(title="configurations tried (n)", rangemode="tozero", dtick=1)
     fig.update_yaxes(title=f"expected best validation {plot_text(data.metric)}", row=1, col=1)
     return fig
 

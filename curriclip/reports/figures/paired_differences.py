@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..confirmed import confirmed_answer, metric_label, verdict_words
+from ..confirmed import confirmed_answer, metric_label, metric_short, verdict_words
 from ..style import apply_layout, arm_color, empty_figure, fmt_num, fmt_sparsity, plot_text
 from . import FigureSpec
 
@@ -50,7 +50,7 @@ def forest_data(results) -> ForestData | None:
     return ForestData(metrics, answer.margins, answer.reference_arm, rows, labels)
 
 
-def _trace(sub: pd.DataFrame, name: str, color: str, metric: str, show_legend: bool) -> go.Scatter:
+def _trace(sub: pd.DataFrame, name: str, color: str, symbol: str, metric: str, show_legend: bool) -> go.Scatter:
     customdata = np.stack(
         [
             sub["label"].to_numpy(dtype=object),
@@ -72,7 +72,7 @@ def _trace(sub: pd.DataFrame, name: str, color: str, metric: str, show_legend: b
             thickness=2,
         ),
         mode="markers",
-        marker=dict(color=color, size=11, symbol="diamond"),
+        marker=dict(color=color, size=11, symbol=symbol),
         name=name,
         legendgroup=name,
         showlegend=show_legend,
@@ -87,18 +87,20 @@ def _trace(sub: pd.DataFrame, name: str, color: str, metric: str, show_legend: b
 def draw(data: ForestData | None) -> go.Figure:
     if data is None:
         return empty_figure(TITLE, "no confirmed answer: the confirm phase has not run (no answer.json)")
-    titles = [f"Δ {metric_label(m)} (arm − {data.reference} unless named)" for m in data.metrics]
+    titles = [f"Δ {metric_short(m)}" for m in data.metrics]
     fig = make_subplots(rows=1, cols=len(data.metrics), subplot_titles=titles, shared_yaxes=True)
     pairs = list(dict.fromkeys(zip(data.rows["arm"], data.rows["reference"])))
     for col, metric in enumerate(data.metrics, start=1):
         for i, (arm, reference) in enumerate(pairs):
             of_pair = (data.rows["arm"] == arm) & (data.rows["reference"] == reference)
             sub = data.rows[(data.rows["metric"] == metric) & of_pair]
-            # one trace per comparison: the arm's colour against single-task, a fallback colour against another arm
-            name = plot_text(arm) if reference == data.reference else f"{plot_text(arm)} − {plot_text(reference)}"
-            color = arm_color(arm, i) if reference == data.reference else arm_color(f"{arm}/{reference}", i)
+            # one trace per comparison in the arm's colour: filled against single-task, open against another arm
+            default = reference == data.reference
+            name = plot_text(arm) if default else f"{plot_text(arm)} − {plot_text(reference)}"
+            symbol = "diamond" if default else "diamond-open"
             if not sub.empty:
-                fig.add_trace(_trace(sub, name, color, metric, show_legend=col == 1), row=1, col=col)
+                trace = _trace(sub, name, arm_color(arm, i), symbol, metric, show_legend=col == 1)
+                fig.add_trace(trace, row=1, col=col)
         margin = data.margins.get(metric)
         if margin:  # behind the points: the band where a difference counts as equivalent
             fig.add_vrect(x0=-margin, x1=margin, fillcolor="#d9d9d9", opacity=0.5, line_width=0, layer="below",
@@ -107,6 +109,7 @@ def draw(data: ForestData | None) -> go.Figure:
     height = max(380, 220 + 26 * len(data.labels))
     apply_layout(fig, TITLE, height, legend_y=1.14, top=140)
     fig.update_yaxes(categoryorder="array", categoryarray=data.labels[::-1], type="category")
+    fig.update_xaxes(title=f"arm − {plot_text(data.reference)} (or the arm named after “−”)")
     return fig
 
 
