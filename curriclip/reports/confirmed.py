@@ -20,14 +20,14 @@ import pandas as pd
 from curriclip.names import HEADLINE_METRIC, Arm
 
 from .stats import mean_ci
-from .style import CURRICULUM_RANDOM, arm_rank, is_missing
+from .style import arm_rank, is_missing
 
 #: What each arm is in the comparison, as the tables say it.
 ARM_ROLES = {
     Arm.SINGLE_TASK: "reference",
-    "multitask": "tuned",
+    Arm.MULTITASK: "tuned",
     Arm.CURRICULUM: "tuned",
-    CURRICULUM_RANDOM: "control: selected curriculum, sample order shuffled",
+    Arm.CURRICULUM_RANDOM: "control: selected curriculum, sample order shuffled",
     Arm.SHUFFLED_CONTROL: "control: shuffled image-report pairs",
 }
 UNTRAINED = "untrained model"

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from curriclip.names import PARAM_PREFIX, EpochColumn, Status, TrialColumn
+from curriclip.names import PARAM_PREFIX, EpochColumn, Phase, Status, TrialColumn
 
 from .style import is_missing
 
 # Protocol names (issue 13); they equal ``TrialColumn.PHASE``, ``TrialColumn.SPLIT_EVALUATED``, ``Phase`` and
 # ``Split`` of ``curriclip.names`` once those land, and StrEnum members compare equal to these strings.
-PHASE, SPLIT_EVALUATED = "phase", "split_evaluated"
-SEARCH_PHASE, CONFIRM_PHASE = "search", "confirm"
+PHASE, SPLIT_EVALUATED = TrialColumn.PHASE, TrialColumn.SPLIT_EVALUATED
+SEARCH_PHASE, CONFIRM_PHASE = Phase.SEARCH, Phase.CONFIRM
 VALIDATE_SPLIT, TEST_SPLIT = "validate", "test"
 ANSWER_FILE, CONFIRM_FILE = "answer.json", "confirm.parquet"
 ANSWER_SCHEMA = 1

@@ -14,16 +14,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from curriclip.names import HEADLINE_METRIC, Arm
+from curriclip.names import HEADLINE_METRIC, TUNED_ARMS
 
 from ..stats import SCORE, expected_max_curves
 from ..study import objective_column, objectives
-from ..style import MULTITASK, apply_layout, arm_color, empty_figure, fmt_sparsity, plot_text
+from ..style import apply_layout, arm_color, empty_figure, fmt_sparsity, plot_text
 from . import FigureSpec
 
 TITLE = "Show your work: expected best validation score vs configurations tried (search phase)"
 #: The arms the search phase tunes, each with the same number of configurations per level.
-TUNED_ARMS = (Arm.SINGLE_TASK, MULTITASK, Arm.CURRICULUM)
 
 
 @dataclass
