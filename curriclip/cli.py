@@ -69,6 +69,8 @@ def _summary(outcome) -> None:
     typer.echo(f"  trials:  {outcome.run_dir}/trials.parquet")
     typer.echo(f"  epochs:  {outcome.run_dir}/epochs.parquet")
     typer.echo(f"  report:  {outcome.run_dir}/report.html")
+    if outcome.confirm_planned:
+        typer.echo(f"  answer:  {outcome.run_dir}/answer.json")
     if not outcome.complete:
         typer.echo(
             f"search stopped with {outcome.finished}/{outcome.total} trials finished; "
@@ -78,6 +80,13 @@ def _summary(outcome) -> None:
         raise typer.Exit(130)
     if outcome.errored:
         typer.echo(f"{outcome.errored} trial(s) errored; see the report's trial table", err=True)
+    if outcome.confirm_missing:
+        typer.echo(
+            f"the confirm phase lacks {outcome.confirm_missing} run(s); continue it with: "
+            f"curriclip confirm {outcome.run_dir}",
+            err=True,
+        )
+        raise typer.Exit(130)
 
 
 @app.command()

@@ -57,16 +57,20 @@ PLANTED_NOISE: dict = {
     **DEFAULT,
     "name": "planted-noise",
     "data": {**DEFAULT["data"], "variant": "noisy_hard_pairs", "noise_fraction": 0.4},
-    "space": {"sparsity": [0.3, 1.0]},
+    "space": {**DEFAULT["space"], "sparsity": [0.3, 1.0]},
 }
 
 #: ``planted-mtl``: label-rich, report-poor (sparsity_mode reports): the levels subset only the image-report
 #: pairing, while the findings and rotation tasks see every training image; multitask should beat single_task
 #: at low levels.
-PLANTED_MTL: dict = {**DEFAULT, "name": "planted-mtl", "space": {"sparsity": [0.05, 0.1], "sparsity_mode": "reports"}}
+PLANTED_MTL: dict = {
+    **DEFAULT,
+    "name": "planted-mtl",
+    "space": {**DEFAULT["space"], "sparsity": [0.05, 0.1], "sparsity_mode": "reports"},
+}
 
 #: ``null``: the benchmark itself at the planted presets' size and levels, where no arm is planted to win.
-NULL: dict = {**DEFAULT, "name": "null", "space": {"sparsity": [0.1, 0.3]}}
+NULL: dict = {**DEFAULT, "name": "null", "space": {**DEFAULT["space"], "sparsity": [0.1, 0.3]}}
 
 #: name -> overrides of the experiment defaults
 EXPERIMENTS = Registry("experiment preset", "experiments")

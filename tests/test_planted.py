@@ -253,3 +253,15 @@ def test_a_planted_run_says_so_in_its_report_header(tmp_path, noisy_dataset, tin
     assert load_results(run).notes == []  # the null variant is the benchmark: no note
     (run / "experiment.yaml").write_text("space:\n  sparsity_mode: reports\n")
     assert ["label-rich, report-poor" in note for note in load_results(run).notes] == [True]
+
+
+def test_planted_mtl_baselines_are_reports_mode_trials_at_its_levels(tiny_dataset):
+    from curriclip.config.trial import level_fields, trial_level
+    from curriclip.spaces import search_baselines
+
+    assert level_fields("reports", 0.05) == {"sparsity": 0.05, "sparsity_mode": SparsityMode.REPORTS}
+    assert trial_level({"sparsity": 0.05, "label_fraction": 1.0, "sparsity_mode": "reports"}) == 0.05
+    configs = search_baselines(preset_experiment("planted-mtl"), str(tiny_dataset))
+    assert {c["sparsity_mode"] for c in configs} == {SparsityMode.REPORTS}
+    assert sorted({c["sparsity"] for c in configs}) == [0.05, 0.1]
+    assert {c["arm"] for c in configs} == {"single_task", "multitask"}

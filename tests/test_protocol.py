@@ -220,3 +220,14 @@ def test_the_answer_gives_each_of_the_four_verdicts_and_flags_geometry():
     winners = {w["arm"]: w for w in answer["winners"]}
     assert winners["curriculum"]["gap"] == pytest.approx(1.5 - confirm[confirm.arm == "curriculum"].clip_score.mean())
     assert "seed noise" not in json.dumps(answer)
+
+
+def test_confirm_refuses_a_search_that_has_not_finished(tmp_path):
+    from curriclip.errors import CurriclipError
+    from curriclip.protocol.confirm import _check_search_finished
+    from curriclip.search.storage import RunLocation
+
+    trials = _trials_table()  # 5 search trials, all ended
+    _check_search_finished(RunLocation(str(tmp_path)), trials, total=5)
+    with pytest.raises(CurriclipError, match="finished 5 of 7 trials; finish it first"):
+        _check_search_finished(RunLocation(str(tmp_path)), trials, total=7)

@@ -294,10 +294,12 @@ def test_verdict_sentences():
     assert verdict_sentence(label, worse, MARGIN) == (
         f"{label}: worse: -0.031 (Holm-corrected 98.75% CI -0.050 to -0.012, n=5 paired seeds)"
     )
-    equivalent = _result(Verdict.EQUIVALENT, diff_mean=0.004)
+    equivalent = _result(Verdict.EQUIVALENT, diff_mean=0.004, corrected_ci=(-0.02, 0.028))
     assert verdict_sentence(label, equivalent, MARGIN) == (
-        f"{label}: equivalent within the declared margin ±0.05 (TOST p=0.01, Holm; observed +0.004, n=5 paired seeds)"
+        f"{label}: equivalent within the declared margin ±0.05 (TOST p=0.01, Holm; Holm-corrected 98.33% CI "
+        "-0.020 to +0.028; observed +0.004, n=5 paired seeds)"
     )
+
     inconclusive = _result(Verdict.INCONCLUSIVE, diff_mean=0.012)
     assert verdict_sentence(label, inconclusive, MARGIN) == (
         f"{label}: inconclusive: this K=5 detects |difference| >= 0.042 with 80% power; "
@@ -313,3 +315,12 @@ def test_the_package_imports_neither_torch_nor_ray():
     code = "import sys, curriclip.stats; print(sorted({'torch', 'ray', 'optuna', 'statsmodels'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_equivalent_needs_the_shown_corrected_interval_inside_the_margin():
+    """TOST at a Holm level can pass while the wider two-sided corrected interval leaves the margin: inconclusive."""
+    from curriclip.stats import decide_verdict
+
+    assert decide_verdict(0.0, 0.9, 0.01, 0.05, corrected_ci=(-0.04, 0.04), margin=0.05) == Verdict.EQUIVALENT
+    assert decide_verdict(0.0, 0.9, 0.01, 0.05, corrected_ci=(-0.07, 0.06), margin=0.05) == Verdict.INCONCLUSIVE
+    assert decide_verdict(0.0, 0.9, 0.01, 0.05) == Verdict.EQUIVALENT  # TOST alone when no interval is given

@@ -134,11 +134,11 @@ def _family(confirm, pairs, levels, questions, metric: str, protocol) -> list[di
             diffs[(level, arm, reference)] = (both["arm"] - both["reference"]).to_numpy(dtype=float)
             seeds[(level, arm, reference)] = list(both.index)
     results = compare_family(diffs, margin=protocol.equivalence_margin[metric], alpha=protocol.alpha)
-    return [
-        _result_row(level, arm, reference, metric, results[(level, arm, reference)], pairs, seeds[key], protocol)
-        for key in diffs
-        for level, arm, reference in [key]
-    ]
+    rows = []
+    for key, result in results.items():
+        level, arm, reference = key
+        rows.append(_result_row(level, arm, reference, metric, result, pairs, seeds[key], protocol))
+    return rows
 
 
 def _disagreements(comparisons: list[dict], summary: list[dict], robust: str) -> list[dict]:

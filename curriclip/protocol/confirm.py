@@ -47,6 +47,17 @@ def finished_keys(trials: pd.DataFrame, statuses: tuple[str, ...] = (Status.COMP
     return {_key(row) for _, row in rows.iterrows()}
 
 
+def _check_search_finished(run: RunLocation, trials: pd.DataFrame, total: int) -> None:
+    """Winners are selected from the whole search budget, never from part of it (arms would differ in budget)."""
+    search = trials[trials[Col.PHASE] == Phase.SEARCH] if not trials.empty else trials
+    ended = int(search[Col.STATUS].isin([Status.COMPLETED, Status.PRUNED, Status.ERRORED]).sum()) if len(search) else 0
+    if ended < total:
+        raise CurriclipError(
+            f"{run.uri}: the search phase has finished {ended} of {total} trials; "
+            f"finish it first (curriclip resume {run.uri}), then confirm"
+        )
+
+
 def _restore_unfinished(run: RunLocation, trainable, name: str) -> None:
     """Continue an interrupted confirm experiment (Ctrl-C, a lost driver) from its checkpoints."""
     from ray import tune
@@ -110,6 +121,7 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
         _restore_unfinished(run, trainable, names[-1])
     staging = export_results(run)
     trials = pd.read_parquet(staging / "trials.parquet")
+    _check_search_finished(run, trials, int(meta["total_trials"]))
     plan, notes = confirm_plan(experiment, select_winners(trials, experiment), k)
     for note in notes:
         print(f"curriclip: confirm: {note}", file=sys.stderr, flush=True)

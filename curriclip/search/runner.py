@@ -42,6 +42,8 @@ class SearchOutcome:
     finished: int
     total: int
     errored: int
+    confirm_planned: int = 0  # confirm runs of the plan (0: no confirm phase)
+    confirm_missing: int = 0  # confirm runs the plan still lacks (an interrupted or failed confirm phase)
 
     @property
     def complete(self) -> bool:
@@ -235,7 +237,8 @@ def run_search(
     if experiment.protocol.confirm_seeds and outcome.complete:
         from curriclip.protocol.confirm import run_confirm
 
-        run_confirm(run.uri, address=address, trainable=trainable)
+        confirmed = run_confirm(run.uri, address=address, trainable=trainable)
+        outcome.confirm_planned, outcome.confirm_missing = confirmed.planned, confirmed.planned - confirmed.done
     return outcome
 
 
@@ -279,5 +282,6 @@ def resume_search(
     if experiment.protocol.confirm_seeds and outcome.complete:  # idempotent: runs only what is missing
         from curriclip.protocol.confirm import run_confirm
 
-        run_confirm(run.uri, address=address)
+        confirmed = run_confirm(run.uri, address=address)
+        outcome.confirm_planned, outcome.confirm_missing = confirmed.planned, confirmed.planned - confirmed.done
     return outcome

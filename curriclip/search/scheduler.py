@@ -47,12 +47,18 @@ def ready_epoch(cfg: dict) -> int:
 
 
 class PerLevelScheduler(FIFOScheduler):
-    def __init__(self, make: Callable[[float], TrialScheduler], name: str, final_epoch: int | None = None) -> None:
-        """``make(level)`` builds one level's scheduler. ``final_epoch``: a trial's last report never
+    def __init__(
+        self,
+        make: Callable[[float], TrialScheduler],
+        name: str,
+        final_epoch: int | None = None,
+        arms: tuple[Arm, ...] = TUNED_ARMS,
+    ) -> None:
+        """``make(level)`` builds one group's scheduler. ``final_epoch``: a trial's last report never
         reaches the inner scheduler, so the trial ends there (PBT would otherwise pause a finished
-        trial to exploit, again and again)."""
+        trial to exploit, again and again). ``arms``: the arms it schedules (the others run their budget)."""
         super().__init__()
-        self._make, self._name, self._final_epoch = make, name, final_epoch
+        self._make, self._name, self._final_epoch, self._arms = make, name, final_epoch, arms
         self._groups: dict[tuple, TrialScheduler] = {}
         self._members: dict[tuple, set[str]] = {}
         self._ready: dict[str, int] = {}
@@ -64,7 +70,7 @@ class PerLevelScheduler(FIFOScheduler):
         """The trial's group: (arm, level) for the tuned arms, None for arms that are never stopped."""
         cfg = trial.config.get("trial", {})
         arm = cfg.get("arm")
-        return (str(arm), trial_level(cfg)) if arm in TUNED_ARMS and cfg.get("phase", "search") == "search" else None
+        return (str(arm), trial_level(cfg)) if arm in self._arms and cfg.get("phase", "search") == "search" else None
 
     def _ready_epoch(self, trial) -> int:
         if trial.trial_id not in self._ready:

@@ -50,6 +50,7 @@ def compare_family(
             tost_holm=float(tost_adjusted[index]),
             corrected_alpha=float(corrected_alphas[index]),
             alpha=alpha,
+            margin=margin,
             power=power,
             n_resamples=n_resamples,
             seed=seed,
@@ -66,6 +67,7 @@ def _one_result(
     tost_holm: float,
     corrected_alpha: float,
     alpha: float,
+    margin: float,
     power: float,
     n_resamples: int,
     seed: int,
@@ -75,6 +77,7 @@ def _one_result(
     diff_sd = sample_sd(array)
     ci, ci_method = mean_interval(array, alpha, n_resamples=n_resamples, seed=seed)
     testable = not math.isnan(corrected_alpha)
+    corrected_ci = t_interval(array, 1 - corrected_alpha) if testable else (math.nan, math.nan)
     return ComparisonResult(
         n=n,
         diff_mean=diff_mean,
@@ -83,11 +86,11 @@ def _one_result(
         ci_method=ci_method,
         p=p,
         p_holm=p_holm,
-        corrected_ci=t_interval(array, 1 - corrected_alpha) if testable else (math.nan, math.nan),
+        corrected_ci=corrected_ci,
         corrected_confidence=1 - corrected_alpha,
         tost_p=tost,
         tost_p_holm=tost_holm,
-        verdict=decide_verdict(diff_mean, p_holm, tost_holm, alpha),
+        verdict=decide_verdict(diff_mean, p_holm, tost_holm, alpha, corrected_ci, margin),
         detectable_effect=detectable_effect(n, diff_sd, corrected_alpha, power) if testable else math.inf,
         seeds_needed=seeds_needed(diff_mean, diff_sd, corrected_alpha, power) if testable else None,
         power=power,

@@ -14,16 +14,27 @@ from curriclip.stats.power import MAX_SEEDS
 from curriclip.stats.result import ComparisonResult, Verdict
 
 
-def decide_verdict(diff_mean: float, p_holm: float, tost_p_holm: float, alpha: float = 0.05) -> Verdict:
+def decide_verdict(
+    diff_mean: float,
+    p_holm: float,
+    tost_p_holm: float,
+    alpha: float = 0.05,
+    corrected_ci: tuple[float, float] | None = None,
+    margin: float | None = None,
+) -> Verdict:
     """BETTER/WORSE if Holm rejects "no difference"; else EQUIVALENT if Holm-TOST rejects; else INCONCLUSIVE.
 
-    NaN p-values (an untestable comparison) compare False and end in INCONCLUSIVE.
+    With ``corrected_ci`` and ``margin``, EQUIVALENT also needs the corrected interval that the
+    report shows to lie inside ±margin: TOST at a Holm level is a (1 - 2 alpha_i) interval, narrower
+    than the two-sided (1 - alpha_i) one shown, and a reader must never see "equivalent" beside an
+    interval that leaves the margin. NaN p-values (an untestable comparison) end in INCONCLUSIVE.
     """
     if p_holm < alpha and diff_mean > 0:
         return Verdict.BETTER
     if p_holm < alpha and diff_mean < 0:
         return Verdict.WORSE
-    if tost_p_holm < alpha:
+    inside = corrected_ci is None or margin is None or (-margin < corrected_ci[0] and corrected_ci[1] < margin)
+    if tost_p_holm < alpha and inside:
         return Verdict.EQUIVALENT
     return Verdict.INCONCLUSIVE
 
@@ -49,7 +60,9 @@ def verdict_sentence(label: str, result: ComparisonResult, margin: float, alpha:
     if result.verdict is Verdict.EQUIVALENT:
         return (
             f"{label}: equivalent within the declared margin ±{margin:g} "
-            f"(TOST p{format_p(result.tost_p_holm)}, Holm; observed {observed}, {seeds})"
+            f"(TOST p{format_p(result.tost_p_holm)}, Holm; Holm-corrected "
+            f"{format_confidence(result.corrected_confidence)}% CI {result.corrected_ci[0]:+.3f} to "
+            f"{result.corrected_ci[1]:+.3f}; observed {observed}, {seeds})"
         )
     return f"{label}: inconclusive: {_why_inconclusive(result, observed)}"
 
