@@ -19,9 +19,9 @@ a=0.8 b=0.2) trained with K paired seeds at every level of the preset and evalua
 is cached as ``--runs/truth-<preset>.json`` and can be given as ``--truth FILE`` (JSON
 ``{"<preset>": {"<arm> vs <reference>": {"<level>": effect}}}``). Without either: "not measured".
 Questions: planted-noise, curriculum vs single_task and vs curriculum_random; planted-mtl,
-multitask vs single_task; null, every arm vs single_task. ``curriculum vs curriculum_random`` is not
-in answer.json (whose reference is single_task): it is compared from confirm.parquet with the
-same ``compare_family``, margin and alpha (its own Holm family over the levels).
+multitask vs single_task; null, every question answer.json answers. The verdicts are answer.json's
+(the protocol's Holm family); a question it lacks is compared from confirm.parquet with the same
+``compare_family``, margin and alpha (its own Holm family over the levels).
 
 ``--tiny`` skips Ray (its start-up alone exceeds the 2-minute budget on a loaded 2-core machine):
 it shrinks each preset to one level and a few steps and runs only the direct measurement with 4
@@ -105,11 +105,22 @@ def computed_comparisons(confirm: pd.DataFrame, arm: str, reference: str, metric
 
 
 def run_comparisons(run_dir: Path, arm: str, reference: str, metric: str, protocol) -> dict:
-    """level -> the protocol's comparison from answer.json, or (another reference) computed alike from confirm."""
+    """level -> the protocol's comparison from answer.json, or (a question it lacks) computed alike from confirm."""
     answer = json.loads((run_dir / "answer.json").read_text())
-    if reference == answer["reference_arm"]:
-        return {float(c["level"]): c for c in answer["comparisons"] if c["arm"] == arm and c["metric"] == metric}
+    found = {
+        float(c["level"]): c
+        for c in answer["comparisons"]
+        if c["arm"] == arm and c.get("reference", answer["reference_arm"]) == reference and c["metric"] == metric
+    }
+    if found:
+        return found
     return computed_comparisons(pd.read_parquet(run_dir / "confirm.parquet"), arm, reference, metric, protocol)
+
+
+def answer_questions(answer: dict, metric: str) -> list[tuple[str, str]]:
+    """The (arm, reference) questions answer.json answers on ``metric``, in its order."""
+    asked = [(c["arm"], c.get("reference", answer["reference_arm"])) for c in answer["comparisons"]]
+    return list(dict.fromkeys(q for q, c in zip(asked, answer["comparisons"]) if c["metric"] == metric))
 
 
 def questions(preset: str, arms: list[str]) -> list[tuple[str, str]]:
@@ -247,7 +258,7 @@ def protocol_rows(preset: str, args: argparse.Namespace) -> tuple[dict, list[str
     )
     comparisons = {
         f"{arm} vs {reference}": run_comparisons(run_dir, arm, reference, args.metric, protocol)
-        for arm, reference in questions(preset, answer["arms"])
+        for arm, reference in (QUESTIONS[preset] or answer_questions(answer, args.metric))
     }
     return comparisons, aa_row(preset, pd.read_parquet(run_dir / "confirm.parquet"), protocol, args)
 
