@@ -42,10 +42,15 @@ class Control(StrEnum):
 
 
 class SparsityMode(StrEnum):
-    """What a sparsity level subsets: the image-report pairs, or the finding labels of all pairs."""
+    """What a sparsity level subsets: the image-report pairs, the finding labels of all pairs, or the reports only.
+
+    ``reports`` (label-rich, report-poor): only the image-report pairing is subsampled; image-only and
+    label tasks see every training image, ITC and the text tasks only the kept pairs.
+    """
 
     PAIRS = "pairs"
     LABELS = "labels"
+    REPORTS = "reports"
 
 
 class Phase(StrEnum):

@@ -2,7 +2,8 @@
 
 ``default`` is the main job (the whole select-then-confirm protocol on the embedded
 synthetic benchmark in under 20 minutes on 2 CPU cores); ``smoke`` checks both phases in
-under 3 minutes; ``thorough`` is sized for a GPU cluster.
+under 3 minutes; ``thorough`` is sized for a GPU cluster; ``planted-noise``, ``planted-mtl`` and
+``null`` run the default's protocol on data with a known answer (``benchmarks/bench_calibration.py``).
 """
 
 from __future__ import annotations
@@ -47,11 +48,38 @@ THOROUGH: dict = {
     "resources": {"cpus_per_trial": 2, "gpus_per_trial": 0.25},
 }
 
+#: Planted presets (issue 14): the default preset's size on data with a known answer, to calibrate the protocol.
+#: ``planted-noise``: 40% of the training pairs, among the hardest, carry another pair's report
+#: (validate and test clean); the metadata scorer orders by the image's difficulty (an oracle for difficulty,
+#: not for noise), so easy-first pacing should beat single_task and curriculum_random where noise matters:
+#: at the larger levels, where the noisy pairs are many.
+PLANTED_NOISE: dict = {
+    **DEFAULT,
+    "name": "planted-noise",
+    "data": {**DEFAULT["data"], "variant": "noisy_hard_pairs", "noise_fraction": 0.4},
+    "space": {**DEFAULT["space"], "sparsity": [0.3, 1.0]},
+}
+
+#: ``planted-mtl``: label-rich, report-poor (sparsity_mode reports): the levels subset only the image-report
+#: pairing, while the findings and rotation tasks see every training image; multitask should beat single_task
+#: at low levels.
+PLANTED_MTL: dict = {
+    **DEFAULT,
+    "name": "planted-mtl",
+    "space": {**DEFAULT["space"], "sparsity": [0.05, 0.1], "sparsity_mode": "reports"},
+}
+
+#: ``null``: the benchmark itself at the planted presets' size and levels, where no arm is planted to win.
+NULL: dict = {**DEFAULT, "name": "null", "space": {**DEFAULT["space"], "sparsity": [0.1, 0.3]}}
+
 #: name -> overrides of the experiment defaults
 EXPERIMENTS = Registry("experiment preset", "experiments")
 EXPERIMENTS.lazy("default", "curriclip.presets:DEFAULT")
 EXPERIMENTS.lazy("smoke", "curriclip.presets:SMOKE")
 EXPERIMENTS.lazy("thorough", "curriclip.presets:THOROUGH")
+EXPERIMENTS.lazy("planted-noise", "curriclip.presets:PLANTED_NOISE")
+EXPERIMENTS.lazy("planted-mtl", "curriclip.presets:PLANTED_MTL")
+EXPERIMENTS.lazy("null", "curriclip.presets:NULL")
 
 
 def _merge(base: dict, override: dict) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from curriclip.config.common import Strict, known, text_tower_form
 
@@ -92,6 +92,14 @@ class DataConfig(Strict):
     n: int = Field(3000, ge=100, description="synthetic: number of samples")
     image_size: int = Field(128, ge=16, le=1024, description="synthetic: image side in pixels")
     seed: int = Field(0, description="synthetic: generator seed; also the sparsity-subset seed")
+    variant: Literal["noisy_hard_pairs"] | None = Field(
+        None,
+        description="synthetic: a planted-effect variant (curriclip.data.synthetic.variants); null: the benchmark. "
+        "noisy_hard_pairs: noise_fraction of the training pairs, among the hardest, carry another pair's report",
+    )
+    noise_fraction: float = Field(
+        0.0, ge=0.0, lt=1.0, description="synthetic noisy_hard_pairs: the fraction of training pairs made noisy"
+    )
 
     @field_validator("source")
     @classmethod
@@ -99,6 +107,20 @@ class DataConfig(Strict):
         from curriclip.data.sources import SOURCES
 
         return known(SOURCES, v)
+
+    @model_validator(mode="after")
+    def _variant_options(self) -> DataConfig:
+        if self.variant is not None and self.source != "synthetic":
+            raise ValueError(f"variant {self.variant!r} is a synthetic benchmark option (source: synthetic)")
+        if self.variant == "noisy_hard_pairs" and self.noise_fraction <= 0:
+            raise ValueError("variant 'noisy_hard_pairs' needs noise_fraction > 0")
+        if self.variant is None and self.noise_fraction > 0:
+            raise ValueError("noise_fraction is an option of variant 'noisy_hard_pairs' (set data.variant)")
+        return self
+
+    def source_options(self) -> dict:
+        """The keyword arguments of the data source (``curriclip.data.sources.resolve``)."""
+        return self.model_dump(exclude={"source"})
 
 
 class ResourcesConfig(Strict):

@@ -39,7 +39,8 @@ class SpaceConfig(Strict):
     )
     sparsity_mode: SparsityMode = Field(
         SparsityMode.PAIRS,
-        description="pairs: levels subset the image-report pairs; labels: all pairs, levels subset labels",
+        description="pairs: levels subset the image-report pairs; labels: all pairs, levels subset labels; "
+        "reports: levels subset only the pairing (image-only and label tasks see every training image)",
     )
     lr: tuple[float, float] | None = Field((3e-4, 2e-3), description="log-uniform range, or null to use training.lr")
     scorer: list[str] = Field(default_factory=lambda: ["metadata"])

@@ -65,7 +65,9 @@ class TrialConfig(ComputeConfig, TrainingConfig):  # TrainingConfig fields first
         1.0, gt=0.0, le=1.0, description="label sparsity: the kept fraction of the kept pairs' finding labels"
     )
     sparsity_mode: SparsityMode = Field(
-        SparsityMode.PAIRS, description="which of sparsity / label_fraction is this trial's sparsity level"
+        SparsityMode.PAIRS,
+        description="which of sparsity / label_fraction is this trial's sparsity level; reports: sparsity "
+        "subsets only the image-report pairing (image-only and label tasks see every training image)",
     )
     validate_fraction: float = Field(
         0.15, gt=0.0, lt=0.5, description="share of training patients carved as validate when the dataset has none"
@@ -172,8 +174,8 @@ class TrialConfig(ComputeConfig, TrainingConfig):  # TrainingConfig fields first
 
     @property
     def level(self) -> float:
-        """The sparsity level this trial stands for (pairs or labels, by ``sparsity_mode``)."""
-        return self.sparsity if self.sparsity_mode == SparsityMode.PAIRS else self.label_fraction
+        """The sparsity level this trial stands for (pairs or reports: ``sparsity``; labels: ``label_fraction``)."""
+        return self.label_fraction if self.sparsity_mode == SparsityMode.LABELS else self.sparsity
 
     @property
     def total_steps(self) -> int:
@@ -184,6 +186,8 @@ def level_fields(mode: str, level: float) -> dict[str, Any]:
     """Trial-config fields for one sparsity level under a sparsity mode."""
     if mode == SparsityMode.LABELS:
         return {"sparsity": 1.0, "label_fraction": level, "sparsity_mode": SparsityMode.LABELS}
+    if mode == SparsityMode.REPORTS:
+        return {"sparsity": level, "sparsity_mode": SparsityMode.REPORTS}
     return {"sparsity": level, "sparsity_mode": SparsityMode.PAIRS}
 
 

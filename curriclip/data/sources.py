@@ -43,14 +43,46 @@ def _progress_printer(label: str) -> Callable[[int, int], None]:
     return show
 
 
-def generate_synthetic(out: Path, n: int, image_size: int, seed: int, quiet: bool = False) -> Path:
-    """Generate the synthetic benchmark into ``out`` (atomically)."""
-    from curriclip.data.synthetic import GENERATOR_VERSION, iter_batches
+def generate_synthetic(
+    out: Path,
+    n: int,
+    image_size: int,
+    seed: int,
+    quiet: bool = False,
+    variant: str | None = None,
+    noise_fraction: float = 0.0,
+) -> Path:
+    """Generate the synthetic benchmark (or a planted variant of it) into ``out`` (atomically).
 
+    The variant's options go into the manifest (``generator`` and ``variant``); the null variant
+    (``None``) writes exactly the benchmark and no ``variant`` entry.
+    """
+    from curriclip.data.synthetic import GENERATOR_VERSION, iter_batches
+    from curriclip.data.synthetic import variants as planted
+
+    planted.check_variant(variant, noise_fraction)
     progress = None if quiet else _progress_printer(f"generating synthetic CXR data -> {out}")
     batches = iter_batches(n=n, image_size=image_size, seed=seed, progress=progress)
-    extra = {"generator": {"version": GENERATOR_VERSION, "n": n, "image_size": image_size, "seed": seed}}
+    extra: dict = {"generator": {"version": GENERATOR_VERSION, "n": n, "image_size": image_size, "seed": seed}}
+    if variant == planted.NOISY_HARD_PAIRS:
+        plan = planted.noise_plan(n, seed, noise_fraction)
+        batches = planted.apply_noise(batches, plan)
+        extra["generator"].update(variant=variant, noise_fraction=noise_fraction)
+        extra["variant"] = planted.manifest_entry(plan, noise_fraction)
     return write_dataset(_shards(batches), out, DEFAULT_LABEL_NAMES, source="synthetic", extra=extra)
+
+
+def synthetic_dir_name(
+    n: int, image_size: int, seed: int, variant: str | None = None, noise_fraction: float = 0.0
+) -> str:
+    """The cache directory name of a synthetic dataset: every generator option is in it, so variants never share one.
+
+    The null variant keeps the name it always had (existing caches stay valid).
+    """
+    from curriclip.data.synthetic import GENERATOR_VERSION
+
+    name = f"synthetic-s{SCHEMA_VERSION}g{GENERATOR_VERSION}-n{n}-px{image_size}-seed{seed}"
+    return name if variant is None else f"{name}-{variant}-f{noise_fraction:g}"
 
 
 def _shards(batches: Iterable[pa.RecordBatch], rows: int = 4096) -> Iterator[pa.Table]:
@@ -67,16 +99,24 @@ def _shards(batches: Iterable[pa.RecordBatch], rows: int = 4096) -> Iterator[pa.
         yield pa.Table.from_batches(pending)
 
 
-def synthetic_source(n: int, image_size: int, seed: int, path: str | None = None, **_: object) -> Path:
-    """The cached synthetic benchmark for (n, image_size, seed), generated on first use."""
-    from curriclip.data.synthetic import GENERATOR_VERSION
-
+def synthetic_source(
+    n: int,
+    image_size: int,
+    seed: int,
+    path: str | None = None,
+    variant: str | None = None,
+    noise_fraction: float = 0.0,
+    **_: object,
+) -> Path:
+    """The cached synthetic benchmark (or planted variant) for its options, generated on first use."""
     root = Path(path) if path else cache_dir() / "datasets"
-    out = root / f"synthetic-s{SCHEMA_VERSION}g{GENERATOR_VERSION}-n{n}-px{image_size}-seed{seed}"
+    out = root / synthetic_dir_name(n, image_size, seed, variant, noise_fraction)
     if (out / "manifest.json").is_file():
         return out
     try:
-        return generate_synthetic(out, n=n, image_size=image_size, seed=seed)
+        return generate_synthetic(
+            out, n=n, image_size=image_size, seed=seed, variant=variant, noise_fraction=noise_fraction
+        )
     except (DataError, OSError):
         if (out / "manifest.json").is_file():  # another process finished it first
             return out

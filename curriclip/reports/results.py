@@ -299,7 +299,38 @@ def load_results(run_dir: str | Path) -> Results:
         except OSError as exc:
             notes.append(f"could not read experiment.yaml: {exc}")
     answer = load_answer(run_dir, notes)
-    return Results(run_dir, trials, epochs, experiment_yaml, notes, confirm_trials, confirm, answer, legacy)
+    results = Results(run_dir, trials, epochs, experiment_yaml, notes, confirm_trials, confirm, answer, legacy)
+    results.notes[:0] = planted_notes(run_dir, results.experiment)  # first in the header
+    return results
+
+
+def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
+    """Header notes that a run is a calibration run on planted data (issue 14), so nobody takes it for a real one.
+
+    Reads ``run.json``'s ``dataset_dir`` and that dataset's ``manifest.json`` (its ``variant`` entry,
+    written by ``curriclip.data.sources.generate_synthetic``), and the experiment's sparsity mode.
+    """
+    try:
+        dataset_dir = Path(json.loads((run_dir / "run.json").read_text())["dataset_dir"])
+        manifest = json.loads((dataset_dir / "manifest.json").read_text())
+    except (OSError, KeyError, TypeError, ValueError):
+        return []
+    notes = []
+    variant = manifest.get("variant") or {}
+    if variant.get("name") == "noisy_hard_pairs":
+        notes.append(
+            f"Planted data (calibration run, not a real result): the synthetic benchmark's noisy_hard_pairs variant, "
+            f"in which {variant.get('noisy_pairs')} training pairs ({100 * variant.get('noise_fraction', 0):.0f}%, "
+            "among the hardest) carry another pair's report; validate and test are clean. The metadata scorer's "
+            "difficulty is the image's: an oracle for difficulty, not for noise."
+        )
+    if manifest.get("source") == "synthetic" and (experiment.get("space") or {}).get("sparsity_mode") == "reports":
+        notes.append(
+            "Planted setting (calibration run, not a real result): label-rich, report-poor (sparsity_mode reports) "
+            "on the synthetic benchmark: the levels keep a fraction of the image-report pairs, while the image-only "
+            "and label tasks see every training image."
+        )
+    return notes
 
 
 def ordering_tasks(ordering: object) -> list[str]:

@@ -128,7 +128,7 @@ def _new_run(experiment: ExperimentConfig) -> tuple[RunLocation, str]:
             "or pick another --name"
         )
     data = experiment.data
-    dataset_dir = resolve_dataset(data.source, path=data.path, n=data.n, image_size=data.image_size, seed=data.seed)
+    dataset_dir = resolve_dataset(data.source, **data.source_options())
     return run, str(dataset_dir)
 
 

@@ -28,7 +28,8 @@ class Batch(SimpleNamespace):
 
     ``batch.images`` (uint8), ``batch.tokens``, ``batch.labels`` (NaN = not mentioned),
     ``batch.masks`` (B, K, H, W float), ``batch.findings_tokens`` / ``batch.impression_tokens``
-    / ``batch.has_sections``: which need supplies which attribute is declared once, in
+    / ``batch.has_sections``, ``batch.has_report`` (sparsity_mode reports only: rows whose report
+    the trial may use; see ``report_rows``): which need supplies which attribute is declared once, in
     ``curriclip.data.loader.BATCH_COLUMNS``, and a batch holds only what some task declared.
     """
 
@@ -124,6 +125,20 @@ def missing_data(task: Task, data, policy: str = "ignore") -> str | None:
         if missing is not None:
             return missing
     return None
+
+
+def report_rows(batch: Batch) -> torch.Tensor | None:
+    """The rows whose report a text task may use, or None when every row's (all modes but sparsity_mode reports).
+
+    Under ``sparsity_mode: reports`` a batch also holds training images whose report the trial
+    does not have (their texts are blank, ``TrialData.add_unpaired``); ITC and the text tasks
+    must leave those rows out.
+    None when every row has one, so the other modes compute exactly what they always did.
+    """
+    mask = vars(batch).get("has_report")
+    if mask is None or bool(mask.all()):
+        return None
+    return mask
 
 
 def zero_loss(like: torch.Tensor) -> torch.Tensor:

@@ -30,8 +30,15 @@ class FindingClassification(Task):
     def features(self, ctx: StepContext) -> torch.Tensor:
         return ctx.image_features()
 
+    def usable(self, ctx: StepContext) -> torch.Tensor | None:
+        """Rows the task may learn from (None: all); every image has its labels, so all of them here."""
+        return None
+
     def loss(self, ctx: StepContext, head: nn.Module) -> torch.Tensor:
         targets, known = label_targets(ctx.batch.labels, self.policy)
+        rows = self.usable(ctx)
+        if rows is not None:
+            known = known & rows[:, None]
         logits = head(self.features(ctx))
         if not known.any():
             return zero_loss(logits)  # no labelled finding in this batch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from curriclip.tasks.base import StepContext
+from curriclip.tasks.base import StepContext, report_rows
 from curriclip.tasks.findings import FindingClassification
 
 
@@ -15,3 +15,7 @@ class TextFindingClassification(FindingClassification):
 
     def features(self, ctx: StepContext) -> torch.Tensor:
         return ctx.text_features()
+
+    def usable(self, ctx: StepContext) -> torch.Tensor | None:
+        """Only rows with a report (sparsity_mode reports leaves the others' texts blank)."""
+        return report_rows(ctx.batch)

@@ -109,14 +109,22 @@ def _render_chunk(p: Params, b: int, size: int) -> tuple[np.ndarray, np.ndarray]
     return pixels, packed
 
 
+def chunk_params(seed: int, chunk: int, subject: np.ndarray) -> Params:
+    """The parameters of one chunk's samples (``subject``: their subject indices), without rendering.
+
+    Always draws a full chunk's parameters, so a short last chunk draws the same numbers for its
+    samples as the same chunk of a longer dataset.
+    """
+    b = len(subject)
+    padded = np.concatenate([subject, np.zeros(CHUNK_SIZE - b, dtype=np.int64)])
+    return sample_params(seed, chunk, padded).rows(slice(0, b))
+
+
 def _make_batch(
     schema: pa.Schema, seed: int, chunk: int, start: int, stop: int, subject: np.ndarray, split: np.ndarray, size: int
 ) -> pa.RecordBatch:
     b = stop - start
-    # Always draw a full chunk's parameters, so a short last chunk draws the same
-    # numbers for its samples as the same chunk of a longer dataset.
-    padded = np.concatenate([subject, np.zeros(CHUNK_SIZE - b, dtype=np.int64)])
-    p = sample_params(seed, chunk, padded).rows(slice(0, b))
+    p = chunk_params(seed, chunk, subject)
     pixels, packed = _render_chunk(p, b, size)
     reports = [write_report(p, i) for i in range(b)]
 

@@ -1,0 +1,308 @@
+"""Calibrate the protocol (issue 14): planted effects it must detect, a null it must not call, an A/A test.
+
+    python benchmarks/bench_calibration.py --runs /tmp/calib --truth-seeds 20 [--repeats 1000]
+    python benchmarks/bench_calibration.py --runs /tmp/calib-tiny --tiny      # the plumbing, < 2 minutes
+
+Runs the presets ``planted-noise``, ``planted-mtl`` and ``null`` (the whole select-then-confirm
+protocol each, ~20 min apiece on 2 cores) into ``--runs`` as ``calib-<preset>``, reusing any run
+directory that already has its ``answer.json``, and prints one table:
+
+* per planted question and level: the planted (true) effect, the protocol's difference at K
+  seeds, its verdict, its detectable effect, and whether it detected the effect (verdict
+  ``better``); for the null, whether any arm was called better/worse (it should not be);
+* the A/A false-positive rate of every run's single_task confirm seeds split into two
+  pseudo-arms ``--repeats`` times (``curriclip.stats.aa``), with its Clopper-Pearson interval.
+
+The true effect is measured without Ray or search (``--truth-seeds K``): each question's two arms
+with a fixed recipe (training.lr; the curriculum: metadata scorer, easiest first, linear pacing
+a=0.8 b=0.2) trained with K paired seeds at every level of the preset and evaluated on test; it
+is cached as ``--runs/truth-<preset>.json`` and can be given as ``--truth FILE`` (JSON
+``{"<preset>": {"<arm> vs <reference>": {"<level>": effect}}}``). Without either: "not measured".
+Questions: planted-noise, curriculum vs single_task and vs curriculum_random; planted-mtl,
+multitask vs single_task; null, every question answer.json answers. The verdicts are answer.json's
+(the protocol's Holm family); a question it lacks is compared from confirm.parquet with the same
+``compare_family``, margin and alpha (its own Holm family over the levels).
+
+``--tiny`` skips Ray (its start-up alone exceeds the 2-minute budget on a loaded 2-core machine):
+it shrinks each preset to one level and a few steps and runs only the direct measurement with 4
+paired seeds, whose comparison and A/A rows stand in for the protocol's. It checks the plumbing;
+its numbers mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from curriclip.config.trial import level_fields
+from curriclip.presets import preset_experiment
+from curriclip.stats import compare_family
+from curriclip.stats.aa import aa_false_positive_rate, single_task_values
+
+#: preset -> the (arm, reference) questions its planted effect answers; None: every arm against single_task
+QUESTIONS: dict[str, list[tuple[str, str]] | None] = {
+    "planted-noise": [("curriculum", "single_task"), ("curriculum", "curriculum_random")],
+    "planted-mtl": [("multitask", "single_task")],
+    "null": None,
+}
+
+#: --tiny: each preset shrunk to one level, one tuned configuration per arm, 2 confirm seeds, a few steps
+TINY: dict = {
+    "data": {"n": 400, "image_size": 32},
+    "training": {"epochs": 1, "steps_per_epoch": 3, "batch_size": 16, "eval_batch_size": 64},
+    "search": {"num_trials": 1, "seeds": [0], "n_startup_trials": 1, "grace_period": 1},
+    "protocol": {"confirm_seeds": 2},
+}
+
+
+def _overrides(preset: str, tiny: bool) -> dict:
+    if not tiny:
+        return {}
+    levels = preset_experiment(preset).space.sparsity[:1]
+    return {**TINY, "space": {"sparsity": levels, "pacing": ["linear"]}}
+
+
+def finished_run(runs: Path, preset: str, tiny: bool = False) -> Path:
+    """``runs/calib-<preset>``: reused when it has its answer, else run (search and confirm)."""
+    from curriclip.search import run_search
+
+    run_dir = runs / f"calib-{preset}"
+    if (run_dir / "answer.json").is_file():
+        print(f"reusing {run_dir}", file=sys.stderr)
+        return run_dir
+    if run_dir.exists():
+        raise SystemExit(f"{run_dir}: exists without answer.json (resume it with `curriclip resume`, or delete it)")
+    started = time.monotonic()
+    experiment = preset_experiment(preset, _overrides(preset, tiny))
+    run_search(experiment, name=run_dir.name, storage=str(runs))
+    if not (run_dir / "answer.json").is_file():
+        raise SystemExit(f"{run_dir}: the protocol finished without answer.json (see the run's report)")
+    print(f"{preset}: {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return run_dir
+
+
+def computed_comparisons(confirm: pd.DataFrame, arm: str, reference: str, metric: str, protocol) -> dict:
+    """level -> comparison of ``arm`` vs ``reference`` on shared seeds (``compare_family``, Holm over the levels)."""
+    wide = confirm[confirm["arm"].isin([arm, reference])].pivot_table(
+        index=["level", "seed"], columns="arm", values=metric
+    )
+    wide = wide.dropna()
+    if arm not in wide or reference not in wide:
+        return {}
+    diffs = {float(level): (part[arm] - part[reference]).to_numpy() for level, part in wide.groupby(level="level")}
+    results = compare_family(diffs, protocol.equivalence_margin[metric], protocol.alpha)
+    return {
+        level: {"diff_mean": r.diff_mean, "verdict": str(r.verdict), "detectable_effect": r.detectable_effect, "n": r.n}
+        for level, r in results.items()
+    }
+
+
+def run_comparisons(run_dir: Path, arm: str, reference: str, metric: str, protocol) -> dict:
+    """level -> the protocol's comparison from answer.json, or (a question it lacks) computed alike from confirm."""
+    answer = json.loads((run_dir / "answer.json").read_text())
+    found = {
+        float(c["level"]): c
+        for c in answer["comparisons"]
+        if c["arm"] == arm and c.get("reference", answer["reference_arm"]) == reference and c["metric"] == metric
+    }
+    if found:
+        return found
+    return computed_comparisons(pd.read_parquet(run_dir / "confirm.parquet"), arm, reference, metric, protocol)
+
+
+def answer_questions(answer: dict, metric: str) -> list[tuple[str, str]]:
+    """The (arm, reference) questions answer.json answers on ``metric``, in its order."""
+    asked = [(c["arm"], c.get("reference", answer["reference_arm"])) for c in answer["comparisons"]]
+    return list(dict.fromkeys(q for q, c in zip(asked, answer["comparisons"]) if c["metric"] == metric))
+
+
+def questions(preset: str, arms: list[str]) -> list[tuple[str, str]]:
+    """The (arm, reference) questions of a preset; the null asks every arm against single_task."""
+    asked = QUESTIONS[preset]
+    return asked if asked is not None else [(arm, "single_task") for arm in arms if arm != "single_task"]
+
+
+def direct_confirm(preset: str, seeds: int, overrides: dict, metric: str) -> pd.DataFrame:
+    """A confirm-like table (level, arm, seed, metric) of the preset's question arms, trained without Ray or search.
+
+    Fixed recipes at training.lr (the curriculum: metadata scorer, easiest first, linear pacing
+    a=0.8 b=0.2, equal stages over half the training), K paired seeds 20000 + k, evaluated on test.
+    """
+    from curriclip.config import TrialConfig
+    from curriclip.data.sources import resolve
+    from curriclip.names import Phase
+    from curriclip.spaces.space import base_trial_fields
+    from curriclip.trainables import run_trial
+
+    experiment = preset_experiment(preset, overrides)
+    dataset_dir = str(resolve(experiment.data.source, **experiment.data.source_options()))
+    base = {**base_trial_fields(experiment, dataset_dir), "device": "cpu"}
+    aux = [*experiment.space.tasks]
+    curriculum = {"tasks": ["itc", *aux], "pacing": "linear", "pacing_params": {"a": 0.8, "b": 0.2}}
+    recipes = {
+        "single_task": {"tasks": ["itc"], "pacing": "none"},
+        "shuffled_control": {"tasks": ["itc"], "pacing": "none"},
+        "multitask": {"tasks": ["itc", *aux], "pacing": "none", "stage_span": 0.0},
+        "curriculum": curriculum,
+        "curriculum_random": {**curriculum, "control": "random"},
+    }
+    arms = sorted({arm for question in questions(preset, list(recipes)) for arm in question})
+    rows = []
+    for level in experiment.space.sparsity:
+        for arm in arms:
+            for k in range(seeds):
+                cfg = TrialConfig(
+                    **{**base, **recipes[arm]},
+                    arm=arm,
+                    phase=Phase.CONFIRM,
+                    seed=20_000 + k,
+                    threads=1,
+                    **level_fields(experiment.space.sparsity_mode, level),
+                )
+                final = run_trial(cfg, lambda metrics, state: None)
+                rows.append({"level": float(level), "arm": arm, "seed": 20_000 + k, metric: final[metric]})
+    return pd.DataFrame(rows)
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:+.{digits}f}"
+
+
+def verdict_rows(preset: str, comparisons: dict, truth: dict) -> list[list[str]]:
+    """Table rows from ``{question: {level: comparison}}`` and the true effects ``{question: {level: effect}}``."""
+    rows = []
+    for question, by_level in comparisons.items():
+        true_by_level = truth.get(question, {})
+        for level, c in sorted(by_level.items()):
+            verdict = c["verdict"]
+            if preset == "null":
+                outcome = "FALSE CALL" if verdict in ("better", "worse") else "no call (right)"
+            else:
+                outcome = "yes" if verdict == "better" else "no"
+            true = true_by_level.get(str(level), true_by_level.get(level))
+            rows.append(
+                [
+                    preset,
+                    question,
+                    f"{level:g}",
+                    "not measured" if true is None else _number(true),
+                    _number(c["diff_mean"]),
+                    f"{verdict} (K={c['n']})",
+                    _number(c["detectable_effect"]).lstrip("+"),
+                    outcome,
+                ]
+            )
+    return rows
+
+
+def true_effects(preset: str, args: argparse.Namespace) -> dict:
+    """question -> level -> true effect: from --truth, or measured directly with --truth-seeds, else empty."""
+    if args.truth:
+        return json.loads(Path(args.truth).read_text()).get(preset, {})
+    if not args.truth_seeds:
+        return {}
+    cached = args.runs / f"truth-{preset}.json"
+    if cached.is_file() and json.loads(cached.read_text()).get("seeds") == args.truth_seeds:
+        return json.loads(cached.read_text())["effects"]
+    table = direct_confirm(preset, args.truth_seeds, _overrides(preset, args.tiny), args.metric)
+    protocol = preset_experiment(preset).protocol
+    effects = {
+        f"{arm} vs {reference}": {
+            str(level): c["diff_mean"]
+            for level, c in computed_comparisons(table, arm, reference, args.metric, protocol).items()
+        }
+        for arm, reference in questions(preset, sorted(table["arm"].unique()))
+    }
+    cached.write_text(json.dumps({"seeds": args.truth_seeds, "effects": effects}, indent=2))
+    return effects
+
+
+def aa_row(name: str, confirm: pd.DataFrame, protocol, args: argparse.Namespace) -> list[str]:
+    """The A/A row of one run's single_task confirm seeds."""
+    values = single_task_values(confirm, args.metric)
+    seeds = len(next(iter(values.values()), []))
+    if seeds < 4:
+        return [name, f"{seeds} single_task seeds", "-", "-", "- (an A/A split needs >= 4 seeds)"]
+    margin = protocol.equivalence_margin[args.metric]
+    result = aa_false_positive_rate(values, margin, protocol.alpha, repeats=args.repeats)
+    low, high = result.ci
+    return [
+        name,
+        f"{seeds} seeds, {result.pairs_per_split} pairs/split, {len(values)} level(s)",
+        f"{result.false_positives}/{result.repeats} = {result.rate:.3f} [{low:.3f}, {high:.3f}]",
+        f"{result.distinct_splits} distinct splits",
+        "yes" if result.within_nominal else "NO",
+    ]
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print(" | ".join(str(cell).ljust(w) for cell, w in zip(row, widths)))
+
+
+def protocol_rows(preset: str, args: argparse.Namespace) -> tuple[dict, list[str]]:
+    """The protocol's comparisons of a finished (or now run) preset, and its A/A row."""
+    run_dir = finished_run(args.runs, preset, tiny=False)
+    answer = json.loads((run_dir / "answer.json").read_text())
+    protocol = preset_experiment(preset).protocol  # with the run's own alpha and margins (answer.json)
+    protocol = protocol.model_copy(
+        update={"alpha": answer["alpha"], "equivalence_margin": answer["equivalence_margin"]}
+    )
+    comparisons = {
+        f"{arm} vs {reference}": run_comparisons(run_dir, arm, reference, args.metric, protocol)
+        for arm, reference in (QUESTIONS[preset] or answer_questions(answer, args.metric))
+    }
+    return comparisons, aa_row(preset, pd.read_parquet(run_dir / "confirm.parquet"), protocol, args)
+
+
+def tiny_rows(preset: str, args: argparse.Namespace) -> tuple[dict, list[str]]:
+    """--tiny: the direct measurement (4 paired seeds, no Ray) in place of the protocol's run."""
+    table = direct_confirm(preset, 4, _overrides(preset, tiny=True), args.metric)
+    protocol = preset_experiment(preset).protocol
+    comparisons = {
+        f"{arm} vs {reference}": computed_comparisons(table, arm, reference, args.metric, protocol)
+        for arm, reference in questions(preset, sorted(table["arm"].unique()))
+    }
+    return comparisons, aa_row(f"{preset} (direct)", table, protocol, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, required=True, help="where the calib-<preset> run directories go")
+    parser.add_argument("--presets", nargs="+", default=list(QUESTIONS), choices=list(QUESTIONS))
+    parser.add_argument("--tiny", action="store_true", help="shrunk presets, no Ray: checks the plumbing in < 2 min")
+    parser.add_argument("--truth-seeds", type=int, default=0, help="measure the true effect with this many seeds")
+    parser.add_argument("--truth", help="JSON file of true effects measured before")
+    parser.add_argument("--repeats", type=int, default=1000, help="A/A splits per run")
+    parser.add_argument("--metric", default="clip_score")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    args.runs = args.runs.resolve()
+    args.runs.mkdir(parents=True, exist_ok=True)
+    if args.tiny:
+        args.repeats = min(args.repeats, 50)
+
+    verdicts, aa = [], []
+    for preset in args.presets:
+        started = time.monotonic()
+        comparisons, aa_line = tiny_rows(preset, args) if args.tiny else protocol_rows(preset, args)
+        verdicts += verdict_rows(preset, comparisons, true_effects(preset, args))
+        aa.append(aa_line)
+        print(f"{preset}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    print(f"\nPlanted effects and the null ({args.metric}; detected = verdict 'better')")
+    header = ["variant", "question", "level", "true effect", "diff (K)", "verdict", "detectable", "detected"]
+    print_table(header, verdicts)
+    print(f"\nA/A: single_task confirm seeds split into two pseudo-arms ({args.metric}; nominal rate = alpha)")
+    print_table(["run", "seeds", "false positives = rate [95% CI]", "repeats", "<= alpha"], aa)
+
+
+if __name__ == "__main__":
+    main()
