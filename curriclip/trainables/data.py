@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 import torch
 
 from curriclip.config import TrialConfig
-from curriclip.data.loader import BATCH_COLUMNS, Rows, SplitArrays, load_split_for
+from curriclip.data.loader import BATCH_COLUMNS, Rows, SplitArrays
 from curriclip.data.store import read_split
 from curriclip.data.subsets import label_subset_mask, sparsity_subset
 from curriclip.errors import DataError
 from curriclip.tasks.base import Batch, get, missing_data
+from curriclip.trainables.cache import open_split  # load_split_for, cached per process (a private copy)
 from curriclip.trainables.controls import SHUFFLED_CONTROL, shuffle_pairs
 
 #: Columns every trial loads whatever its tasks: report tokens (curriculum scorers and the negative control read them).
@@ -78,8 +79,8 @@ def check_task_data(cfg: TrialConfig, train: SplitArrays) -> None:
 def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> TrialData:
     """The trial's sparsity subset of the training split, and the full, fixed test split."""
     needs = trial_needs(cfg)
-    train = load_split_for(cfg.dataset_dir, "train", image_size, needs)
-    test = load_split_for(cfg.dataset_dir, "test", image_size, needs)  # Dice of segmentation heads
+    train = open_split(cfg.dataset_dir, "train", image_size, needs)
+    test = open_split(cfg.dataset_dir, "test", image_size, needs)  # Dice of segmentation heads
     if len(test) == 0:
         raise DataError(f"{cfg.dataset_dir}: the test split is empty; CLIP score needs held-out pairs")
     keep = sparsity_subset(train.subject_ids, cfg.sparsity, seed=cfg.subset_seed, labels=train.labels.numpy())
