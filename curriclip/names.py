@@ -108,4 +108,5 @@ TRIAL_KEYS = (
     "logit_scale",
     "epoch_time_s",
     "time_s",
+    "timing",  # the Tune trainable's overhead phases and time stamps (a dict; the exports leave it out)
 )

@@ -8,7 +8,8 @@ fresh process would have built:
 
 - splits: the dataset directory (its real path and the size and modification time of
   every file in it), the split name, the image size and whether masks are read;
-- built models: the model spec, the training reports a ``wordpiece`` tower learns from,
+- built models: the model spec (and a local checkpoint's size and modification time),
+  the training reports a ``wordpiece`` tower learns from,
   and the random state the model is drawn from (torch, numpy and Python generators);
   a hit hands out a deep copy and leaves the generators where building would have;
 - untrained metrics: a fingerprint of every parameter and buffer of the untrained
@@ -90,6 +91,14 @@ def dataset_key(dataset_dir: str) -> tuple:
     with os.scandir(path) as entries:
         files = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries if e.is_file())
     return (path, tuple(files))
+
+
+def file_key(path: str | None) -> tuple | None:
+    """A file's identity (real path, size, mtime), or None for no file."""
+    if path is None or not os.path.exists(path):
+        return None if path is None else (path,)
+    stat = os.stat(path)
+    return (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
 
 
 def private_copy(split: SplitArrays) -> SplitArrays:

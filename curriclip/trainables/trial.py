@@ -126,7 +126,8 @@ def build_trial(cfg: TrialConfig, parallel: DataParallel) -> Trial:
     _name, _size, _weights, text_tower = spec.resolve()
     reports = training_reports(cfg.dataset_dir) if text_tower == "wordpiece" else None
     with PHASES.phase("model_build"):  # built once per process for each (spec, random state): a deep copy
-        clip, tokenizer, image_size = cache.built_model(spec, reports, lambda: build_clip(spec, reports))
+        model_key = (spec, cache.file_key(cfg.model_options.checkpoint))  # a local checkpoint may be rewritten
+        clip, tokenizer, image_size = cache.built_model(model_key, reports, lambda: build_clip(spec, reports))
     with PHASES.phase("data_open"):
         data = load_trial_data(cfg, image_size, tokenizer)
     evaluator = Evaluator(data.train, data.test, data.test_tokens, tokenizer, cfg.eval_batch_size, device)
@@ -164,13 +165,16 @@ def uncap_gpu_memory(cfg: TrialConfig, device: torch.device) -> None:
     ``Compute.for_trial`` caps the process's share of the GPU only when the trial asks
     for a cap; in a reused process the cap of the trial before would otherwise stay.
     """
-    if device.type == "cuda" and getattr(cfg, "gpu_memory_fraction", None) is None:
+    fraction = getattr(cfg, "gpu_memory_fraction", None)
+    if device.type == "cuda" and (fraction is None or fraction >= 1.0):
         index = device.index if device.index is not None else torch.cuda.current_device()
         torch.cuda.set_per_process_memory_fraction(1.0, index)
 
 
 def untrained_key(trial: Trial) -> tuple:
     """Everything the untrained model's metrics depend on (see ``cache``): weights, held-out data, settings."""
+    from curriclip.metrics import METRICS
+
     cfg, evaluator, compute = trial.cfg, trial.evaluator, trial.compute
     weights = sorted(trial.model.state_dict().items())  # task order is in the weights' values, not their names
     heldout = [("tokens", evaluator.test_tokens), ("prompts", getattr(evaluator, "prompt_tokens", None))]
@@ -188,6 +192,7 @@ def untrained_key(trial: Trial) -> tuple:
         str(evaluator.device),
         torch.get_num_threads(),
         (compute.precision, compute.channels_last, compute.compile),
+        tuple(METRICS),  # the declared metrics, in registry order
     )
 
 

@@ -1,0 +1,88 @@
+"""Driver memory over a long search: resident set size of the driver across a 500-trial no-op search.
+
+    python benchmarks/bench_driver_rss.py [--trials 500] [--concurrency 2]
+
+Runs ``curriclip.search.runner.run_search`` with curriclip's searcher (Optuna, the
+baseline queue, the per-level scheduler), progress output and exports, and a no-op
+trainable (one report per trial, as in ``bench_search_overhead.py``), so what grows is
+the search machinery's, not the trials'. The driver's RSS is sampled each time a trial
+completes (through the progress callback) and once after the export; the table gives it
+per 100 finished trials, with the growth per 100 trials in between. Ray issue #64231
+reports linear driver RSS growth over long Tune runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+
+
+def noop(config: dict) -> None:
+    from ray import tune
+
+    tune.report({"clip_score": 0.5, "epoch": 1})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--every", type=int, default=100, help="trials between rows of the table")
+    args = parser.parse_args()
+    os.environ.setdefault("CURRICLIP_CACHE", tempfile.mkdtemp(prefix="curriclip-bench-"))
+    import optuna
+    import psutil
+
+    from curriclip.cluster import init_ray
+    from curriclip.config import parse_experiment
+    from curriclip.data.sources import resolve
+    from curriclip.search import progress
+    from curriclip.search.runner import run_search
+    from curriclip.spaces import shuffled_control_configs, single_task_configs
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    process = psutil.Process()
+    samples: list[tuple[int, float, float]] = []  # (trials finished, RSS MiB, seconds since start)
+    started = time.perf_counter()
+    complete = progress.ProgressPrinter.on_trial_complete
+
+    def sampled(self, *a, **k):
+        complete(self, *a, **k)
+        samples.append((len(samples) + 1, process.memory_info().rss / 2**20, time.perf_counter() - started))
+
+    progress.ProgressPrinter.on_trial_complete = sampled
+    init_ray(None)
+    logging.getLogger("ray.tune").setLevel(logging.ERROR)
+    base = parse_experiment(
+        {
+            "name": "rss",
+            "storage": tempfile.mkdtemp(prefix="curriclip-bench-rss-"),
+            "data": {"n": 200, "image_size": 32},
+            "training": {"epochs": 1},
+            "space": {"sparsity": [1.0]},
+            "search": {"num_trials": args.trials, "seeds": [0], "max_concurrent": args.concurrency},
+        }
+    )
+    fixed = len(single_task_configs(base, "/d")) + len(shuffled_control_configs(base, "/d"))
+    experiment = base.model_copy(update={"search": base.search.model_copy(update={"num_trials": args.trials - fixed})})
+    resolve("synthetic", n=200, image_size=32, seed=0)
+    rss_start = process.memory_info().rss / 2**20
+    run_search(experiment, trainable=noop)
+    rss_exported = process.memory_info().rss / 2**20
+
+    print(f"driver RSS before the search: {rss_start:.0f} MiB")
+    print(f"{'trials finished':>16s} {'RSS MiB':>9s} {'+MiB / 100 trials':>18s} {'s':>7s}")
+    previous = None
+    for finished, rss, seconds in samples:
+        if finished % args.every == 0 or finished == len(samples):
+            growth = "" if previous is None else f"{(rss - previous[1]) / (finished - previous[0]) * 100:+.1f}"
+            print(f"{finished:16d} {rss:9.0f} {growth:>18s} {seconds:7.0f}")
+            previous = (finished, rss)
+    print(f"{'after export':>16s} {rss_exported:9.0f}")
+
+
+if __name__ == "__main__":
+    main()
