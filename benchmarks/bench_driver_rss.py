@@ -26,6 +26,12 @@ def noop(config: dict) -> None:
     tune.report({"clip_score": 0.5, "epoch": 1})
 
 
+def row(sample: tuple[int, float, float], previous: tuple[int, float, float] | None) -> str:
+    finished, rss, seconds = sample
+    growth = "" if previous is None else f"{(rss - previous[1]) / (finished - previous[0]) * 100:+.1f}"
+    return f"RSS {finished:16d} {rss:9.0f} {growth:>18s} {seconds:7.0f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=500)
@@ -52,6 +58,8 @@ def main() -> None:
     def sampled(self, *a, **k):
         complete(self, *a, **k)
         samples.append((len(samples) + 1, process.memory_info().rss / 2**20, time.perf_counter() - started))
+        if samples[-1][0] % args.every == 0:  # as it goes, so a cut-short run still tells
+            print(row(samples[-1], samples[-1 - args.every] if len(samples) > args.every else None), flush=True)
 
     progress.ProgressPrinter.on_trial_complete = sampled
     init_ray(None)
@@ -74,14 +82,13 @@ def main() -> None:
     rss_exported = process.memory_info().rss / 2**20
 
     print(f"driver RSS before the search: {rss_start:.0f} MiB")
-    print(f"{'trials finished':>16s} {'RSS MiB':>9s} {'+MiB / 100 trials':>18s} {'s':>7s}")
+    print(f"RSS {'trials finished':>16s} {'RSS MiB':>9s} {'+MiB / 100 trials':>18s} {'s':>7s}")
     previous = None
-    for finished, rss, seconds in samples:
-        if finished % args.every == 0 or finished == len(samples):
-            growth = "" if previous is None else f"{(rss - previous[1]) / (finished - previous[0]) * 100:+.1f}"
-            print(f"{finished:16d} {rss:9.0f} {growth:>18s} {seconds:7.0f}")
-            previous = (finished, rss)
-    print(f"{'after export':>16s} {rss_exported:9.0f}")
+    for sample in samples:
+        if sample[0] % args.every == 0 or sample[0] == len(samples):
+            print(row(sample, previous))
+            previous = sample
+    print(f"RSS {'after export':>16s} {rss_exported:9.0f}")
 
 
 if __name__ == "__main__":
