@@ -9,6 +9,10 @@ the search machinery's, not the trials'. The driver's RSS is sampled each time a
 completes (through the progress callback) and once after the export; the table gives it
 per 100 finished trials, with the growth per 100 trials in between. Ray issue #64231
 reports linear driver RSS growth over long Tune runs.
+
+``--trace`` (slower) also follows Python allocations with ``tracemalloc`` from the first
+row to the end of the search and prints the source lines whose live memory grew most:
+where the growth is, if there is any.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import logging
 import os
 import tempfile
 import time
+import tracemalloc
+from pathlib import Path
 
 
 def noop(config: dict) -> None:
@@ -37,6 +43,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--every", type=int, default=100, help="trials between rows of the table")
+    parser.add_argument("--trace", action="store_true", help="tracemalloc: where live Python memory grew")
     args = parser.parse_args()
     os.environ.setdefault("CURRICLIP_CACHE", tempfile.mkdtemp(prefix="curriclip-bench-"))
     import optuna
@@ -52,6 +59,9 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     process = psutil.Process()
     samples: list[tuple[int, float, float]] = []  # (trials finished, RSS MiB, seconds since start)
+    snapshots: list[tracemalloc.Snapshot] = []
+    if args.trace:
+        tracemalloc.start(8)
     started = time.perf_counter()
     complete = progress.ProgressPrinter.on_trial_complete
 
@@ -60,6 +70,8 @@ def main() -> None:
         samples.append((len(samples) + 1, process.memory_info().rss / 2**20, time.perf_counter() - started))
         if samples[-1][0] % args.every == 0:  # as it goes, so a cut-short run still tells
             print(row(samples[-1], samples[-1 - args.every] if len(samples) > args.every else None), flush=True)
+            if args.trace and not snapshots:
+                snapshots.append(tracemalloc.take_snapshot())
 
     progress.ProgressPrinter.on_trial_complete = sampled
     init_ray(None)
@@ -79,6 +91,12 @@ def main() -> None:
     resolve("synthetic", n=200, image_size=32, seed=0)
     rss_start = process.memory_info().rss / 2**20
     run_search(experiment, trainable=noop)
+    if snapshots:
+        grown = tracemalloc.take_snapshot().compare_to(snapshots[0], "traceback")
+        print(f"live Python memory that grew most after trial {args.every} (tracemalloc):")
+        for stat in grown[:8]:
+            frames = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in list(stat.traceback)[::-1][:4])
+            print(f"  {stat.size_diff / 2**20:+7.2f} MiB {stat.count_diff:+8d} blocks  {frames}")
     rss_exported = process.memory_info().rss / 2**20
 
     print(f"driver RSS before the search: {rss_start:.0f} MiB")
