@@ -212,3 +212,18 @@ def test_ray_reuses_the_trial_process(tiny_dataset, tmp_path):
     a_runs = [i for i in order if results[i].config["trial"]["arm"] == "curriculum"]
     kept = [c for c in histories[0].columns if c.endswith("clip_score") or c.startswith("loss")]
     assert kept and histories[a_runs[0]][kept].equals(histories[a_runs[1]][kept])
+
+
+def test_a_trial_without_threads_gets_the_process_default_not_the_last_trials(tiny_dataset, monkeypatch):
+    """``threads: null`` means the process's own default, whatever the trial before set."""
+    from curriclip.trainables.parallel import DataParallel
+    from curriclip.trainables.trial import PROCESS_THREADS, seed_everything
+
+    monkeypatch.delenv("CURRICLIP_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(PROCESS_THREADS + 3)  # what an earlier trial of this process left
+        seed_everything(TrialConfig.model_validate(tiny_trial(tiny_dataset, threads=None)), DataParallel())
+        assert torch.get_num_threads() == PROCESS_THREADS
+    finally:
+        torch.set_num_threads(before)

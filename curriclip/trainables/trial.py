@@ -32,6 +32,9 @@ from curriclip.trainables.optim import build_optimizer, follow_config_lr
 from curriclip.trainables.parallel import DataParallel
 from curriclip.trainables.timing import PHASES
 
+#: torch's threads when this process started: the default of a trial that sets none (not what the last trial set)
+PROCESS_THREADS = torch.get_num_threads()
+
 
 @dataclass
 class Trial:
@@ -106,7 +109,7 @@ def seed_everything(cfg: TrialConfig, parallel: DataParallel) -> tuple[np.random
     this one exactly as a fresh process would: torch's, numpy's and Python's global
     generators are seeded even though trial code draws from its own generators.
     """
-    torch.set_num_threads(cfg.threads or int(os.environ.get("CURRICLIP_THREADS", torch.get_num_threads())))
+    torch.set_num_threads(cfg.threads or int(os.environ.get("CURRICLIP_THREADS", PROCESS_THREADS)))
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed % 2**32)
