@@ -11,8 +11,8 @@ per 100 finished trials, with the growth per 100 trials in between. Ray issue #6
 reports linear driver RSS growth over long Tune runs.
 
 ``--trace`` (slower) also follows Python allocations with ``tracemalloc`` from the first
-row to the end of the search and prints the source lines whose live memory grew most:
-where the growth is, if there is any.
+row to the end of the search (not the export) and prints the call sites whose live memory
+grew most: where the growth is, if there is any.
 """
 
 from __future__ import annotations
@@ -60,8 +60,6 @@ def main() -> None:
     process = psutil.Process()
     samples: list[tuple[int, float, float]] = []  # (trials finished, RSS MiB, seconds since start)
     snapshots: list[tracemalloc.Snapshot] = []
-    if args.trace:
-        tracemalloc.start(8)
     started = time.perf_counter()
     complete = progress.ProgressPrinter.on_trial_complete
 
@@ -70,7 +68,8 @@ def main() -> None:
         samples.append((len(samples) + 1, process.memory_info().rss / 2**20, time.perf_counter() - started))
         if samples[-1][0] % args.every == 0:  # as it goes, so a cut-short run still tells
             print(row(samples[-1], samples[-1 - args.every] if len(samples) > args.every else None), flush=True)
-            if args.trace and not snapshots:
+            if args.trace and not snapshots:  # from here on: tracing every allocation is slow
+                tracemalloc.start(8)
                 snapshots.append(tracemalloc.take_snapshot())
 
     progress.ProgressPrinter.on_trial_complete = sampled
@@ -90,14 +89,25 @@ def main() -> None:
     experiment = base.model_copy(update={"search": base.search.model_copy(update={"num_trials": args.trials - fixed})})
     resolve("synthetic", n=200, image_size=32, seed=0)
     rss_start = process.memory_info().rss / 2**20
+    from curriclip.search import runner
+
+    finish = runner._finish
+
+    def traced_finish(*a, **k):  # the search's end, before the export
+        if snapshots:
+            snapshots.append(tracemalloc.take_snapshot())
+            tracemalloc.stop()
+        return finish(*a, **k)
+
+    runner._finish = traced_finish
     run_search(experiment, trainable=noop)
+    rss_exported = process.memory_info().rss / 2**20
     if snapshots:
-        grown = tracemalloc.take_snapshot().compare_to(snapshots[0], "traceback")
+        grown = snapshots[-1].compare_to(snapshots[0], "traceback")
         print(f"live Python memory that grew most after trial {args.every} (tracemalloc):")
         for stat in grown[:8]:
             frames = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in list(stat.traceback)[::-1][:4])
             print(f"  {stat.size_diff / 2**20:+7.2f} MiB {stat.count_diff:+8d} blocks  {frames}")
-    rss_exported = process.memory_info().rss / 2**20
 
     print(f"driver RSS before the search: {rss_start:.0f} MiB")
     print(f"RSS {'trials finished':>16s} {'RSS MiB':>9s} {'+MiB / 100 trials':>18s} {'s':>7s}")

@@ -42,6 +42,11 @@ from curriclip.trainables.timing import PHASES
 #: When this module (and torch, open_clip, Ray Tune with it) finished loading in this process.
 _IMPORTED_AT = time.time()
 
+#: Seconds Tune waits for an ended trial's thread before it reuses the process for the next trial (or for a
+#: PBT exploit). Ray's default of 2 s is too short on a busy node, and a reset that times out errors the trial;
+#: read by Ray in this process when it resets the trainable, so set here where every trial process imports it.
+os.environ.setdefault("TUNE_FUNCTION_THREAD_TIMEOUT_S", "120")
+
 STATE_FILE = "state.pt"
 
 #: Tune resources of a data-parallel trial's driver process: it waits on its workers (which reserve the
