@@ -69,6 +69,8 @@ def _summary(outcome) -> None:
     typer.echo(f"  trials:  {outcome.run_dir}/trials.parquet")
     typer.echo(f"  epochs:  {outcome.run_dir}/epochs.parquet")
     typer.echo(f"  report:  {outcome.run_dir}/report.html")
+    if outcome.confirm_planned:
+        typer.echo(f"  answer:  {outcome.run_dir}/answer.json")
     if not outcome.complete:
         typer.echo(
             f"search stopped with {outcome.finished}/{outcome.total} trials finished; "
@@ -78,6 +80,13 @@ def _summary(outcome) -> None:
         raise typer.Exit(130)
     if outcome.errored:
         typer.echo(f"{outcome.errored} trial(s) errored; see the report's trial table", err=True)
+    if outcome.confirm_missing:
+        typer.echo(
+            f"the confirm phase lacks {outcome.confirm_missing} run(s); continue it with: "
+            f"curriclip confirm {outcome.run_dir}",
+            err=True,
+        )
+        raise typer.Exit(130)
 
 
 @app.command()
@@ -132,6 +141,27 @@ def resume(
 
 @app.command()
 @user_errors
+def confirm(
+    run_dir: str = typer.Argument(..., help="Run directory (or URI) of a finished search."),
+    seeds: int | None = typer.Option(
+        None, "--seeds", min=1, help="K: confirm seeds per arm and level in all (default: protocol.confirm_seeds)."
+    ),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
+) -> None:
+    """Re-run each arm's validation winner with K fresh paired seeds on test (adds seeds, resumes, never twice)."""
+    from curriclip.protocol.confirm import run_confirm
+
+    outcome = run_confirm(run_dir, seeds=seeds, address=address)
+    typer.echo(
+        f"confirm: {outcome.done}/{outcome.planned} runs done ({outcome.ran} run now, {outcome.errored} errored); "
+        f"answer in {run_dir}/answer.json and report.html"
+    )
+    if outcome.errored or outcome.done < outcome.planned:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
 def report(
     run_dir: str = typer.Argument(..., help="Run directory or URI (s3://..., gs://...); may still be running."),
     out: Path | None = typer.Option(None, "--out", help="HTML file to write (default: RUN_DIR/report.html)."),
@@ -165,10 +195,18 @@ def train(
 
     from curriclip.config import load_trial_config
     from curriclip.trainables import run_trial
+    from curriclip.trainables.provenance import VERSIONS, recorded
 
     cfg = load_trial_config(trial_config)
-    if threads:
-        cfg = cfg.model_copy(update={"threads": threads})
+    found = recorded(trial_config)  # a search's trial: replay it on the threads it ran on
+    if threads or (found and cfg.threads is None):
+        cfg = cfg.model_copy(update={"threads": threads or found["threads"]})
+        if found and not threads:
+            typer.echo(f"replaying on {found['threads']} torch thread(s), as the trial ran", err=True)
+    if found and found["versions"] and found["versions"] != VERSIONS:
+        typer.echo(
+            f"the trial ran with {found['versions']}; this replay has {VERSIONS}: its numbers may differ", err=True
+        )
     if out:
         writable_directory(out, "--out")
         (out / "metrics.jsonl").unlink(missing_ok=True)

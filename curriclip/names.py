@@ -14,13 +14,19 @@ from enum import StrEnum
 class Arm(StrEnum):
     """What a trial stands for in the comparison."""
 
-    CURRICULUM = "curriculum"
-    SINGLE_TASK = "single_task"
-    SHUFFLED_CONTROL = "shuffled_control"
+    SINGLE_TASK = "single_task"  # ITC alone: the reference every other arm is compared with
+    MULTITASK = "multitask"  # the same auxiliary tasks and weighting, every task from step 0, no pacing
+    CURRICULUM = "curriculum"  # searched orderings, pacing and staging
+    CURRICULUM_RANDOM = "curriculum_random"  # the selected curriculum with its sample order shuffled
+    SHUFFLED_CONTROL = "shuffled_control"  # the single-task recipe on shuffled image-report pairs
 
 
 #: Every arm, in the order reports list them.
 ARMS = tuple(Arm)
+#: Arms the search phase tunes (each with the same budget under ``protocol.tuning: matched``).
+TUNED_ARMS = (Arm.SINGLE_TASK, Arm.MULTITASK, Arm.CURRICULUM)
+#: The arm every comparison is made against.
+REFERENCE_ARM = Arm.SINGLE_TASK
 #: Arms that train ITC alone without pacing: the baseline and the shuffled-pairs negative control.
 ITC_ONLY_ARMS = (Arm.SINGLE_TASK, Arm.SHUFFLED_CONTROL)
 #: The task whose alignment CLIP score measures; every ordering contains it.
@@ -42,6 +48,25 @@ class SparsityMode(StrEnum):
     LABELS = "labels"
 
 
+class Phase(StrEnum):
+    """Which phase of the protocol a trial belongs to: the search ranks on validate, confirm reads test once."""
+
+    SEARCH = "search"
+    CONFIRM = "confirm"
+
+
+class Split(StrEnum):
+    """Dataset splits (``curriclip.data.schema.SPLITS`` spells the same values)."""
+
+    TRAIN = "train"
+    VALIDATE = "validate"
+    TEST = "test"
+
+
+#: The held-out split each phase evaluates on: the search never sees ``test``.
+EVAL_SPLIT = {Phase.SEARCH: Split.VALIDATE, Phase.CONFIRM: Split.TEST}
+
+
 class Status(StrEnum):
     """A trial's status in ``trials.parquet``."""
 
@@ -58,6 +83,8 @@ class TrialColumn(StrEnum):
     TRIAL_ID = "trial_id"
     STATUS = "status"
     ARM = "arm"
+    PHASE = "phase"  # search | confirm (runs before the protocol: search)
+    SPLIT_EVALUATED = "split_evaluated"  # validate | test (runs before the protocol: test)
     SPARSITY = "sparsity"  # the trial's sparsity level: the *kept* fraction (of pairs or of labels)
     SPARSITY_MODE = "sparsity_mode"
     SEED = "seed"
@@ -71,6 +98,8 @@ class TrialColumn(StrEnum):
     BEST_CLIP_SCORE = "best_clip_score"
     INIT_CLIP_SCORE = "init_clip_score"
     TEST_SPLIT_HASH = "test_split_hash"
+    THREADS = "threads"  # torch threads the trial ran on (its numbers depend on them)
+    VERSIONS = "versions"  # python and library versions the trial ran with
     ERROR = "error"
     CONFIG_JSON = "config_json"
     STARTED_AT = "started_at"
@@ -90,6 +119,8 @@ class EpochColumn(StrEnum):
 PARAM_PREFIX = "param/"
 #: Prefix of the last epoch's metrics in ``trials.parquet`` (``final/clip_score``, ...).
 FINAL_PREFIX = "final/"
+#: A confirm run's per-pair test scores, a JSON file in its last checkpoint (``per_pair.parquet`` gathers them).
+PER_PAIR_FILE = "per_pair.json"
 #: The headline metric: CLIP score on the held-out split (Hessel et al. 2021).
 HEADLINE_METRIC = "clip_score"
 
@@ -105,7 +136,10 @@ TRIAL_KEYS = (
     "train_pairs",
     "test_pairs",
     "test_split_hash",
+    "split_evaluated",
     "logit_scale",
+    "threads",
+    "versions",
     "epoch_time_s",
     "time_s",
     "timing",  # the Tune trainable's overhead phases and time stamps (a dict; the exports leave it out)

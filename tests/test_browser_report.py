@@ -70,25 +70,26 @@ def test_report_renders_in_chromium(report):
                 }))"""
             )
             # every figure rendered, with all the traces it was built with
-            assert len(figs) == 15, [f["title"] for f in figs]
+            assert len(figs) == 16, [f["title"] for f in figs]
             for f in figs:
                 assert f["traces"] == f["expected"] > 0 and f["rendered"] >= 1, f
             by_title = {f["title"].split(" (")[0].split(":")[0]: f["traces"] for f in figs}
             # 3 arms: untrained model + 3 × (trials, mean ± CI) + curriculum best
-            assert by_title["CLIP score on the held-out set vs training-data sparsity"] == 8
+            assert by_title["CLIP score of the search-phase trials vs training-data sparsity"] == 8
             # curriculum and shuffled_control vs single-task
-            assert by_title["Difference from single-task"] == 2
+            assert by_title["Difference from single-task over search-phase trials"] == 2
             # clip_score + 3 companion metrics, × 3 arms, + 2 untrained markers
             assert by_title["CLIP score and companion metrics per sparsity level"] == 14
             assert by_title["Task × position in the ordering"] == 3  # one heatmap per level
             assert by_title["Schedule each curriculum trial followed"] == 4  # 3 tasks + data fraction
             assert by_title["Parameter importances"] == 1
+            assert by_title["Show your work"] == 6  # single-task and curriculum at 3 levels
 
             # hovering a trial point (real mouse) shows that trial's full configuration
             box = page.evaluate(
                 """() => {
                     const gd = Array.from(document.querySelectorAll('.plotly-graph-div'))
-                        .find(g => g.layout.title.text.startsWith('CLIP score on the held-out'));
+                        .find(g => g.layout.title.text.startsWith('CLIP score of the search-phase'));
                     const i = gd.data.findIndex(t => t.name === 'curriculum trials');
                     const pt = gd.querySelectorAll('.scatterlayer .trace')[i].querySelector('.point');
                     pt.scrollIntoView({block: 'center'});
@@ -119,6 +120,41 @@ def test_report_renders_in_chromium(report):
             page.evaluate("() => window.scrollTo(0, 0)")
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 50_000
+        finally:
+            browser.close()
+    assert errors == []
+
+
+def test_confirmed_answer_renders_in_chromium(tmp_path):
+    """A run with answer.json: the forest plot and the show-your-work curves render with all their traces."""
+    from playwright.sync_api import sync_playwright
+    from test_reports_confirmed import write_protocol_run
+
+    path = build_report(write_protocol_run(tmp_path / "protocol_run"))
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.goto(path.as_uri())
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.plotly-graph-div'))"
+                ".every(gd => gd._fullLayout && gd.querySelector('.main-svg'))",
+                timeout=30_000,
+            )
+            traces = page.evaluate(
+                """() => Object.fromEntries(Array.from(document.querySelectorAll('.plotly-graph-div')).map(gd =>
+                    [gd.layout.title.text.split(' (')[0].split(':')[0], gd.querySelectorAll('.scatterlayer .trace')
+                    .length]))"""
+            )
+            assert traces["Confirmed paired differences"] == 8  # 4 arms x 2 metrics
+            assert traces["Show your work"] == 6  # 3 tuned arms x 2 levels
+            first = page.evaluate("() => document.querySelector('main section').id")
+            assert first == "confirmed"
         finally:
             browser.close()
     assert errors == []

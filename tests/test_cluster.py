@@ -119,6 +119,7 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
             "training": {"epochs": 4, "steps_per_epoch": 12, "batch_size": 16, "eval_batch_size": 64},
             "space": {"sparsity": [1.0], "pacing": ["linear"]},
             "search": {"num_trials": 3, "seeds": [0, 1], "scheduler": "fifo", "n_startup_trials": 2},
+            "protocol": {"confirm_seeds": 1, "arms": ["single_task", "curriculum"]},
             "storage": str(tmp_path / "runs"),
         }
         (tmp_path / "exp.yaml").write_text(yaml.safe_dump(exp))
@@ -164,11 +165,16 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
     import json
 
     total = json.loads((run_dir / "run.json").read_text())["total_trials"]
-    assert len(trials) == total >= 5 and trials["trial_id"].is_unique
+    search = trials[trials["phase"] == "search"]
+    assert len(search) == total >= 5 and trials["trial_id"].is_unique
     assert (trials["status"] == "completed").all() and (trials["epochs_done"] == 4).all()
+    confirm = trials[trials["phase"] == "confirm"]  # the confirm phase ran on the cluster after the search
+    assert sorted(confirm["arm"]) == ["curriculum", "single_task"] and (confirm["split_evaluated"] == "test").all()
     # the trial on the lost node was restarted from its checkpoint, and trials.parquet counts it: each trial's
     # restarts are at least the restores its raw results show (a report at a later iteration right after a restore)
     for trial_id, counted in trials.set_index("trial_id")["restarts"].items():
+        if trial_id not in set(search["trial_id"]):
+            continue
         raw = [
             json.loads(line)
             for line in (run_dir / f"trial_{trial_id}" / "result.json").read_text().splitlines()
@@ -178,4 +184,4 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
         assert counted >= restores, trial_id
     assert trials["restarts"].sum() >= 1
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
-    assert epochs.groupby("trial_id").size().eq(4).all()
+    assert epochs[epochs["trial_id"].isin(search["trial_id"])].groupby("trial_id").size().eq(4).all()

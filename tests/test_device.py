@@ -161,7 +161,8 @@ def test_invalid_combinations_name_the_field(tmp_path):
 
 
 def test_compute_section_reaches_every_trial(tiny_dataset):
-    from curriclip.spaces import CurriculumSpace, single_task_configs
+    from curriclip.names import Arm
+    from curriclip.spaces import CurriculumSpace, baseline_configs
 
     experiment = parse_experiment(
         {
@@ -183,7 +184,7 @@ def test_compute_section_reaches_every_trial(tiny_dataset):
         "compile": True,
         "gpu_memory_fraction": 0.4,
     }
-    trial = single_task_configs(experiment, str(tiny_dataset))[0]
+    trial = baseline_configs(experiment, str(tiny_dataset), Arm.SINGLE_TASK)[0]
     assert {k: trial[k] for k in want} == want
     assert {k: CurriculumSpace(experiment, str(tiny_dataset)).base[k] for k in want} == want
     TrialConfig.model_validate(trial)

@@ -11,8 +11,10 @@ from conftest import tiny_trial
 from curriclip.config import ExperimentConfig, TrialConfig
 from curriclip.data.loader import SplitArrays
 from curriclip.errors import CurriclipError, DataError
+from curriclip.names import Arm
+from curriclip.protocol.select import Winner, confirm_plan
 from curriclip.search.export import check_test_split
-from curriclip.spaces import shuffled_control_configs, single_task_configs
+from curriclip.spaces import baseline_configs
 from curriclip.trainables import run_trial
 from curriclip.trainables.controls import derangement, shuffle_pairs
 from curriclip.trainables.evaluation import Evaluator, check_isolation, identical_rows, init_metrics, split_hash
@@ -147,18 +149,26 @@ def test_shuffled_control_arm_is_validated_and_in_every_search(tiny_dataset):
     )
     with pytest.raises(ValueError, match="shuffled_control arm trains ITC alone"):
         TrialConfig.model_validate(tiny_trial(tiny_dataset, arm="shuffled_control"))
-    experiment = ExperimentConfig.model_validate({"space": {"sparsity": [0.1, 0.5, 1.0]}, "search": {"seeds": [4, 5]}})
-    controls = shuffled_control_configs(experiment, str(tiny_dataset))
-    assert [(c["arm"], c["sparsity"], c["seed"]) for c in controls] == [
-        ("shuffled_control", 0.1, 4),
-        ("shuffled_control", 0.5, 4),
-        ("shuffled_control", 1.0, 4),
+    experiment = ExperimentConfig.model_validate(
+        {"space": {"sparsity": [0.1, 1.0]}, "protocol": {"arms": ["single_task", "shuffled_control"]}}
+    )
+    baselines = baseline_configs(experiment, str(tiny_dataset), Arm.SINGLE_TASK)
+    winners = {
+        ("single_task", c["sparsity"]): Winner(Arm.SINGLE_TASK, c["sparsity"], f"t{i}", 0.5, c)
+        for i, c in enumerate(baselines)
+    }
+    runs, notes = confirm_plan(experiment, winners, seeds=2)
+    controls = [r for r in runs if r.arm == "shuffled_control"]
+    assert notes == [] and [(r.level, r.trial["seed"]) for r in controls] == [
+        (0.1, 10000),
+        (0.1, 10001),
+        (1.0, 10000),
+        (1.0, 10001),
     ]
-    baseline = single_task_configs(experiment, str(tiny_dataset))[0]
-    same = {k: v for k, v in controls[0].items() if k != "arm"}
-    assert same == {k: v for k, v in baseline.items() if k != "arm"}  # the single-task recipe, pairs shuffled
-    both = ExperimentConfig.model_validate({"search": {"seeds": [4, 5], "control_seeds": 2}})
-    assert len(shuffled_control_configs(both, str(tiny_dataset))) == 2 * len(both.space.sparsity)
+    single = {(r.level, r.trial["seed"]): r.trial for r in runs if r.arm == "single_task"}
+    for run in controls:  # the single-task winner's recipe on the same seed, pairs shuffled
+        same = {k: v for k, v in run.trial.items() if k != "arm"}
+        assert same == {k: v for k, v in single[(run.level, run.trial["seed"])].items() if k != "arm"}
 
 
 def test_scheduler_never_stops_the_control():

@@ -344,7 +344,12 @@ def test_an_ingested_directory_trains(tmp_path):
     reports = []
     cfg = tiny_trial(path, arm="single_task", tasks=["itc"], pacing="none", pacing_params={}, epochs=1)
     run_trial(TrialConfig.model_validate(cfg), lambda m, s: reports.append(m))
-    assert reports[0]["test_pairs"] == 10 and reports[0]["train_pairs"] == 30
+    # no validate split: the search phase evaluates on 15% of the training patients, carved out of train
+    assert reports[0]["split_evaluated"] == "validate" and reports[0]["test_pairs"] in (4, 5)
+    assert reports[0]["train_pairs"] + reports[0]["test_pairs"] == 30
+    run_trial(TrialConfig.model_validate({**cfg, "phase": "confirm"}), lambda m, s: reports.append(m))
+    assert reports[1]["split_evaluated"] == "test" and reports[1]["test_pairs"] == 10
+    assert reports[1]["train_pairs"] == reports[0]["train_pairs"]  # both phases train on the same rows
 
 
 @pytest.mark.parametrize(("peak", "bits"), [(65535, 16), (4095, 12)])

@@ -202,6 +202,7 @@ def test_pbt_search_exploits_and_every_trial_runs_its_budget(tmp_path, tiny_data
         "training": {"epochs": 4, "steps_per_epoch": 3, "batch_size": 16, "eval_batch_size": 64},
         "space": {"sparsity": [1.0], "pacing": ["linear", "step"], "lr": [3e-4, 3e-3]},
         "search": {"num_trials": 4, "seeds": [0], "scheduler": "pbt", "perturbation_interval": 1, "pbt_quantile": 0.5},
+        "protocol": {"confirm_seeds": 0, "arms": ["single_task", "curriculum"]},
         "storage": str(tmp_path / "runs"),
     }
     path = tmp_path / "pbt.yaml"
@@ -219,7 +220,7 @@ def test_pbt_search_exploits_and_every_trial_runs_its_budget(tmp_path, tiny_data
     run_dir = tmp_path / "runs" / "pbt"
     trials = pd.read_parquet(run_dir / "trials.parquet")
     epochs = pd.read_parquet(run_dir / "epochs.parquet")
-    assert len(trials) == 6 and trials["trial_id"].is_unique  # 1 single-task + 1 control + 4 curriculum
+    assert len(trials) == 8 and trials["trial_id"].is_unique  # 4 single-task (matched) + 4 curriculum
     assert (trials["status"] == "completed").all() and (trials["epochs_done"] == 4).all()  # PBT stops nothing
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
     assert not (run_dir / "optuna.db").exists()  # no searcher
@@ -227,9 +228,9 @@ def test_pbt_search_exploits_and_every_trial_runs_its_budget(tmp_path, tiny_data
     exploits = [json.loads(line) for line in (run_dir / "pbt_global.txt").read_text().splitlines() if line.strip()]
     assert exploits, "PBT never exploited"
     for target, source, _, _, old, new in exploits:
-        # Ray logs experiment tags: "<proposal index>_<config>"; 0 and 1 are the single-task run and the control,
-        # which are in no population
-        assert int(target.split("_", 1)[0]) >= 2 and int(source.split("_", 1)[0]) >= 2
+        # Ray logs experiment tags: "<proposal index>_<config>"; 0-3 are the single-task configurations, which are
+        # in no population
+        assert int(target.split("_", 1)[0]) >= 4 and int(source.split("_", 1)[0]) >= 4
         assert old["trial"]["arm"] == new["trial"]["arm"] == "curriculum"
         assert new["trial"]["tasks"] == old["trial"]["tasks"] and new["trial"]["pacing"] == old["trial"]["pacing"]
         assert 3e-4 <= new["trial"]["lr"] <= 3e-3 and 0.2 <= new["trial"]["stage_span"] <= 0.8

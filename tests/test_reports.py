@@ -125,13 +125,14 @@ def test_full_report_structure(full_run):
     # topojson CDN default, used only by geo maps, so look outside it)
     outside = page.replace(plotly.offline.get_plotlyjs(), "")
     assert "<script src" not in page and "cdn.plot.ly" not in outside and "<link" not in outside
-    # answer, difference, companion metrics; pacing, ordering, ordering heatmap, parallel coordinates;
-    # clip dynamics, per-task loss, schedule, data fraction; importances, history, status
-    assert page.count('class="plotly-graph-div"') == 14
-    assert page.count("Plotly.newPlot(") == 14
+    # search phase: answer, difference, companion metrics, expected best vs configurations; pacing, ordering,
+    # ordering heatmap, parallel coordinates; clip dynamics, per-task loss, schedule, data fraction; importances,
+    # history, status (no answer.json: no confirmed-answer section)
+    assert page.count('class="plotly-graph-div"') == 15
+    assert page.count("Plotly.newPlot(") == 15
     # sections in order
-    idx = [page.index(f'<section id="{s}">') for s in ("answer", "choices", "dynamics", "search", "trials")]
-    assert idx == sorted(idx)
+    idx = [page.index(f'<section id="{s}">') for s in ("search_phase", "choices", "dynamics", "search", "trials")]
+    assert idx == sorted(idx) and '<section id="confirmed">' not in page
     assert "CLIP score = 2.5 · max(cos(image, text), 0), mean over held-out pairs (Hessel et al. 2021)" in page
     assert "<h1>Curriculum search report: run_full</h1>" in page
     assert "completed: <b>33</b>" in page and "pruned: <b>1</b>" in page and "errored: <b>1</b>" in page
@@ -164,9 +165,9 @@ def test_answer_table_values(full_run):
     assert f'data-value="{c_mean!r}"' in row or f"{c_mean:.4f}" in row
     assert f"{curr.max():.4f}" in row
     assert f"{c_mean - s_mean:+.4f}" in row
-    # synthetic curriculum is +0.05 above single-task with sd 0.01: clearly outside noise
-    assert "curriculum better by" in row and "outside seed noise" in row
-    assert "better outside seed noise at <b>3</b>" in page
+    # synthetic curriculum is +0.05 above single-task with sd 0.01: the interval over trials excludes zero
+    assert "curriculum better by" in row and "the 95% interval over trials excludes zero" in row
+    assert "better (95% interval over trials excludes zero) at <b>3</b>" in page
     summ = stats.answer_summary(load_results(run).trials).set_index("sparsity")
     assert summ.loc[level, "single_mean"] == pytest.approx(s_mean)
     assert summ.loc[level, "single_hw"] == pytest.approx(s_hw, rel=1e-4)
@@ -177,7 +178,7 @@ def test_answer_table_values(full_run):
 
 def test_verdicts():
     assert stats.verdict(1, 5, 0.1, float("nan")).startswith("not enough trials")
-    assert stats.verdict(3, 3, 0.01, 0.05).startswith("within seed noise")
+    assert stats.verdict(3, 3, 0.01, 0.05).startswith("no clear difference (|diff| 0.0100 < 95% interval")
     assert stats.verdict(3, 3, 0.1, 0.05).startswith("curriculum better by 0.1000")
     assert stats.verdict(3, 3, -0.1, 0.05).startswith("curriculum worse by 0.1000")
 
@@ -273,7 +274,7 @@ def test_partial_run_trials_only_running(tmp_path):
     trials = trials.drop(columns=[c for c in trials.columns if c.startswith("param/")] + ["init_clip_score"])
     run = write_run(tmp_path / "run_partial", trials, None)
     page = build_report(run).read_text(encoding="utf-8")
-    assert "No completed trials yet" in page and "No per-epoch records yet" in page
+    assert "No completed search-phase trials yet" in page and "No per-epoch records yet" in page
     assert "running: <b>3</b>" in page
     assert page.count('class="plotly-graph-div"') == 1  # the trial status counts only
     assert "no curriculum trial has reported a CLIP score yet" in page
@@ -286,8 +287,9 @@ def test_single_seed_and_few_params(tmp_path):
     run = write_run(tmp_path / "run_small", trials, epochs)
     page = build_report(run).read_text(encoding="utf-8")
     assert "not enough trials" in page
-    # answer, difference, companion, pacing, ordering, heatmap, clip, loss, schedule, data fraction, history, status
-    assert page.count('class="plotly-graph-div"') == 12
+    # answer, difference, companion, expected best, pacing, ordering, heatmap, clip, loss, schedule, data fraction,
+    # history, status
+    assert page.count('class="plotly-graph-div"') == 13
     assert "Parameter importances not shown" in page
     assert "Parallel coordinates skipped" in page
 

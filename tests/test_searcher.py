@@ -6,16 +6,19 @@ import optuna
 from optuna.trial import TrialState
 
 from curriclip.config import ExperimentConfig
+from curriclip.names import Arm
 from curriclip.search.scheduler import make_scheduler
 from curriclip.search.searcher import CurriculumSearcher
-from curriclip.spaces import CurriculumSpace, single_task_configs
+from curriclip.spaces import CurriculumSpace, baseline_configs
 
 
 def _searcher(tmp_path, points=()):
-    exp = ExperimentConfig.model_validate({"space": {"sparsity": [0.5, 1.0]}, "search": {"seeds": [0]}})
+    exp = ExperimentConfig.model_validate(
+        {"space": {"sparsity": [0.5, 1.0]}, "search": {"seeds": [0], "num_trials": 2}}
+    )  # one single-task configuration per level
     return CurriculumSearcher(
         space=CurriculumSpace(exp, "/d"),
-        baselines=single_task_configs(exp, "/d"),
+        baselines=baseline_configs(exp, "/d", Arm.SINGLE_TASK),
         epochs=4,
         metric="clip_score",
         points_to_evaluate=list(points),
@@ -49,7 +52,7 @@ def test_baselines_first_then_pruned_and_complete_trials_in_rdb(tmp_path):
     assert searcher.study.sampler._constant_liar is True  # parallel trials: TPE's constant liar
 
 
-def test_per_level_scheduler_never_stops_baselines():
+def test_per_level_scheduler_prunes_each_tuned_arm_against_its_own_kind():
     from types import SimpleNamespace
 
     from ray.tune.schedulers import TrialScheduler
@@ -65,7 +68,8 @@ def test_per_level_scheduler_never_stops_baselines():
         trial("b", "curriculum", 1.0, 0.8),
         trial("c", "curriculum", 1.0, 0.1),
         trial("d", "curriculum", 0.1, 0.05),
-        trial("e", "single_task", 1.0, 0.0),
+        trial("e", "shuffled_control", 1.0, 0.0),
+        trial("f", "single_task", 1.0, 0.01),
     ]
     for t, _ in trials:
         scheduler.on_trial_add(None, t)
@@ -73,7 +77,38 @@ def test_per_level_scheduler_never_stops_baselines():
         decisions[t.trial_id] = scheduler.on_trial_result(None, t, {"training_iteration": 1, "clip_score": score})
     assert decisions["c"] == TrialScheduler.STOP  # worst at its own level
     assert decisions["d"] == TrialScheduler.CONTINUE  # compared only with trials at 10%
-    assert decisions["e"] == TrialScheduler.CONTINUE  # baselines are never stopped
+    assert decisions["e"] == TrialScheduler.CONTINUE  # controls are never stopped
+    assert decisions["f"] == TrialScheduler.CONTINUE  # single-task is compared only with single-task
+
+
+def test_a_curriculum_is_not_judged_before_its_last_task_joins():
+    from types import SimpleNamespace
+
+    from ray.tune.schedulers import TrialScheduler
+
+    from curriclip.search.scheduler import ready_epoch
+
+    scheduler = make_scheduler("asha", "clip_score", "max", max_t=8, grace_period=1, reduction_factor=2)
+    base = {"arm": "curriculum", "sparsity": 1.0, "epochs": 8, "steps_per_epoch": 10, "pacing": "none"}
+    early = {**base, "tasks": ["itc", "findings"], "stage_span": 0.0}
+    late = {**base, "tasks": ["findings", "itc"], "stage_span": 0.8}  # ITC joins at step 32 of 80 (epoch 4)
+    assert ready_epoch(early) == 1 and ready_epoch(late) == 4
+    paced = {**early, "pacing": "linear", "pacing_params": {"a": 0.5, "b": 0.1}}  # the full pool from step 40
+    assert ready_epoch(paced) == 5
+    strong, weak = (
+        SimpleNamespace(trial_id="s", config={"trial": early}),
+        SimpleNamespace(trial_id="w", config={"trial": late}),
+    )
+    for t in (strong, weak):
+        scheduler.on_trial_add(None, t)
+    for epoch in range(1, 5):
+        result = {"training_iteration": epoch, "epoch": epoch, "clip_score": 0.9}
+        assert scheduler.on_trial_result(None, strong, result) == TrialScheduler.CONTINUE
+    for epoch in range(1, 4):  # far worse, but ITC has not joined yet: never judged
+        result = {"training_iteration": epoch, "epoch": epoch, "clip_score": 0.0}
+        assert scheduler.on_trial_result(None, weak, result) == TrialScheduler.CONTINUE
+    result = {"training_iteration": 4, "epoch": 4, "clip_score": 0.0}
+    assert scheduler.on_trial_result(None, weak, result) == TrialScheduler.STOP  # judged once it has acted
 
 
 def test_multi_objective_uses_nsga2_and_keeps_the_pareto_front(tmp_path):

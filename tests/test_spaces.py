@@ -4,7 +4,15 @@ import optuna
 import pytest
 
 from curriclip.config import ExperimentConfig, TrialConfig
-from curriclip.spaces import CurriculumSpace, lehmer_decode, lehmer_encode, single_task_configs, sparsity_grid
+from curriclip.names import Arm
+from curriclip.spaces import (
+    CurriculumSpace,
+    baseline_configs,
+    lehmer_decode,
+    lehmer_encode,
+    search_baselines,
+    sparsity_grid,
+)
 
 
 def test_lehmer_round_trip_covers_all_permutations():
@@ -34,11 +42,30 @@ def test_space_yields_valid_trial_configs_with_conditional_params():
         study.tell(trial, 0.0)
 
 
-def test_single_task_arm_at_every_level_and_seed():
-    exp = ExperimentConfig.model_validate({"space": {"sparsity": [0.1, 0.5, 1.0]}, "search": {"seeds": [0, 1, 2]}})
-    configs = [TrialConfig.model_validate(c) for c in single_task_configs(exp, "/d")]
+def test_fixed_tuning_runs_each_baseline_once_per_level_and_seed_at_training_lr():
+    exp = ExperimentConfig.model_validate(
+        {"space": {"sparsity": [0.1, 0.5, 1.0]}, "search": {"seeds": [0, 1, 2]}, "protocol": {"tuning": "fixed"}}
+    )
+    configs = [TrialConfig.model_validate(c) for c in baseline_configs(exp, "/d", Arm.SINGLE_TASK)]
     assert {(c.sparsity, c.seed) for c in configs} == {(s, k) for s in (0.1, 0.5, 1.0) for k in (0, 1, 2)}
     assert all(c.tasks == ["itc"] and c.pacing == "none" and c.arm == "single_task" for c in configs)
+    assert {c.lr for c in configs} == {exp.training.lr}
+    assert "lr" not in CurriculumSpace(exp, "/d")(optuna.create_study().ask()).get("trial", {}) or all(
+        CurriculumSpace(exp, "/d")(optuna.create_study().ask())["trial"]["lr"] == exp.training.lr for _ in range(3)
+    )
+
+
+def test_matched_tuning_gives_every_tuned_arm_the_curriculum_budget_and_the_same_lrs():
+    exp = ExperimentConfig.model_validate({"space": {"sparsity": [0.1, 1.0]}, "search": {"num_trials": 6}})
+    single = [TrialConfig.model_validate(c) for c in baseline_configs(exp, "/d", Arm.SINGLE_TASK)]
+    multi = [TrialConfig.model_validate(c) for c in baseline_configs(exp, "/d", Arm.MULTITASK)]
+    assert len(single) == len(multi) == 6  # 3 per level, as the curriculum gets 6 / 2 levels
+    assert [c.lr for c in single] == [c.lr for c in multi]  # the two arms' tuning differs in nothing
+    low, high = exp.space.lr
+    assert all(low <= c.lr <= high for c in single) and len({c.lr for c in single}) == 6
+    assert all(c.tasks == ["itc", *exp.space.tasks] and c.stage_span == 0 and c.pacing == "none" for c in multi)
+    order = [(c["arm"], c["sparsity"]) for c in search_baselines(exp, "/d")]
+    assert order[:4] == [("single_task", 0.1), ("multitask", 0.1), ("single_task", 1.0), ("multitask", 1.0)]
 
 
 def test_sparsity_grid_gives_each_level_the_same_budget():

@@ -64,6 +64,7 @@ def test_search_and_report_on_s3(tmp_path, tiny_dataset, cache_dir, s3_server):
         "training": {"epochs": 2, "steps_per_epoch": 3, "batch_size": 16, "eval_batch_size": 64},
         "space": {"sparsity": [1.0], "pacing": ["linear"]},
         "search": {"num_trials": 2, "seeds": [0], "n_startup_trials": 1},
+        "protocol": {"confirm_seeds": 1, "arms": ["single_task", "curriculum"]},
     }
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(exp))
     env = {**os.environ, **s3_env, "CURRICLIP_CACHE": str(cache_dir)}
@@ -80,13 +81,19 @@ def test_search_and_report_on_s3(tmp_path, tiny_dataset, cache_dir, s3_server):
 
     names = {info.base_name for info in fs.get_file_info(pafs.FileSelector("curriclip-test/runs/remote"))}
     assert {"trials.parquet", "epochs.parquet", "report.html", "experiment.yaml", "run.json"} <= names
+    assert {"confirm.parquet", "per_pair.parquet", "answer.json", "confirm-1"} <= names  # the confirm phase, on S3
     assert any(n.startswith("experiment_state-") for n in names)
     with fs.open_input_stream("curriclip-test/runs/remote/trials.parquet") as f:
         trials = pd.read_parquet(io.BytesIO(f.read()))
-    # one level: 1 single-task + 1 shuffled control + 2 curricula, one row each
-    assert len(trials) == 4 and trials["trial_id"].is_unique and set(trials["status"]) <= {"completed", "pruned"}
-    assert sorted(trials["arm"]) == ["curriculum", "curriculum", "shuffled_control", "single_task"]
-    assert (trials[trials["arm"] == "single_task"]["epochs_done"] == 2).all()
+    # one level: 2 single-task + 2 curriculum configurations, then each winner confirmed on 1 seed
+    assert len(trials) == 6 and trials["trial_id"].is_unique and set(trials["status"]) <= {"completed", "pruned"}
+    search = trials[trials["phase"] == "search"]
+    assert sorted(search["arm"]) == ["curriculum", "curriculum", "single_task", "single_task"]
+    confirm = trials[trials["phase"] == "confirm"]
+    assert sorted(confirm["arm"]) == ["curriculum", "single_task"] and (confirm["status"] == "completed").all()
+    with fs.open_input_stream("curriclip-test/runs/remote/per_pair.parquet") as f:
+        pairs = pd.read_parquet(io.BytesIO(f.read()))
+    assert len(pairs) == 2 * confirm["final/test_pairs"].iloc[0]  # per-pair scores came back from S3 checkpoints
 
     again = subprocess.run(
         [*cli, "report", "s3://curriclip-test/runs/remote", "--out", str(tmp_path / "r.html")],
@@ -100,12 +107,13 @@ def test_search_and_report_on_s3(tmp_path, tiny_dataset, cache_dir, s3_server):
     assert all(trial_id in page for trial_id in trials["trial_id"])
     # resume from s3:// restores the finished search there: nothing runs again, the records stay as they were
     records = {
-        t: fs.open_input_stream(f"curriclip-test/runs/remote/trial_{t}/result.json").read() for t in trials["trial_id"]
+        t: fs.open_input_stream(f"curriclip-test/runs/remote/trial_{t}/result.json").read() for t in search["trial_id"]
     }
     resumed = subprocess.run(
         [*cli, "resume", "s3://curriclip-test/runs/remote"], env=env, capture_output=True, text=True, timeout=300
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "confirm-2" not in {i.base_name for i in fs.get_file_info(pafs.FileSelector("curriclip-test/runs/remote"))}
     for trial_id, before in records.items():
         assert fs.open_input_stream(f"curriclip-test/runs/remote/trial_{trial_id}/result.json").read() == before
     clash = subprocess.run(

@@ -71,10 +71,10 @@ def test_training_improves_clip_score_over_untrained(tiny_dataset):
 def test_sparsity_subsets_training_only(tiny_dataset):
     full = load_trial_data(TrialConfig.model_validate(tiny_trial(tiny_dataset)), 64, lambda t: t)
     sparse = load_trial_data(TrialConfig.model_validate(tiny_trial(tiny_dataset, sparsity=0.25)), 64, lambda t: t)
-    assert list(sparse.test.sample_ids) == list(full.test.sample_ids)  # held-out split untouched
+    assert list(sparse.held_out.sample_ids) == list(full.held_out.sample_ids)  # held-out split untouched
     assert 0.2 * len(full.train) <= len(sparse.train) <= 0.3 * len(full.train)
     assert set(sparse.train.sample_ids) <= set(full.train.sample_ids)
-    assert not set(full.train.subject_ids) & set(full.test.subject_ids)
+    assert not set(full.train.subject_ids) & set(full.held_out.subject_ids)
 
 
 def test_cumulative_schedule_and_report_fields(tiny_dataset):

@@ -23,7 +23,6 @@ import torch
 from conftest import tiny_trial
 
 from curriclip.config import TrialConfig
-from curriclip.data.loader import load_split_for
 from curriclip.trainables import cache
 from curriclip.trainables.data import load_trial_data
 from curriclip.trainables.loop import run_trial
@@ -98,7 +97,7 @@ def test_reused_process_matches_a_fresh_process(tiny_dataset):
     again = _comparable(_run(trial_a))
     assert first == fresh
     assert again == fresh
-    assert cache.SPLITS.hits - hits[0] == 2  # train and test split
+    assert cache.SPLITS.hits - hits[0] == 1  # the training and held-out rows
     assert cache.MODELS.hits - hits[1] == 1
     assert cache.UNTRAINED.hits - hits[2] == 1
     assert torch.are_deterministic_algorithms_enabled() and torch.get_num_threads() == 1
@@ -114,7 +113,7 @@ def test_a_trial_never_modifies_the_cached_dataset(tiny_dataset, monkeypatch):
     warm = load_trial_data(plain, 64, tokenizer).train
     monkeypatch.setenv(cache.CACHE_ENV, "0")
     cold = load_trial_data(plain, 64, tokenizer).train
-    assert cache.SPLITS.hits == 2
+    assert cache.SPLITS.hits == 1 and cache.SPLITS.misses == 1  # the cold load bypassed the cache
     assert modified.texts != cold.texts and torch.isnan(modified.labels).sum() > torch.isnan(cold.labels).sum()
     assert warm.texts == cold.texts and warm.findings == cold.findings
     assert torch.equal(torch.isnan(warm.labels), torch.isnan(cold.labels))
@@ -122,25 +121,30 @@ def test_a_trial_never_modifies_the_cached_dataset(tiny_dataset, monkeypatch):
     assert torch.equal(warm.images[np.arange(len(warm))], cold.images[np.arange(len(cold))])
 
 
-def test_open_split_hands_out_private_copies(tiny_dataset):
+def test_cached_splits_are_handed_out_as_private_copies(tiny_dataset):
     """Writing into every field of one copy (in place) leaves the next copy equal to the dataset on disk."""
+    from curriclip.data.heldout import load_phase_splits
+
     cache.clear()
     needs = {"text", "labels"}
-    taken = cache.open_split(str(tiny_dataset), "train", 64, needs)
-    taken.labels[:] = float("nan")
-    taken.texts.reverse()
-    taken.findings[0] = "changed"
-    taken.sample_ids[0] = "changed"
-    taken.difficulty[:] = -1
-    taken.images.rows[:] = 0
-    again = cache.open_split(str(tiny_dataset), "train", 64, needs)
-    disk = load_split_for(str(tiny_dataset), "train", 64, needs)
+    args = (str(tiny_dataset), "search", 64, needs, 0.1)
+    taken, taken_held_out = cache.open_phase_splits(*args)
+    for split in (taken, taken_held_out):
+        split.labels[:] = float("nan")
+        split.texts.reverse()
+        split.findings[0] = "changed"
+        split.sample_ids[0] = "changed"
+        split.difficulty[:] = -1
+        split.images.rows[:] = 0
+    again = cache.open_phase_splits(*args)
+    disk = load_phase_splits(*args)
     assert cache.SPLITS.hits == 1 and cache.SPLITS.misses == 1
-    assert again.texts == disk.texts and again.findings == disk.findings
-    assert list(again.sample_ids) == list(disk.sample_ids)
-    assert np.array_equal(again.difficulty, disk.difficulty)
-    assert torch.equal(torch.nan_to_num(again.labels, 7.0), torch.nan_to_num(disk.labels, 7.0))
-    assert torch.equal(again.images[np.arange(len(again))], disk.images[np.arange(len(disk))])
+    for mine, theirs in zip(again, disk):
+        assert mine.texts == theirs.texts and mine.findings == theirs.findings
+        assert list(mine.sample_ids) == list(theirs.sample_ids)
+        assert np.array_equal(mine.difficulty, theirs.difficulty)
+        assert torch.equal(torch.nan_to_num(mine.labels, 7.0), torch.nan_to_num(theirs.labels, 7.0))
+        assert torch.equal(mine.images[np.arange(len(mine))], theirs.images[np.arange(len(theirs))])
 
 
 def test_cached_model_build_leaves_generators_where_building_would(tiny_dataset, monkeypatch):

@@ -15,6 +15,7 @@ from curriclip.config.experiment import (
     parse_experiment,
     read_yaml,
 )
+from curriclip.config.protocol import ProtocolConfig
 from curriclip.config.search import SearchConfig
 from curriclip.config.sections import (
     ComputeConfig,
@@ -39,6 +40,7 @@ __all__ = [
     "ExperimentConfig",
     "ModelOptions",
     "Precision",
+    "ProtocolConfig",
     "ResourcesConfig",
     "SearchConfig",
     "SpaceConfig",

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from curriclip.config.common import Strict, known_model
+from curriclip.config.protocol import ProtocolConfig
 from curriclip.config.search import SearchConfig
 from curriclip.config.sections import (
     ComputeConfig,
@@ -26,6 +27,7 @@ from curriclip.config.sections import (
 from curriclip.config.space import SpaceConfig
 from curriclip.config.trial import TrialConfig
 from curriclip.errors import ConfigError
+from curriclip.names import Arm
 
 
 class ExperimentConfig(Strict):
@@ -36,6 +38,7 @@ class ExperimentConfig(Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     space: SpaceConfig = Field(default_factory=SpaceConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
+    protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig, validate_default=True)
     compute: ComputeConfig = Field(default_factory=ComputeConfig, validate_default=True)
     storage: str = Field("runs", description="where run directories go: <storage>/<name>/")
@@ -78,6 +81,25 @@ class ExperimentConfig(Strict):
                 raise ValueError(f"precision {v.precision!r} needs a GPU: set resources.gpus_per_trial > 0")
         return v
 
+    @model_validator(mode="after")
+    def _protocol_fits(self) -> ExperimentConfig:
+        protocol, search = self.protocol, self.search
+        fresh = {protocol.confirm_seed(k) for k in range(protocol.confirm_seeds)}
+        reused = sorted(fresh & set(search.seeds))
+        if reused:
+            raise ValueError(
+                f"protocol.confirm_seed_offset: confirm seeds {reused} are also search.seeds; "
+                "confirm runs need seeds the search never used"
+            )
+        if protocol.tuning == "matched" and self.space.lr is None:
+            raise ValueError(
+                "protocol.tuning: matched tunes every arm's lr over space.lr, which is null; "
+                "give space.lr a range or use tuning: fixed"
+            )
+        if Arm.MULTITASK in protocol.arms and not self.space.tasks:
+            raise ValueError("protocol.arms: multitask needs auxiliary tasks (space.tasks is empty)")
+        return self
+
     def shared_trial_fields(self, dataset_dir: str) -> dict[str, Any]:
         """The trial-config fields every trial of this experiment shares (data, model, budget, compute).
 
@@ -90,6 +112,7 @@ class ExperimentConfig(Strict):
             "model_options": self.model_options.model_dump(),
             "label_policy": self.space.label_policy[0],
             "subset_seed": self.data.seed,
+            "validate_fraction": self.protocol.validate_fraction,
             **self.training.model_dump(),
             **self.compute.model_dump(),
             "gpu_memory_fraction": self.resources.gpu_memory_fraction,

@@ -14,19 +14,14 @@ class SearchConfig(Strict):
     seeds: list[int] = Field(
         default_factory=lambda: [0, 1],
         min_length=1,
-        description="replicate seeds: the single-task arm runs each at every level",
-    )
-    control_seeds: int = Field(
-        1,
-        ge=1,
-        description="shuffled-pairs negative control: runs of the first N seeds at every level (never pruned)",
+        description="seeds the search-phase configurations cycle through (the confirm phase uses fresh ones)",
     )
     scheduler: Literal["asha", "median", "fifo", "pbt"] = Field(
         "asha",
-        description="per sparsity level (baselines and controls are never stopped): asha / median stop weak "
-        "curricula early; pbt (population-based training) lets curricula change during training: every "
-        "`perturbation_interval` epochs the weakest quarter continue from a stronger trial's checkpoint with "
-        "perturbed lr, stage span and pacing parameters",
+        description="per tuned arm and sparsity level (a curriculum only once its last task has joined): asha / "
+        "median stop weak configurations early; pbt (population-based training) lets curricula change during "
+        "training: every `perturbation_interval` epochs the weakest quarter continue from a stronger trial's "
+        "checkpoint with perturbed lr, stage span and pacing parameters",
     )
     searcher: Literal["optuna", "random"] | None = Field(
         None,
@@ -56,6 +51,14 @@ class SearchConfig(Strict):
         description="Optuna parameter dicts to try first (names as in the space: sparsity, order_0, pacing, "
         "linear_a, stage_span, lr, ...); missing parameters are sampled",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_legacy_fields(cls, raw: Any) -> Any:
+        """``control_seeds`` of runs from before the protocol: the shuffled control now runs on the confirm seeds."""
+        if isinstance(raw, dict) and "control_seeds" in raw:
+            raw = {k: v for k, v in raw.items() if k != "control_seeds"}
+        return raw
 
     @model_validator(mode="after")
     def _pbt_without_searcher(self) -> SearchConfig:

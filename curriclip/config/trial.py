@@ -15,7 +15,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from curriclip.config.common import known, known_model, known_pacing
 from curriclip.config.sections import ComputeConfig, ModelOptions, TrainingConfig
-from curriclip.names import ITC, ITC_ONLY_ARMS, Arm, Control, SparsityMode
+from curriclip.names import EVAL_SPLIT, ITC, ITC_ONLY_ARMS, Arm, Control, Phase, SparsityMode, Split
 from curriclip.tasks import TASKS
 from curriclip.weighting import WEIGHTINGS
 
@@ -32,6 +32,9 @@ class TrialConfig(ComputeConfig, TrainingConfig):  # TrainingConfig fields first
     """Everything one trial needs, resolved: no ranges, no presets, no Ray."""
 
     arm: Arm
+    phase: Phase = Field(
+        Phase.SEARCH, description="search: evaluated on validate (what ranks and selects); confirm: on test, once"
+    )
     dataset_dir: str
     model: str = Field("tiny", description="model preset (curriclip list presets) or any open_clip architecture")
     model_options: ModelOptions = Field(default_factory=ModelOptions)
@@ -63,6 +66,9 @@ class TrialConfig(ComputeConfig, TrainingConfig):  # TrainingConfig fields first
     )
     sparsity_mode: SparsityMode = Field(
         SparsityMode.PAIRS, description="which of sparsity / label_fraction is this trial's sparsity level"
+    )
+    validate_fraction: float = Field(
+        0.15, gt=0.0, lt=0.5, description="share of training patients carved as validate when the dataset has none"
     )
     subset_seed: int = Field(0, description="seed of the nested sparsity subsets (same for a whole search)")
     seed: int = 0
@@ -153,7 +159,16 @@ class TrialConfig(ComputeConfig, TrainingConfig):  # TrainingConfig fields first
     def _consistent(self) -> TrialConfig:
         if self.arm in ITC_ONLY_ARMS and (self.tasks != [ITC] or self.pacing != "none"):
             raise ValueError(f"the {self.arm} arm trains ITC alone without pacing (tasks: [itc], pacing: none)")
+        if self.arm == Arm.MULTITASK and (len(self.tasks) < 2 or self.pacing != "none" or self.stage_span != 0):
+            raise ValueError("the multitask arm trains every task from step 0 (stage_span: 0, pacing: none)")
+        if self.arm == Arm.CURRICULUM_RANDOM and self.control != Control.RANDOM:
+            raise ValueError("the curriculum_random arm shuffles the curriculum's sample order (control: random)")
         return self
+
+    @property
+    def eval_split(self) -> Split:
+        """The held-out split this trial evaluates on: validate in the search phase, test in the confirm phase."""
+        return EVAL_SPLIT[self.phase]
 
     @property
     def level(self) -> float:

@@ -3,12 +3,18 @@
     from curriclip.reports import build_report
     build_report("runs/my_search")          # -> runs/my_search/report.html
 
-Reads ``trials.parquet``, ``epochs.parquet`` and ``experiment.yaml`` (all optional); imports
-neither Ray nor torch, so it runs anywhere the result files can be read. Built like
-``optuna.visualization``:
+Reads ``trials.parquet``, ``epochs.parquet``, ``experiment.yaml`` and, once the confirm phase has run,
+``answer.json`` and ``confirm.parquet`` (all optional); imports neither Ray nor torch, so it runs anywhere
+the result files can be read. The page leads with the confirmed answer (from ``answer.json``); the search
+phase follows, labelled as the validation scores that selected the winners (runs from before the protocol
+say in one line that theirs were selected on test). Built like ``optuna.visualization``:
 
-- ``results``: a run directory -> normalised trials / epochs frames (dataset text dropped);
-- ``stats``: intervals (``scipy.stats``), per-level summaries, verdicts;
+- ``results``: a run directory -> normalised trials (search / confirm phase) / epochs frames, the confirm
+  table and answer.json (dataset text dropped);
+- ``confirmed``: answer.json as frames (arm means, paired differences, winners, disagreements) and the
+  untrained model's control row;
+- ``stats``: the search phase's intervals (``scipy.stats``), per-level summaries, verdicts, expected best
+  score after n configurations;
 - ``study``: an Optuna study rebuilt from ``param/*`` columns (importances), objectives;
 - ``style``: colours, layout, text made literal for Plotly;
 - ``figures/``: one module per figure, ``data(results)`` (plain data) and ``draw(data)``

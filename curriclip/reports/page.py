@@ -97,6 +97,23 @@ def trial_configs_json(trials: pd.DataFrame) -> Markup:
     return Markup(text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
 
 
+LEGACY_LINE = (
+    "This run predates the select-then-confirm protocol: its numbers were selected on the test split and are not a "
+    "confirmed answer."
+)
+PENDING_LINE = (
+    "The confirm phase has not run yet (no answer.json): every number below is a search-phase validation score "
+    "that selected the winners, not the answer. `curriclip confirm RUN_DIR --seeds K` adds it."
+)
+
+
+def protocol_line(results: Results) -> str | None:
+    """The one line at the top that says what the page's numbers are, when they are not a confirmed answer."""
+    if results.answer is not None or results.empty:
+        return None
+    return LEGACY_LINE if results.legacy else PENDING_LINE
+
+
 def page_sections(results: Results) -> list[dict]:
     """Every registered section, in order, with its blocks (none when there are no results)."""
     out = []
@@ -113,7 +130,7 @@ def render_html(results: Results, generated: str | None = None) -> str:
     """The whole page as a string (``build_report`` writes it)."""
     sections = page_sections(results)
     has_figures = any(isinstance(b, Plot) for s in sections for b in s["blocks"])
-    has_trials = not results.trials.empty
+    has_trials = not results.all_trials.empty
     script = _static("sort.js") + (_static("inspector.js") if has_trials else "")
     return (
         _environment()
@@ -126,7 +143,8 @@ def render_html(results: Results, generated: str | None = None) -> str:
             css=Markup(_static("report.css")),
             script=Markup(script),
             plotly_js=Markup(plotly.offline.get_plotlyjs()) if has_figures else None,
-            configs_json=trial_configs_json(results.trials) if has_trials else None,
+            configs_json=trial_configs_json(results.all_trials) if has_trials else None,
+            protocol_line=protocol_line(results),
             figure_html=figure_html,
         )
     )

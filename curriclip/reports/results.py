@@ -1,9 +1,14 @@
 """A run directory's result files, read into normalised DataFrames.
 
-Reads only ``trials.parquet``, ``epochs.parquet`` and ``experiment.yaml`` (any of which may be
-missing, empty or half-written while a search starts). Every contract column exists afterwards
+Reads only ``trials.parquet``, ``epochs.parquet``, ``experiment.yaml`` and, once the confirm phase
+has run, ``confirm.parquet`` and ``answer.json`` (any of which may be missing, empty or half-written
+while a search starts: a missing file is not an error). Every contract column exists afterwards
 with its dtype, so figures never test for columns. Columns that could carry a dataset's report
 text or images are dropped here, on reading, so no such text can reach the page.
+
+Trials are split by phase: ``Results.trials`` holds the search phase (what selected the winners,
+scored on the validation split; runs from before the protocol have no phase column and count as
+search trials scored on test), ``Results.confirm_trials`` the confirm phase's re-runs.
 """
 
 from __future__ import annotations
@@ -14,14 +19,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from curriclip.names import PARAM_PREFIX, EpochColumn, Status, TrialColumn
+from curriclip.names import PARAM_PREFIX, EpochColumn, Phase, Status, TrialColumn
 
 from .style import is_missing
+
+# Protocol names (issue 13); they equal ``TrialColumn.PHASE``, ``TrialColumn.SPLIT_EVALUATED``, ``Phase`` and
+# ``Split`` of ``curriclip.names`` once those land, and StrEnum members compare equal to these strings.
+PHASE, SPLIT_EVALUATED = TrialColumn.PHASE, TrialColumn.SPLIT_EVALUATED
+SEARCH_PHASE, CONFIRM_PHASE = Phase.SEARCH, Phase.CONFIRM
+VALIDATE_SPLIT, TEST_SPLIT = "validate", "test"
+ANSWER_FILE, CONFIRM_FILE = "answer.json", "confirm.parquet"
+ANSWER_SCHEMA = 1
 
 TRIAL_COLUMNS = {
     TrialColumn.TRIAL_ID: "str",
     TrialColumn.STATUS: "str",
     TrialColumn.ARM: "str",
+    PHASE: "str",
+    SPLIT_EVALUATED: "str",
     TrialColumn.SPARSITY: "float",
     TrialColumn.SEED: "int",
     TrialColumn.PACING: "str",
@@ -47,6 +62,23 @@ EPOCH_COLUMNS = {
     ACTIVE_TASKS: "str",
     EpochColumn.TIME_S: "float",
 }
+# confirm.parquet: one row per arm x level x seed, final test metrics and the untrained model's (``init_*``).
+CONFIRM_COLUMNS = {
+    "level": "float",
+    "arm": "str",
+    "seed": "int",
+    "seed_index": "int",
+    "trial_id": "str",
+    "source_trial_id": "str",
+    "status": "str",
+    "search_score": "float",
+    "clip_score": "float",
+    "clip_score_gap": "float",
+    "mean_r1": "float",
+    "init_clip_score": "float",
+    "init_clip_score_gap": "float",
+    "init_mean_r1": "float",
+}
 STATUS_ORDER = tuple(Status)
 #: Curriculum choices recorded only inside config_json in older runs, derived as columns.
 DERIVED_CHOICES = ("weighting", "scorer")
@@ -70,6 +102,10 @@ class Results:
     epochs: pd.DataFrame
     experiment_yaml: str | None = None
     notes: list[str] = field(default_factory=list)  # problems met while reading
+    confirm_trials: pd.DataFrame = field(default_factory=lambda: _normalise(pd.DataFrame(), TRIAL_COLUMNS))
+    confirm: pd.DataFrame = field(default_factory=lambda: _normalise(pd.DataFrame(), CONFIRM_COLUMNS))
+    answer: dict | None = None  # answer.json, once the confirm phase has run
+    legacy: bool = False  # trials.parquet predates the protocol (no phase column): selected on test
 
     @property
     def experiment(self) -> dict:
@@ -89,13 +125,28 @@ class Results:
         return self.run_dir.resolve().name or str(self.run_dir)
 
     @property
+    def all_trials(self) -> pd.DataFrame:
+        """Search- and confirm-phase trials together (the trial table, the inspector, the status badges)."""
+        if self.confirm_trials.empty:
+            return self.trials
+        return pd.concat([self.trials, self.confirm_trials], ignore_index=True)
+
+    @property
     def empty(self) -> bool:
-        return self.trials.empty and self.epochs.empty
+        no_answer = self.answer is None and self.confirm.empty
+        return self.trials.empty and self.confirm_trials.empty and self.epochs.empty and no_answer
+
+    @property
+    def search_split(self) -> str:
+        """The split the search-phase scores were computed on: 'validate', or 'test' in runs before the protocol."""
+        splits = set(self.trials[SPLIT_EVALUATED].dropna()) if not self.trials.empty else set()
+        return TEST_SPLIT if self.legacy or TEST_SPLIT in splits else VALIDATE_SPLIT
 
     def status_counts(self) -> dict[str, int]:
-        if self.trials.empty:
+        trials = self.all_trials
+        if trials.empty:
             return {}
-        counts = self.trials[TrialColumn.STATUS].fillna("unknown").value_counts()
+        counts = trials[TrialColumn.STATUS].fillna("unknown").value_counts()
         order = [s for s in STATUS_ORDER if s in counts] + sorted(s for s in counts.index if s not in STATUS_ORDER)
         return {str(s): int(counts[s]) for s in order}
 
@@ -183,12 +234,51 @@ def _fill_epochs_from_trials(epochs: pd.DataFrame, trials: pd.DataFrame) -> pd.D
     return epochs.sort_values([EpochColumn.TRIAL_ID, EpochColumn.EPOCH]).reset_index(drop=True)
 
 
+def _fill_phase(raw: pd.DataFrame) -> pd.DataFrame:
+    """Runs before the protocol lack ``phase`` / ``split_evaluated``: their trials were searched and scored on test."""
+    raw = raw.copy()
+    if PHASE not in raw.columns:
+        raw[PHASE] = SEARCH_PHASE
+    if SPLIT_EVALUATED not in raw.columns:
+        raw[SPLIT_EVALUATED] = TEST_SPLIT
+    raw[PHASE] = raw[PHASE].fillna(SEARCH_PHASE)
+    return raw
+
+
+def load_answer(run_dir: Path, notes: list[str]) -> dict | None:
+    """answer.json as a dict; None when absent (the confirm phase has not run) or unreadable (with a note)."""
+    path = run_dir / ANSWER_FILE
+    if not path.exists():
+        return None
+    try:
+        answer = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        notes.append(f"could not read {ANSWER_FILE} (still being written?): {type(exc).__name__}: {exc}")
+        return None
+    if not isinstance(answer, dict):
+        notes.append(f"{ANSWER_FILE} is not a JSON object: the confirmed answer is not shown")
+        return None
+    if answer.get("schema") != ANSWER_SCHEMA:
+        notes.append(f"{ANSWER_FILE} has schema {answer.get('schema')!r}, this report reads schema {ANSWER_SCHEMA}")
+    return answer
+
+
+def _drop_confirm_epochs(epochs: pd.DataFrame, confirm_trials: pd.DataFrame) -> pd.DataFrame:
+    """Epoch rows of the search phase only: the dynamics figures show how the search's trials trained."""
+    if epochs.empty or confirm_trials.empty:
+        return epochs
+    return epochs[~epochs[EpochColumn.TRIAL_ID].isin(set(confirm_trials[TrialColumn.TRIAL_ID]))]
+
+
 def load_results(run_dir: str | Path) -> Results:
     """Read a run directory's result files; missing or unreadable files give empty frames."""
     run_dir = Path(run_dir)
     notes: list[str] = []
-    trials = _normalise(drop_sensitive(_read_parquet(run_dir / "trials.parquet", notes)), TRIAL_COLUMNS)
+    raw = drop_sensitive(_read_parquet(run_dir / "trials.parquet", notes))
+    legacy = not raw.empty and PHASE not in raw.columns
+    trials = _normalise(_fill_phase(raw), TRIAL_COLUMNS)
     epochs = _normalise(drop_sensitive(_read_parquet(run_dir / "epochs.parquet", notes)), EPOCH_COLUMNS)
+    confirm = _normalise(drop_sensitive(_read_parquet(run_dir / CONFIRM_FILE, notes)), CONFIRM_COLUMNS)
     trials = _derive_choices(trials)
     # Drop rows without an id: nothing can be said about them.
     trials = trials[trials[TrialColumn.TRIAL_ID].notna()].drop_duplicates(TrialColumn.TRIAL_ID, keep="last")
@@ -196,6 +286,9 @@ def load_results(run_dir: str | Path) -> Results:
     if not trials.empty:
         order = [TrialColumn.SPARSITY, TrialColumn.ARM, TrialColumn.TRIAL_ID]
         trials = trials.sort_values(order, na_position="last").reset_index(drop=True)
+    is_confirm = trials[PHASE] == CONFIRM_PHASE
+    confirm_trials, trials = trials[is_confirm].reset_index(drop=True), trials[~is_confirm].reset_index(drop=True)
+    epochs = _drop_confirm_epochs(epochs, confirm_trials)
     if not epochs.empty:
         epochs = _fill_epochs_from_trials(epochs, trials)
     yaml_path = run_dir / "experiment.yaml"
@@ -205,7 +298,8 @@ def load_results(run_dir: str | Path) -> Results:
             experiment_yaml = yaml_path.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
             notes.append(f"could not read experiment.yaml: {exc}")
-    return Results(run_dir, trials, epochs, experiment_yaml, notes)
+    answer = load_answer(run_dir, notes)
+    return Results(run_dir, trials, epochs, experiment_yaml, notes, confirm_trials, confirm, answer, legacy)
 
 
 def ordering_tasks(ordering: object) -> list[str]:

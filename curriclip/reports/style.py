@@ -18,12 +18,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from curriclip.names import Arm, Status, TrialColumn
+from curriclip.names import ARMS, Arm, Status, TrialColumn
 
 # The template object, resolved once: assigning it is about twice as fast as assigning its name.
 TEMPLATE = pio.templates["plotly_white"]
-ARM_COLORS = {Arm.SINGLE_TASK: "#7f7f7f", Arm.CURRICULUM: "#1f77b4", Arm.SHUFFLED_CONTROL: "#9467bd"}
-ARM_ORDER = (Arm.SINGLE_TASK, Arm.CURRICULUM, Arm.SHUFFLED_CONTROL)
+ARM_COLORS = {
+    Arm.SINGLE_TASK: "#7f7f7f",
+    Arm.MULTITASK: "#ff7f0e",
+    Arm.CURRICULUM: "#1f77b4",
+    Arm.CURRICULUM_RANDOM: "#17becf",
+    Arm.SHUFFLED_CONTROL: "#9467bd",
+}
+ARM_ORDER = ARMS
 FALLBACK_COLORS = ("#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf")
 # Sparsity levels and pacing functions get a palette disjoint from the two arm colours.
 LEVEL_COLORS = ("#e6550d", "#31a354", "#756bb1", "#d6616b", "#8c6d31", "#17becf", "#e377c2", "#bcbd22")

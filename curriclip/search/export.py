@@ -1,9 +1,15 @@
-"""Results export: a run directory's Ray Tune records -> ``trials.parquet`` and ``epochs.parquet``.
+"""Results export: a run directory's Ray Tune records -> ``trials.parquet``, ``epochs.parquet`` and more.
 
 Exactly one row per trial and one row per (trial, epoch): a trial restored from a
 checkpoint re-reports epochs it had already reported, and the last report of each
 epoch wins. Works while a search is still running (it reads the periodically saved
 experiment state), and writes atomically so a reader never sees half a file.
+
+A run holds the search phase's Tune experiment (the run directory itself) and the
+confirm phase's (``confirm-<n>/`` inside it); both land in the same tables, told apart
+by the ``phase`` and ``split_evaluated`` columns. When confirm runs exist, the
+protocol's tables follow (``curriclip.protocol.tables``): ``confirm.parquet``,
+``per_pair.parquet`` and ``answer.json``.
 """
 
 from __future__ import annotations
@@ -20,9 +26,20 @@ import pyarrow.fs as pafs
 
 from curriclip.config import trial_level
 from curriclip.errors import CurriclipError
-from curriclip.names import FINAL_PREFIX, HEADLINE_METRIC, PARAM_PREFIX, Arm, EpochColumn, SparsityMode, Status
+from curriclip.names import (
+    FINAL_PREFIX,
+    HEADLINE_METRIC,
+    PARAM_PREFIX,
+    PER_PAIR_FILE,
+    Arm,
+    EpochColumn,
+    Phase,
+    SparsityMode,
+    Split,
+    Status,
+)
 from curriclip.names import TrialColumn as Col
-from curriclip.search.storage import RunLocation
+from curriclip.search.storage import RunLocation, confirm_dirs
 
 RAY_STATUS = {
     "TERMINATED": Status.COMPLETED,
@@ -160,6 +177,9 @@ def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict], restart_count
         Col.TRIAL_ID: trial.trial_id,
         Col.STATUS: status,
         Col.ARM: cfg.get("arm"),
+        Col.PHASE: cfg.get("phase", Phase.SEARCH),
+        # runs from before the protocol evaluated every epoch on test
+        Col.SPLIT_EVALUATED: last.get("split_evaluated", Split.TEST if "phase" not in cfg else None),
         Col.SPARSITY: trial_level(cfg) if cfg else None,
         Col.SPARSITY_MODE: cfg.get("sparsity_mode", SparsityMode.PAIRS),
         Col.SEED: cfg.get("seed"),
@@ -173,6 +193,8 @@ def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict], restart_count
         Col.BEST_CLIP_SCORE: max(scores) if scores else math.nan,
         Col.INIT_CLIP_SCORE: last.get(f"init_{HEADLINE_METRIC}", math.nan),
         Col.TEST_SPLIT_HASH: last.get("test_split_hash"),
+        Col.THREADS: last.get("threads"),
+        Col.VERSIONS: last.get("versions"),
         Col.ERROR: _error_summary(run, trial.path) if status == Status.ERRORED else None,
         Col.CONFIG_JSON: json.dumps(cfg, sort_keys=True),
         # first report's wall-clock time (the report's optimisation history orders trials by it)
@@ -192,43 +214,86 @@ def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict], restart_count
     return row
 
 
-def collect(run_dir: str | Path | RunLocation) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Trial and epoch tables of a run directory or URI (empty tables when nothing has run yet)."""
+def _per_pair(trial) -> pd.DataFrame | None:
+    """A completed confirm run's per-pair test scores (the JSON file in its last checkpoint)."""
+    checkpoint = trial.checkpoint
+    if checkpoint is None:
+        return None
+    path = f"{checkpoint.path}/{PER_PAIR_FILE}"
+    if checkpoint.filesystem.get_file_info(path).type == pafs.FileType.NotFound:
+        return None
+    with checkpoint.filesystem.open_input_stream(path) as f:
+        table = pd.DataFrame(json.loads(f.read().decode("utf-8")))
+    table.insert(0, Col.TRIAL_ID, trial.trial_id)
+    return table
+
+
+def collect_experiment(run: RunLocation) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.DataFrame]]:
+    """(trials, epochs, per-pair tables) of one Ray Tune experiment directory (empty when nothing ran yet)."""
     from ray.tune import ExperimentAnalysis
 
-    run = run_dir if isinstance(run_dir, RunLocation) else RunLocation(run_dir)
-    root = run.uri
     if not has_ray_state(run):
-        return pd.DataFrame(), pd.DataFrame()
+        return pd.DataFrame(), pd.DataFrame(), []
     # Ray warns about trials without results (not started yet); the export records them as pending.
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     try:
-        analysis = ExperimentAnalysis(root)
+        analysis = ExperimentAnalysis(run.uri)
     except Exception as exc:  # noqa: BLE001 - Ray raises many types for unreadable state
-        raise CurriclipError(f"{root}: cannot read Ray Tune experiment state ({exc})") from None
-    trial_rows, epoch_rows = [], []
+        raise CurriclipError(f"{run.uri}: cannot read Ray Tune experiment state ({exc})") from None
+    trial_rows, epoch_rows, per_pair = [], [], []
     for trial in analysis.trials:
         records = _read_results(run, trial.path, trial.trial_id, writing=trial.status == "RUNNING")
         by_epoch = {int(r["epoch"]): r for r in records if "epoch" in r}  # the last report of an epoch wins
         epoch_rows += _epoch_rows(trial, by_epoch)
-        trial_rows.append(_trial_row(run, trial, by_epoch, restarts(trial, records)))
-    trials = pd.DataFrame(trial_rows).rename(columns=str)
-    epochs = pd.DataFrame(epoch_rows).rename(columns=str)
+        row = _trial_row(run, trial, by_epoch, restarts(trial, records))
+        trial_rows.append(row)
+        if row[Col.PHASE] == Phase.CONFIRM and row[Col.STATUS] == Status.COMPLETED:
+            table = _per_pair(trial)
+            if table is not None:
+                per_pair.append(table)
+    return pd.DataFrame(trial_rows).rename(columns=str), pd.DataFrame(epoch_rows).rename(columns=str), per_pair
+
+
+def collect_all(run_dir: str | Path | RunLocation) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Trial, epoch and per-pair tables of a run (search and confirm phases; empty tables when nothing ran)."""
+    run = run_dir if isinstance(run_dir, RunLocation) else RunLocation(run_dir)
+    parts = [collect_experiment(run)]
+    if has_ray_state(run):
+        parts += [collect_experiment(RunLocation(f"{run.uri}/{name}")) for name in confirm_dirs(run)]
+    trials = pd.concat([p[0] for p in parts if not p[0].empty] or [pd.DataFrame()], ignore_index=True)
+    epochs = pd.concat([p[1] for p in parts if not p[1].empty] or [pd.DataFrame()], ignore_index=True)
+    pairs = [t for p in parts for t in p[2]]
+    per_pair = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame()
     if not trials.empty:
-        trials = trials.sort_values([Col.ARM, Col.SPARSITY, Col.TRIAL_ID]).reset_index(drop=True)
+        trials = trials.sort_values([Col.PHASE, Col.ARM, Col.SPARSITY, Col.TRIAL_ID]).reset_index(drop=True)
     if not epochs.empty:
         epochs = epochs.sort_values([EpochColumn.TRIAL_ID, EpochColumn.EPOCH]).reset_index(drop=True)
     check_test_split(epochs)
+    return trials, epochs, per_pair
+
+
+def collect(run_dir: str | Path | RunLocation) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Trial and epoch tables of a run directory or URI (empty tables when nothing has run yet)."""
+    trials, epochs, _ = collect_all(run_dir)
     return trials, epochs
 
 
 def check_test_split(epochs: pd.DataFrame) -> str | None:
     """The held-out split's fingerprint shared by every evaluation of a run; an error if any differs.
 
-    Every trial reports ``test_split_hash`` after each epoch; comparing arms is only fair on the same pairs.
+    Every trial reports ``test_split_hash`` (the fingerprint of the split it evaluates on) after each
+    evaluation; comparing arms is only fair on the same pairs. Each evaluated split (validate in the search
+    phase, test in the confirm phase) is checked on its own; the return value is the test split's.
     """
     if epochs.empty or "test_split_hash" not in epochs.columns:
         return None
+    if "split_evaluated" in epochs.columns and epochs["split_evaluated"].nunique() > 1:
+        found = None
+        for split, part in epochs.groupby(epochs["split_evaluated"].fillna(Split.TEST)):
+            found = check_test_split(part.drop(columns="split_evaluated")) if split == Split.TEST else found
+            if split != Split.TEST:
+                check_test_split(part.drop(columns="split_evaluated"))
+        return found
     hashes = epochs["test_split_hash"].dropna()
     if hashes.empty:
         return None
@@ -254,11 +319,16 @@ def export_results(run_dir: str | Path | RunLocation) -> Path:
     Returns the local directory holding them (the run directory itself when it is local).
     """
     run = run_dir if isinstance(run_dir, RunLocation) else RunLocation(run_dir)
-    trials, epochs = collect(run)
+    trials, epochs, per_pair = collect_all(run)
     staging = run.staging()
     _atomic_parquet(trials, staging / "trials.parquet")
     _atomic_parquet(epochs, staging / "epochs.parquet")
-    run.upload(EXPORTS)
+    written = list(EXPORTS)
+    if not trials.empty and (trials[Col.PHASE] == Phase.CONFIRM).any():
+        from curriclip.protocol.tables import write_protocol_tables
+
+        written += write_protocol_tables(run, staging, trials, per_pair)
+    run.upload(written)
     return staging
 
 

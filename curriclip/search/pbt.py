@@ -130,7 +130,9 @@ def make_pbt_scheduler(experiment: ExperimentConfig, metric: str, seed: int = 0)
             seed=level_seed(seed, level),
         )
 
-    return PerLevelScheduler(make, "PBT", final_epoch=experiment.training.epochs)
+    # PBT rewrites configs (stage span, pacing): only curricula form populations; the baseline arms get the same
+    # number of configurations, each run to its full budget
+    return PerLevelScheduler(make, "PBT", final_epoch=experiment.training.epochs, arms=(Arm.CURRICULUM,))
 
 
 def _explore(config: dict[str, Any], experiment: ExperimentConfig, rng: random.Random) -> dict[str, Any]:

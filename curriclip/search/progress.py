@@ -13,8 +13,10 @@ from curriclip.names import Arm
 
 def _describe(config: dict) -> str:
     cfg = config.get("trial", {})
+    if cfg.get("phase") == "confirm":
+        return f"confirm {cfg.get('arm', '?'):<17} sparsity {trial_level(cfg):g} seed {cfg.get('seed')}"
     if cfg.get("arm") == Arm.SINGLE_TASK:
-        return f"single-task  sparsity {trial_level(cfg):g} seed {cfg.get('seed')}"
+        return f"single-task  sparsity {trial_level(cfg):g} seed {cfg.get('seed')} lr {cfg.get('lr', 0):.2g}"
     ordering = " > ".join(cfg.get("tasks", []))
     return f"{cfg.get('arm', '?'):<12} sparsity {trial_level(cfg):g} {cfg.get('pacing')} [{ordering}]"
 
@@ -22,8 +24,8 @@ def _describe(config: dict) -> str:
 class ProgressPrinter(Callback):
     """Prints trial starts, ends (with CLIP score) and errors to stderr."""
 
-    def __init__(self, total: int, metric: str, epochs: int) -> None:
-        self.total, self.metric, self.epochs = total, metric, epochs
+    def __init__(self, total: int, metric: str, epochs: int, split: str = "validate") -> None:
+        self.total, self.metric, self.epochs, self.split = total, metric, epochs, split
         self.done = 0
         self.best: float | None = None
         self.started = time.monotonic()
@@ -48,11 +50,12 @@ class ProgressPrinter(Callback):
         result = trial.last_result or {}
         score = result.get(self.metric)
         epoch = result.get("epoch", 0)
-        if score is not None and trial.config.get("trial", {}).get("arm") == Arm.CURRICULUM:
+        cfg = trial.config.get("trial", {})
+        if score is not None and cfg.get("arm") == Arm.CURRICULUM and cfg.get("phase", "search") == "search":
             self.best = score if self.best is None else max(self.best, score)
         state = "done  " if epoch >= self.epochs else "pruned"
         score_text = (
-            f"{self.metric} {score:.3f} (untrained {result.get('init_clip_score', float('nan')):.3f})"
+            f"{self.split} {self.metric} {score:.3f} (untrained {result.get('init_clip_score', float('nan')):.3f})"
             if score is not None
             else "no result"
         )

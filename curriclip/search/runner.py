@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import os
 import sys
 from dataclasses import dataclass
@@ -22,12 +21,19 @@ from curriclip.cluster import init_ray
 from curriclip.config import ExperimentConfig, parse_experiment
 from curriclip.data.sources import resolve as resolve_dataset
 from curriclip.errors import ConfigError, CurriclipError
-from curriclip.names import ITC, TRIAL_KEYS, Status
+from curriclip.names import ITC, TRIAL_KEYS, Arm, Status
+from curriclip.search.launch import (
+    EXPERIMENT_FILE,
+    RUN_FILE,
+    _concurrency,
+    _trainable,
+    local_gpus_visible,
+    read_run,
+    trial_dirname,
+)
 from curriclip.search.storage import RunLocation, is_uri, join
 
-RUN_FILE = "run.json"
 OPTUNA_DB = "optuna.db"
-EXPERIMENT_FILE = "experiment.yaml"
 
 
 @dataclass
@@ -36,19 +42,12 @@ class SearchOutcome:
     finished: int
     total: int
     errored: int
+    confirm_planned: int = 0  # confirm runs of the plan (0: no confirm phase)
+    confirm_missing: int = 0  # confirm runs the plan still lacks (an interrupted or failed confirm phase)
 
     @property
     def complete(self) -> bool:
         return self.finished >= self.total
-
-
-def local_gpus_visible() -> bool:
-    """Whether this machine shows an NVIDIA GPU to a local Ray (device files not hidden by CUDA_VISIBLE_DEVICES)."""
-    import glob
-
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return False
-    return bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
 def _check_local_gpus(experiment: ExperimentConfig, address: str | None) -> None:
@@ -77,69 +76,6 @@ def _check_metric_names(experiment: ExperimentConfig) -> None:
             close = difflib.get_close_matches(name, sorted(known), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else " (see a run's epochs.parquet columns)"
             raise ConfigError(f"{field}: {name!r} is not a metric a trial reports{hint}")
-
-
-def _concurrency(experiment: ExperimentConfig) -> int:
-    """How many trials fit the cluster at once; a clear error if a trial can never fit.
-
-    A trial takes ``workers_per_trial`` x (``cpus_per_trial``, ``gpus_per_trial``): its
-    own process when it has one worker, its Ray Train workers otherwise (whose driver
-    takes no CPU). Tune never starts more trials than this, so a data-parallel trial's
-    workers, which Ray Train reserves outside Tune, always find their resources.
-    """
-    import ray
-
-    resources = ray.cluster_resources()
-    cpus, gpus = resources.get("CPU", 0.0), resources.get("GPU", 0.0)
-    r = experiment.resources
-    workers = r.workers_per_trial
-    if r.gpus_per_trial > 0 and gpus <= 0:
-        raise ConfigError("resources.gpus_per_trial: trials ask for GPUs but the Ray cluster has none")
-    if r.cpus_per_trial > cpus:
-        raise ConfigError(f"resources.cpus_per_trial: {r.cpus_per_trial} exceeds the cluster's {cpus:g} CPUs")
-    if r.gpus_per_trial > gpus:
-        raise ConfigError(f"resources.gpus_per_trial: {r.gpus_per_trial:g} exceeds the cluster's {gpus:g} GPUs")
-    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive", True)]
-    if nodes and not any(
-        n.get("CPU", 0.0) >= r.cpus_per_trial and n.get("GPU", 0.0) >= r.gpus_per_trial for n in nodes
-    ):
-        raise ConfigError(
-            f"resources: no node of the Ray cluster has {r.cpus_per_trial:g} CPUs and {r.gpus_per_trial:g} GPUs "
-            "for one trial (one worker)"
-        )
-    if workers * r.cpus_per_trial > cpus or workers * r.gpus_per_trial > gpus:
-        raise ConfigError(
-            f"resources.workers_per_trial: {workers} workers x ({r.cpus_per_trial:g} CPUs, {r.gpus_per_trial:g} GPUs) "
-            f"exceed the cluster's {cpus:g} CPUs and {gpus:g} GPUs"
-        )
-    eps = 1e-9  # 0.7 / 0.1 is 6.999...: count a trial that fits exactly
-    fit = math.floor(cpus / (workers * r.cpus_per_trial) + eps)
-    if r.gpus_per_trial > 0:
-        fit = min(fit, math.floor(gpus / (workers * r.gpus_per_trial) + eps))
-    if experiment.search.max_concurrent:
-        fit = min(fit, experiment.search.max_concurrent)
-    return max(1, fit)
-
-
-def _trainable(experiment: ExperimentConfig):
-    """Ray Tune's trainable with its resources: one process per trial, or a driver of Ray Train workers."""
-    from ray import tune
-
-    r = experiment.resources
-    if r.workers_per_trial > 1:
-        from curriclip.trainables.tune_trainable import DRIVER_RESOURCES, data_parallel_trainable
-
-        trainable = data_parallel_trainable(r.workers_per_trial, r.cpus_per_trial, r.gpus_per_trial)
-        return tune.with_resources(trainable, DRIVER_RESOURCES)
-
-    from curriclip.trainables.tune_trainable import curriclip_trainable
-
-    return tune.with_resources(curriclip_trainable, {"cpu": r.cpus_per_trial, "gpu": r.gpus_per_trial})
-
-
-def trial_dirname(trial) -> str:
-    """Short trial directory names (Ray's default embeds every parameter)."""
-    return f"trial_{trial.trial_id}"
 
 
 def _run_config(experiment: ExperimentConfig, name: str, storage: Path, total: int):
@@ -226,7 +162,8 @@ def _proposals(experiment: ExperimentConfig, dataset_dir: str, baselines: list[d
         storage_url=search.optuna_storage or default_study,
         study_name=experiment.name,
     )
-    return CurriculumLimiter(searcher, max_concurrent=concurrency), None, len(baselines) + search.num_trials
+    limiter = CurriculumLimiter(searcher, max_concurrent=concurrency, batch=experiment.protocol.synchronous)
+    return limiter, None, len(baselines) + search.num_trials
 
 
 def _scheduler(experiment: ExperimentConfig):
@@ -255,7 +192,7 @@ def run_search(
     """
     from ray import tune
 
-    from curriclip.spaces import shuffled_control_configs, single_task_configs
+    from curriclip.spaces import search_baselines
     from curriclip.trainables.tune_trainable import reuse_processes
 
     experiment = _with_overrides(experiment, name, storage, num_trials)
@@ -265,9 +202,8 @@ def run_search(
         experiment.storage if is_uri(experiment.storage) else str(Path(experiment.storage).expanduser().resolve())
     )
     run, dataset_dir = _new_run(experiment)
-    single = single_task_configs(experiment, dataset_dir)
-    controls = shuffled_control_configs(experiment, dataset_dir)
-    baselines = single + controls  # fixed configs, handed out before Optuna's; never pruned
+    _say_validate_split(experiment, dataset_dir)
+    baselines = search_baselines(experiment, dataset_dir)  # the tuned baseline arms, handed out before Optuna's
     total = len(baselines) + experiment.search.num_trials
 
     init_ray(address)
@@ -275,9 +211,12 @@ def run_search(
     run.write_text(EXPERIMENT_FILE, yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False))
     run.write_text(RUN_FILE, json.dumps({"dataset_dir": dataset_dir, "total_trials": total}, indent=2))
     searcher, param_space, num_samples = _proposals(experiment, dataset_dir, baselines, concurrency, run)
+    per_arm = {arm: sum(1 for b in baselines if b["arm"] == arm) for arm in (Arm.SINGLE_TASK, Arm.MULTITASK)}
     print(
-        f"curriclip: {len(single)} single-task + {len(controls)} shuffled-control + "
-        f"{experiment.search.num_trials} curriculum trials ({experiment.search.proposer} proposals, "
+        f"curriclip: search phase (validate split): {per_arm[Arm.SINGLE_TASK]} single-task + "
+        f"{per_arm[Arm.MULTITASK]} multitask + {experiment.search.num_trials} curriculum configurations "
+        f"({experiment.protocol.tuning} tuning, {experiment.search.proposer} proposals"
+        f"{', synchronous batches' if experiment.protocol.synchronous and searcher is not None else ''}, "
         f"{experiment.search.scheduler} scheduler), {concurrency} at a time, into {run.uri}",
         file=sys.stderr,
         flush=True,
@@ -296,30 +235,27 @@ def run_search(
         run_config=_run_config(experiment, experiment.name, storage_root, total),
     )
     tuner.fit()
-    return _finish(run, total)
+    outcome = _finish(run, total)
+    if experiment.protocol.confirm_seeds and outcome.complete:
+        from curriclip.protocol.confirm import run_confirm
+
+        confirmed = run_confirm(run.uri, address=address, trainable=trainable)
+        outcome.confirm_planned, outcome.confirm_missing = confirmed.planned, confirmed.planned - confirmed.done
+    return outcome
 
 
-def read_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
-    """The experiment and run metadata stored in a run directory (local path or URI)."""
-    run = RunLocation(run_dir)
-    if not run.exists():
-        raise CurriclipError(f"{run.uri}: run directory not found")
-    if not run.exists(RUN_FILE):
-        raise CurriclipError(f"{run.uri}/{RUN_FILE}: missing (not a curriclip run directory)")
-    source = f"{run.uri}/{EXPERIMENT_FILE}"
-    try:
-        raw = yaml.safe_load(run.read_text(EXPERIMENT_FILE))
-    except yaml.YAMLError:
-        raise CurriclipError(f"{source}: invalid YAML") from None
-    try:
-        meta = json.loads(run.read_text(RUN_FILE))
-        int(meta["total_trials"]), str(meta["dataset_dir"])
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
-        raise CurriclipError(
-            f"{run.uri}/{RUN_FILE}: damaged (expected JSON with total_trials and dataset_dir); "
-            "it is written when a search starts and cannot be rebuilt by resume"
-        ) from None
-    return parse_experiment(raw, source=source), meta
+def _say_validate_split(experiment: ExperimentConfig, dataset_dir: str) -> None:
+    """One line when the dataset has no validate split and the search carves one from train."""
+    from curriclip.data.heldout import has_validate
+    from curriclip.data.store import read_manifest
+
+    if not has_validate(read_manifest(dataset_dir).get("counts", {})):
+        print(
+            f"curriclip: {dataset_dir} has no validate split: carving {experiment.protocol.validate_fraction:.0%} "
+            "of the training patients (stratified, fixed seed) as validate; both phases train on the rest",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def resume_search(
@@ -344,4 +280,10 @@ def resume_search(
         restart_errored=restart_errored,
     )
     tuner.fit()
-    return _finish(run, meta["total_trials"])
+    outcome = _finish(run, meta["total_trials"])
+    if experiment.protocol.confirm_seeds and outcome.complete:  # idempotent: runs only what is missing
+        from curriclip.protocol.confirm import run_confirm
+
+        confirmed = run_confirm(run.uri, address=address)
+        outcome.confirm_planned, outcome.confirm_missing = confirmed.planned, confirmed.planned - confirmed.done
+    return outcome

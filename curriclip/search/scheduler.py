@@ -1,11 +1,16 @@
-"""Early stopping that compares like with like.
+"""Early stopping that compares like with like, and lets a curriculum act before it is judged.
 
 Plain ASHA (or the median stopping rule) ranks every trial against every other, so a
-trial at 10% of the data would be stopped for scoring below trials at 100%, and
-baseline trials could be stopped by curriculum trials. ``PerLevelScheduler`` keeps one
-inner scheduler per sparsity level for the curriculum arm and never stops the
-single-task baselines or the controls: the comparison the research question asks for
-needs every one of them to run its full budget.
+trial at 10% of the data would be stopped for scoring below trials at 100%, and a
+multitask configuration by a single-task one. ``PerLevelScheduler`` keeps one inner
+scheduler per (tuned arm, sparsity level): every tuned arm is pruned by the same rule
+(``protocol.tuning: matched``), each only against its own kind. Other arms are never
+stopped.
+
+A curriculum trial's results reach its scheduler only from the epoch at which its last
+task has joined and its pacing has reached the full pool (``ready_epoch``): before
+that it is a different, unfinished recipe, and stopping it would judge the ordering
+before it acts. ASHA then records the trial at the highest rung it has passed.
 """
 
 from __future__ import annotations
@@ -16,32 +21,68 @@ from collections.abc import Callable
 from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, MedianStoppingRule, TrialScheduler
 
 from curriclip.config import trial_level
-from curriclip.names import Arm
+from curriclip.curriculum import pacing
+from curriclip.curriculum.schedule import TaskSchedule
+from curriclip.names import TUNED_ARMS, Arm
+
+
+def ready_epoch(cfg: dict) -> int:
+    """The first epoch (1-based) after which every task of a trial trains and its pacing admits the whole pool."""
+    epochs, steps = int(cfg.get("epochs", 1)), int(cfg.get("steps_per_epoch", 1))
+    if cfg.get("arm") != Arm.CURRICULUM or "tasks" not in cfg:
+        return 1
+    total = epochs * steps
+    schedule = TaskSchedule(
+        tuple(cfg["tasks"]),
+        float(cfg.get("stage_span", 0.0)),
+        cfg.get("schedule", "cumulative"),
+        cfg.get("stage_pacing", "linear"),
+        dict(cfg.get("stage_pacing_params") or {"a": 1.0}),
+    )
+    joined = max(schedule.start_steps(total))
+    fraction = pacing.get(cfg.get("pacing", "none"))
+    params = dict(cfg.get("pacing_params") or {})
+    full = next((step for step in range(total) if fraction(step, total, **params) >= 1.0 - 1e-9), total)
+    return min(epochs, max(joined, full) // steps + 1)
 
 
 class PerLevelScheduler(FIFOScheduler):
-    def __init__(self, make: Callable[[float], TrialScheduler], name: str, final_epoch: int | None = None) -> None:
-        """``make(level)`` builds one level's scheduler. ``final_epoch``: a trial's last report never
+    def __init__(
+        self,
+        make: Callable[[float], TrialScheduler],
+        name: str,
+        final_epoch: int | None = None,
+        arms: tuple[Arm, ...] = TUNED_ARMS,
+    ) -> None:
+        """``make(level)`` builds one group's scheduler. ``final_epoch``: a trial's last report never
         reaches the inner scheduler, so the trial ends there (PBT would otherwise pause a finished
-        trial to exploit, again and again)."""
+        trial to exploit, again and again). ``arms``: the arms it schedules (the others run their budget)."""
         super().__init__()
-        self._make, self._name, self._final_epoch = make, name, final_epoch
-        self._groups: dict[float, TrialScheduler] = {}
-        self._members: dict[float, set[str]] = {}
+        self._make, self._name, self._final_epoch, self._arms = make, name, final_epoch, arms
+        self._groups: dict[tuple, TrialScheduler] = {}
+        self._members: dict[tuple, set[str]] = {}
+        self._ready: dict[str, int] = {}
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec) -> bool:
         return True  # metric and mode are fixed at construction
 
-    def _level(self, trial) -> float | None:
+    def _level(self, trial) -> tuple | None:
+        """The trial's group: (arm, level) for the tuned arms, None for arms that are never stopped."""
         cfg = trial.config.get("trial", {})
-        return trial_level(cfg) if cfg.get("arm") == Arm.CURRICULUM else None
+        arm = cfg.get("arm")
+        return (str(arm), trial_level(cfg)) if arm in self._arms and cfg.get("phase", "search") == "search" else None
+
+    def _ready_epoch(self, trial) -> int:
+        if trial.trial_id not in self._ready:
+            self._ready[trial.trial_id] = ready_epoch(trial.config.get("trial", {}))
+        return self._ready[trial.trial_id]
 
     def _group(self, trial, add: bool = False) -> TrialScheduler | None:
         level = self._level(trial)
         if level is None:
             return None
         if level not in self._groups:
-            self._groups[level], self._members[level] = self._make(level), set()
+            self._groups[level], self._members[level] = self._make(level[1]), set()
         if add:
             self._members[level].add(trial.trial_id)
         elif trial.trial_id not in self._members[level]:
@@ -57,7 +98,10 @@ class PerLevelScheduler(FIFOScheduler):
         group = self._group(trial)
         if group is None:
             return TrialScheduler.CONTINUE
-        if self._final_epoch is not None and int(result.get("epoch", 0)) >= self._final_epoch:
+        epoch = int(result.get("epoch", result.get("training_iteration", 0)))
+        if self._final_epoch is not None and epoch >= self._final_epoch:
+            return TrialScheduler.CONTINUE
+        if epoch < self._ready_epoch(trial):  # the curriculum has not acted yet: not judged
             return TrialScheduler.CONTINUE
         return group.on_trial_result(tune_controller, trial, result)
 
@@ -74,8 +118,8 @@ class PerLevelScheduler(FIFOScheduler):
             self._members[self._level(trial)].discard(trial.trial_id)
 
     def debug_string(self) -> str:
-        levels = ", ".join(f"{level:g}: {len(m)} running" for level, m in sorted(self._members.items()))
-        return f"{self._name} per sparsity level; baselines and controls never stopped [{levels}]"
+        groups = ", ".join(f"{arm} {level:g}: {len(m)} running" for (arm, level), m in sorted(self._members.items()))
+        return f"{self._name} per arm and sparsity level; controls never stopped [{groups}]"
 
 
 def make_scheduler(

@@ -1,10 +1,19 @@
-"""Optuna through Ray Tune, with the single-task arm and honest pruning.
+"""Optuna through Ray Tune, with the baseline arms, honest pruning and a level-centred objective.
 
-``CurriculumSearcher`` is Ray Tune's ``OptunaSearch`` (define-by-run, TPE) with two
-changes. It first hands out the fixed single-task baseline configs, which never enter
-the Optuna study (they are not a point of the curriculum space). And a trial that the
-scheduler stopped before its last epoch reaches Optuna as PRUNED with its intermediate
-values, not as COMPLETE with a truncated score, which would mislead TPE.
+``CurriculumSearcher`` is Ray Tune's ``OptunaSearch`` (define-by-run, TPE) with three
+changes. It first hands out the baseline arms' search configurations (single-task and
+multitask, drawn up front by ``curriclip.spaces``), which never enter the Optuna study
+(they are not points of the curriculum space). A trial that the scheduler stopped
+before its last epoch reaches Optuna as PRUNED with its intermediate values, not as
+COMPLETE with a truncated score, which would mislead TPE. And with one objective, the
+value Optuna learns from is centred per sparsity level: the trial's score minus the
+mean validation score of the single-task configurations at its level, so that 100%
+trials, which score higher whatever their curriculum, do not dominate what TPE learns.
+
+``CurriculumLimiter`` is Ray Tune's concurrency limiter; with ``batch=True`` it hands
+out one batch of trials, waits for all of them, and tells the searcher their results
+in the order they were proposed, so Optuna's proposals do not depend on which trial
+finished first.
 """
 
 from __future__ import annotations
@@ -16,9 +25,10 @@ from typing import Any
 
 import optuna
 from optuna.trial import TrialState
-from ray.tune.search import ConcurrencyLimiter
+from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
+from curriclip.config import trial_level
 from curriclip.names import Arm
 
 log = logging.getLogger(__name__)
@@ -98,6 +108,10 @@ class CurriculumSearcher(OptunaSearch):
         self._baseline_queue = list(baselines)
         self._baseline_trials: set[str] = set()
         self._epochs = epochs
+        self._metric_name = metric if isinstance(metric, str) else None  # centred only with one objective
+        self._single_task: dict[float, list[float]] = {}  # level -> completed single-task validation scores
+        self._reference: dict[float, float] = {}  # level -> the centre, frozen at the level's first tell
+        self._levels: dict[str, float] = {}  # curriculum trial -> its level
 
     @property
     def study(self) -> optuna.Study:
@@ -112,7 +126,35 @@ class CurriculumSearcher(OptunaSearch):
         config = super().suggest(trial_id)
         if isinstance(config, dict) and "trial" in config and trial_id in self._ot_trials:
             self._proposed[_config_key(config["trial"])] = self._ot_trials[trial_id].number
+            self._levels[trial_id] = trial_level(config["trial"])
         return config
+
+    def reference(self, level: float) -> float:
+        """The centre of ``level``: the mean single-task validation score there, frozen when first used.
+
+        In a synchronous search every baseline has finished before the first curriculum
+        trial is told, so the centre is the same in every run; asynchronously it is the
+        mean of the single-task trials finished by then (0 when none has).
+        """
+        if level not in self._reference:
+            scores = self._single_task.get(level, [])
+            self._reference[level] = sum(scores) / len(scores) if scores else 0.0
+        return self._reference[level]
+
+    def _centred(self, trial_id: str, result: dict | None) -> dict | None:
+        """The result with the metric centred on its level's reference (what Optuna learns from)."""
+        name = self._metric_name
+        if not result or name is None or name not in result or trial_id not in self._levels:
+            return result
+        return {**result, name: float(result[name]) - self.reference(self._levels[trial_id])}
+
+    def _record_baseline(self, result: dict | None) -> None:
+        cfg = _trial_config(result)
+        name = self._metric_name
+        if not cfg or cfg.get("arm") != Arm.SINGLE_TASK or name is None or result.get(name) is None:
+            return
+        if int(result.get("epoch", 0)) >= self._epochs:  # completed, not pruned
+            self._single_task.setdefault(trial_level(cfg), []).append(float(result[name]))
 
     def _adopt(self, trial_id: str, result: dict | None) -> bool:
         """Whether the searcher knows ``trial_id``, adopting a trial Ray re-created from an errored one.
@@ -153,11 +195,18 @@ class CurriculumSearcher(OptunaSearch):
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if self._adopt(trial_id, result) and trial_id not in self._baseline_trials:
-            super().on_trial_result(trial_id, result)
+            super().on_trial_result(trial_id, self._centred(trial_id, result))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        if not self._adopt(trial_id, result) or trial_id in self._baseline_trials:
+        if not self._adopt(trial_id, result):
             return
+        if trial_id in self._baseline_trials:
+            if not error:
+                self._record_baseline(result)
+            return
+        if trial_id not in self._levels and (cfg := _trial_config(result)):  # adopted after a restart
+            self._levels[trial_id] = trial_level(cfg)
+        result = self._centred(trial_id, result)
         epochs_done = int((result or {}).get("epoch", 0))
         if not error and result and epochs_done < self._epochs and trial_id not in self._completed_trials:
             # Stopped early by the scheduler: PRUNED keeps its intermediate values in the study.
@@ -171,15 +220,39 @@ class CurriculumSearcher(OptunaSearch):
 
 
 class CurriculumLimiter(ConcurrencyLimiter):
-    """Ray Tune's concurrency limiter, which also passes on the end of trials it did not hand out.
+    """Ray Tune's concurrency limiter, in proposal order, which also passes on the end of trials it did not hand out.
 
     The stock limiter drops ``on_trial_complete`` for any trial it does not count as live,
     and errored trials re-run by ``resume --resume-errored / --restart-errored`` are such
-    trials: without this, their Optuna trials would stay RUNNING forever.
+    trials: without this, their Optuna trials would stay RUNNING forever. In batch mode
+    the stock limiter tells a finished batch in completion order; this one tells it in
+    the order the trials were proposed.
     """
 
+    def __init__(self, searcher: Searcher, max_concurrent: int, batch: bool = False) -> None:
+        super().__init__(searcher, max_concurrent=max_concurrent, batch=batch)
+        self.proposal_order: dict[str, int] = {}
+
+    def suggest(self, trial_id: str) -> dict | None:
+        suggestion = super().suggest(trial_id)
+        if suggestion not in (None, Searcher.FINISHED):
+            self.proposal_order[trial_id] = len(self.proposal_order)
+        return suggestion
+
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        if trial_id in self.live_trials:
-            super().on_trial_complete(trial_id, result=result, error=error)
-        else:
+        if trial_id not in self.live_trials:
             self.searcher.on_trial_complete(trial_id, result=result, error=error)
+            return
+        if not self.batch:
+            super().on_trial_complete(trial_id, result=result, error=error)
+            return
+        self.cached_results[trial_id] = (result, error)
+        self.num_unfinished_live_trials -= 1
+        if self.num_unfinished_live_trials > 0:
+            return
+        for done in sorted(self.cached_results, key=lambda t: self.proposal_order.get(t, len(self.proposal_order))):
+            done_result, done_error = self.cached_results[done]
+            self.searcher.on_trial_complete(done, result=done_result, error=done_error)
+            self.live_trials.discard(done)
+        self.cached_results = {}
+        self.num_unfinished_live_trials = 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -100,3 +101,18 @@ class RunLocation:
         for name in names:
             if (staging / name).is_file():
                 self.write_bytes(name, (staging / name).read_bytes())
+
+
+#: Ray Tune experiments of the confirm phase: ``confirm-<n>`` inside the run directory.
+CONFIRM_PATTERN = re.compile(r"^confirm-(\d+)$")
+
+
+def confirm_dirs(run: RunLocation) -> list[str]:
+    """The names of a run's confirm-phase experiments, in the order they were started."""
+    selector = pafs.FileSelector(run.path, allow_not_found=True)
+    names = [
+        info.base_name
+        for info in run.fs.get_file_info(selector)
+        if info.type == pafs.FileType.Directory and CONFIRM_PATTERN.match(info.base_name)
+    ]
+    return sorted(names, key=lambda name: int(CONFIRM_PATTERN.match(name).group(1)))

@@ -3,19 +3,23 @@
 from curriclip.spaces.permutations import lehmer_decode, lehmer_encode, random_keys_decode
 from curriclip.spaces.space import (
     CurriculumSpace,
+    baseline_configs,
+    baseline_lrs,
+    configs_per_level,
     random_population,
-    shuffled_control_configs,
-    single_task_configs,
+    search_baselines,
     sparsity_grid,
 )
 
 __all__ = [
     "CurriculumSpace",
+    "baseline_configs",
+    "baseline_lrs",
+    "configs_per_level",
     "lehmer_decode",
     "lehmer_encode",
     "random_keys_decode",
     "random_population",
-    "shuffled_control_configs",
-    "single_task_configs",
+    "search_baselines",
     "sparsity_grid",
 ]

@@ -1,4 +1,4 @@
-"""From the experiment file to trial configs: the curriculum space and the single-task arm.
+"""From the experiment file to search-phase trial configs: the curriculum space and the tuned baseline arms.
 
 ``CurriculumSpace`` is an Optuna define-by-run function: conditional parameters (each
 pacing function's own a, b) are asked only when that function is chosen, and the
@@ -8,7 +8,10 @@ searched parameters and the contract travel together through Ray Tune.
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+import numpy as np
 
 from curriclip.config import ExperimentConfig, TrialConfig, level_fields
 from curriclip.curriculum import pacing
@@ -21,45 +24,66 @@ def base_trial_fields(experiment: ExperimentConfig, dataset_dir: str) -> dict[st
     return experiment.shared_trial_fields(dataset_dir)
 
 
-def single_task_configs(experiment: ExperimentConfig, dataset_dir: str) -> list[dict[str, Any]]:
-    """The baseline arm: ITC alone, no pacing, every seed at every sparsity level."""
-    base = base_trial_fields(experiment, dataset_dir)
-    configs = []
-    for level in experiment.space.sparsity:
-        for seed in experiment.search.seeds:
-            cfg = TrialConfig(
-                **base,
-                arm=Arm.SINGLE_TASK,
-                tasks=[ITC],
-                pacing="none",
-                seed=seed,
-                **level_fields(experiment.space.sparsity_mode, level),
-            )
-            configs.append(cfg.model_dump())
-    return configs
+def configs_per_level(experiment: ExperimentConfig) -> int:
+    """Search configurations each tuned arm gets per level: the curriculum's share of ``search.num_trials``."""
+    return max(1, math.ceil(experiment.search.num_trials / len(experiment.space.sparsity)))
 
 
-def shuffled_control_configs(experiment: ExperimentConfig, dataset_dir: str) -> list[dict[str, Any]]:
-    """The negative control: the single-task recipe on shuffled image-report pairs, at every sparsity level.
+def baseline_lrs(experiment: ExperimentConfig, level_index: int) -> list[float]:
+    """The learning rates the single-task and multitask arms try at one level.
 
-    One run per level and seed among the first ``search.control_seeds`` seeds (default 1): the control's expected
-    matched-vs-mismatched gap is 0 by construction and each run carries bootstrap intervals over the test pairs,
-    so one replicate per level shows the floor; more seeds cost a full trial each.
+    ``protocol.tuning: matched``: as many as the curriculum's configurations per level,
+    log-uniform over ``space.lr`` from a seeded generator (the same values for both arms,
+    so their tuning differs in nothing); ``fixed``: ``training.lr``, once per search seed.
     """
+    if experiment.protocol.tuning == "fixed":
+        return [experiment.training.lr] * len(experiment.search.seeds)
+    low, high = experiment.space.lr
+    rng = np.random.default_rng([experiment.search.sampler_seed, level_index])
+    return [float(np.exp(v)) for v in rng.uniform(np.log(low), np.log(high), configs_per_level(experiment))]
+
+
+def _arm_fields(experiment: ExperimentConfig, arm: Arm) -> dict[str, Any]:
+    if arm == Arm.MULTITASK:  # the curriculum's tasks and weighting, every task from step 0, no pacing
+        space = experiment.space
+        return {"tasks": [ITC, *space.tasks], "stage_span": 0.0, "weighting": space.weighting[0]}
+    return {"tasks": [ITC]}
+
+
+def baseline_configs(experiment: ExperimentConfig, dataset_dir: str, arm: Arm) -> list[dict[str, Any]]:
+    """The search-phase configurations of a tuned baseline arm (single_task or multitask) at every level."""
     base = base_trial_fields(experiment, dataset_dir)
+    seeds = experiment.search.seeds
     configs = []
-    for level in experiment.space.sparsity:
-        for seed in experiment.search.seeds[: experiment.search.control_seeds]:
+    for index, level in enumerate(experiment.space.sparsity):
+        for number, lr in enumerate(baseline_lrs(experiment, index)):
             cfg = TrialConfig(
-                **base,
-                arm=Arm.SHUFFLED_CONTROL,
-                tasks=[ITC],
+                **{**base, "lr": lr, **_arm_fields(experiment, arm)},
+                arm=arm,
                 pacing="none",
-                seed=seed,
+                seed=seeds[number % len(seeds)],
                 **level_fields(experiment.space.sparsity_mode, level),
             )
             configs.append(cfg.model_dump())
     return configs
+
+
+def search_baselines(experiment: ExperimentConfig, dataset_dir: str) -> list[dict[str, Any]]:
+    """Every tuned baseline arm's search configurations, interleaved level by level and arm by arm.
+
+    Interleaving puts one configuration of each (arm, level) group in each batch of a
+    synchronous search, so the schedulers' rungs only ever compare with earlier batches.
+    """
+    arms = [arm for arm in (Arm.SINGLE_TASK, Arm.MULTITASK) if arm in experiment.protocol.arms]
+    per_arm = [baseline_configs(experiment, dataset_dir, arm) for arm in arms]
+    levels = len(experiment.space.sparsity)
+    per_level = len(per_arm[0]) // levels if per_arm else 0
+    out = []
+    for number in range(per_level):
+        for index in range(levels):
+            for configs in per_arm:
+                out.append(configs[index * per_level + number])
+    return out
 
 
 def sparsity_grid(experiment: ExperimentConfig) -> list[dict[str, float]]:
@@ -111,6 +135,7 @@ class CurriculumSpace:
     def __init__(self, experiment: ExperimentConfig, dataset_dir: str) -> None:
         self.space = experiment.space
         self.seeds = list(experiment.search.seeds)
+        self.tuning = experiment.protocol.tuning
         self.base = base_trial_fields(experiment, dataset_dir)
         self.items = [ITC, *self.space.tasks]
         self.priors: dict = {}  # prior ordering name -> its parameters (space.ordering_prior)
@@ -134,7 +159,7 @@ class CurriculumSpace:
         params = suggest_pacing_params(trial, pacing_name, s.pacing[pacing_name])
         stage_span = trial.suggest_float("stage_span", *s.stage_span)
         fields = dict(self.base)
-        if s.lr is not None:
+        if s.lr is not None and self.tuning == "matched":
             fields["lr"] = trial.suggest_float("lr", *s.lr, log=True)
         if len(s.scorer) > 1:
             fields["scorer"] = trial.suggest_categorical("scorer", s.scorer)

@@ -7,7 +7,8 @@ cache is keyed by everything its value depends on, so a hit returns exactly what
 fresh process would have built:
 
 - splits: the dataset directory (its real path and the size and modification time of
-  every file in it), the split name, the image size and whether masks are read;
+  every file in it), the split name (or the phase, whose held-out split it is, and the
+  fraction of a carved validate split), the image size and whether masks are read;
 - built models: the model spec (and a local checkpoint's size and modification time),
   the training reports a ``wordpiece`` tower learns from,
   and the random state the model is drawn from (torch, numpy and Python generators);
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from curriclip.data.loader import ImageStore, SplitArrays, load_split_for
+from curriclip.data.loader import ImageStore, SplitArrays
 
 #: Environment switch: "0" turns the per-process caches off.
 CACHE_ENV = "CURRICLIP_TRIAL_CACHE"
@@ -130,13 +131,27 @@ def private_copy(split: SplitArrays) -> SplitArrays:
     )
 
 
-def open_split(dataset_dir: str, split: str, image_size: int | None, needs: Iterable[str]) -> SplitArrays:
-    """``load_split_for`` through this process's cache; the caller owns the returned copy."""
+def open_phase_splits(
+    dataset_dir: str, phase: str, image_size: int | None, needs: Iterable[str], validate_fraction: float
+) -> tuple[SplitArrays, SplitArrays]:
+    """``heldout.load_phase_splits`` (training rows, the phase's held-out rows) through this process's cache; the
+    caller owns the returned copies.
+
+    Keyed by the phase too, so the search phase's refusal of the test split is checked
+    on every miss and a hit never hands one phase's held-out rows to the other.
+    """
+    from curriclip.data.heldout import load_phase_splits
+
     needs = frozenset(needs)
+
+    def load() -> tuple[SplitArrays, SplitArrays]:
+        return load_phase_splits(dataset_dir, phase, image_size, needs, validate_fraction)
+
     if not enabled():
-        return load_split_for(dataset_dir, split, image_size, needs)
-    key = (dataset_key(dataset_dir), split, image_size, "masks" in needs)
-    return private_copy(SPLITS.get_or_make(key, lambda: load_split_for(dataset_dir, split, image_size, needs)))
+        return load()
+    key = (dataset_key(dataset_dir), "phase", str(phase), image_size, "masks" in needs, validate_fraction)
+    train, held_out = SPLITS.get_or_make(key, load)
+    return private_copy(train), private_copy(held_out)
 
 
 # ---------------------------------------------------------------------------

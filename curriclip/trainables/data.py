@@ -1,4 +1,4 @@
-"""A trial's data: its subset of the training split, the fixed held-out split, and the rows batches come from.
+"""A trial's data: its subset of the training split, its phase's held-out split, and the rows batches come from.
 
 Which rows a batch holds follows from the trial's tasks: each need a task declares is
 a column of ``curriclip.data.loader.BATCH_COLUMNS``, so a task that needs a new column
@@ -18,7 +18,7 @@ from curriclip.data.store import read_split
 from curriclip.data.subsets import label_subset_mask, sparsity_subset
 from curriclip.errors import DataError
 from curriclip.tasks.base import Batch, get, missing_data
-from curriclip.trainables.cache import open_split  # load_split_for, cached per process (a private copy)
+from curriclip.trainables.cache import open_phase_splits  # load_phase_splits, cached per process (copies)
 from curriclip.trainables.controls import SHUFFLED_CONTROL, shuffle_pairs
 
 #: Columns every trial loads whatever its tasks: report tokens (curriculum scorers and the negative control read them).
@@ -27,11 +27,11 @@ ALWAYS = frozenset({"text"})
 
 @dataclass
 class TrialData:
-    """The training subset, the held-out split and its tokens, and the training rows by ``Batch`` attribute."""
+    """The training subset, the held-out split (validate or test, by phase) and its tokens, the training rows."""
 
     train: SplitArrays
-    test: SplitArrays
-    test_tokens: torch.Tensor
+    held_out: SplitArrays
+    held_out_tokens: torch.Tensor
     rows: dict[str, Rows]
     #: what a column's gathered rows become on the device (masks travel as uint8, train as float)
     dtypes: dict[str, torch.dtype] = field(default_factory=dict)
@@ -55,7 +55,7 @@ def _cast(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
     return tensor if dtype is None else tensor.to(dtype)
 
 
-def build_trial_data(train: SplitArrays, test: SplitArrays, needs: Iterable[str], tokenizer: Callable) -> TrialData:
+def build_trial_data(train: SplitArrays, held_out: SplitArrays, needs: Iterable[str], tokenizer: Callable) -> TrialData:
     """The trial's data with every ``Batch`` attribute that ``needs`` supply, as rows of the training subset."""
     rows: dict[str, Rows] = {}
     dtypes: dict[str, torch.dtype] = {}
@@ -65,7 +65,7 @@ def build_trial_data(train: SplitArrays, test: SplitArrays, needs: Iterable[str]
                 rows[name] = values
                 if column.dtype is not None:
                     dtypes[name] = column.dtype
-    return TrialData(train, test, tokenizer(test.texts), rows, dtypes)
+    return TrialData(train, held_out, tokenizer(held_out.texts), rows, dtypes)
 
 
 def check_task_data(cfg: TrialConfig, train: SplitArrays) -> None:
@@ -77,12 +77,14 @@ def check_task_data(cfg: TrialConfig, train: SplitArrays) -> None:
 
 
 def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> TrialData:
-    """The trial's sparsity subset of the training split, and the full, fixed test split."""
+    """The trial's sparsity subset of the training split, and its phase's full held-out split.
+
+    The search phase gets ``validate`` and cannot get ``test`` (``curriclip.data.heldout``).
+    """
     needs = trial_needs(cfg)
-    train = open_split(cfg.dataset_dir, "train", image_size, needs)
-    test = open_split(cfg.dataset_dir, "test", image_size, needs)  # Dice of segmentation heads
-    if len(test) == 0:
-        raise DataError(f"{cfg.dataset_dir}: the test split is empty; CLIP score needs held-out pairs")
+    train, held_out = open_phase_splits(cfg.dataset_dir, cfg.phase, image_size, needs, cfg.validate_fraction)
+    if len(held_out) == 0:
+        raise DataError(f"{cfg.dataset_dir}: the {cfg.eval_split} split is empty; CLIP score needs held-out pairs")
     keep = sparsity_subset(train.subject_ids, cfg.sparsity, seed=cfg.subset_seed, labels=train.labels.numpy())
     train = train.take(keep)
     if cfg.label_fraction < 1.0:  # label sparsity: ITC keeps every pair, label tasks see fewer labels
@@ -93,7 +95,7 @@ def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> T
     check_task_data(cfg, train)
     if cfg.arm == SHUFFLED_CONTROL:  # negative control: images paired with other samples' reports
         train = shuffle_pairs(train, cfg.seed)
-    return build_trial_data(train, test, needs, tokenizer)
+    return build_trial_data(train, held_out, needs, tokenizer)
 
 
 def training_reports(dataset_dir: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The per-epoch evaluation of a trial on the fixed held-out split.
+"""The per-epoch evaluation of a trial on its held-out split (validate in the search phase, test in confirm).
 
 ``Evaluator`` is built once per trial. It checks that the held-out split shares no
 sample and no subject with the trial's training subset (evaluation never sees a
@@ -26,6 +26,8 @@ import torch
 from curriclip.data.loader import SplitArrays
 from curriclip.errors import DataError
 from curriclip.metrics import METRICS
+from curriclip.metrics.alignment import clip_score_gap_pairs, clip_score_pairs
+from curriclip.metrics.retrieval import retrieval_hits
 from curriclip.metrics.spec import EvalInputs
 from curriclip.metrics.uncertainty import BOOTSTRAP_RESAMPLES
 from curriclip.metrics.zeroshot import finding_prompts
@@ -122,43 +124,58 @@ class Evaluator:
     def __init__(
         self,
         train: SplitArrays,
-        test: SplitArrays,
-        test_tokens: torch.Tensor,
+        held_out: SplitArrays,
+        held_out_tokens: torch.Tensor,
         tokenizer: Callable,
         batch_size: int,
         device: torch.device,
         n_resamples: int = BOOTSTRAP_RESAMPLES,
+        split_name: str = "test",
     ) -> None:
-        check_isolation(train, test)
-        if len(test) < 2:
-            raise DataError(f"the held-out split has {len(test)} pair(s); evaluation needs at least 2")
-        self.test, self.test_tokens = test, test_tokens
+        check_isolation(train, held_out)
+        if len(held_out) < 2:
+            raise DataError(f"the held-out split has {len(held_out)} pair(s); evaluation needs at least 2")
+        self.held_out, self.held_out_tokens, self.split_name = held_out, held_out_tokens, split_name
         self.batch_size, self.device, self.n_resamples = batch_size, device, n_resamples
-        self.test_split_hash = split_hash(test.sample_ids)
-        self.positives = identical_rows(test_tokens)
-        positive, negative = finding_prompts(test.label_names)
+        self.test_split_hash = split_hash(held_out.sample_ids)
+        self.positives = identical_rows(held_out_tokens)
+        positive, negative = finding_prompts(held_out.label_names)
         self.num_findings = len(positive)
         self.prompt_tokens = tokenizer(positive + negative) if positive else None
 
     @torch.no_grad()
     def __call__(self, model, tasks: Mapping | None = None) -> dict[str, float | str]:
         tasks = tasks or {}
-        images, texts = encode(model, self.test.images, self.test_tokens, self.batch_size, self.device)
+        images, texts = encode(model, self.held_out.images, self.held_out_tokens, self.batch_size, self.device)
         inputs = EvalInputs(self.n_resamples, images=images, texts=texts, positives=self.positives)
         if self.prompt_tokens is not None:
             prompts = encode_texts(model, self.prompt_tokens, self.batch_size, self.device)
             inputs.positive_prompts, inputs.negative_prompts = prompts.split(self.num_findings)
-            inputs.labels = self.test.labels
-        if self.test.masks is not None and any(hasattr(task, "predict_masks") for task in tasks.values()):
-            inputs.mask_chunks = lambda: mask_chunks(model, tasks, self.test, self.device)
+            inputs.labels = self.held_out.labels
+        if self.held_out.masks is not None and any(hasattr(task, "predict_masks") for task in tasks.values()):
+            inputs.mask_chunks = lambda: mask_chunks(model, tasks, self.held_out, self.device)
         out: dict[str, float | str] = dict(run_metrics(inputs))
         for name, task in tasks.items():
             hook = getattr(task, "evaluate", None)
             if hook is not None:
                 head = model.heads[name] if name in model.heads else None
-                out.update(hook(model, head, self.test, self.device))
+                out.update(hook(model, head, self.held_out, self.device))
         out["test_split_hash"] = self.test_split_hash
+        out["split_evaluated"] = self.split_name
         return out
+
+    @torch.no_grad()
+    def per_pair(self, model) -> dict[str, list]:
+        """Each held-out pair's CLIP score, CLIP-score gap and R@1 (the unit a two-level bootstrap resamples)."""
+        images, texts = encode(model, self.held_out.images, self.held_out_tokens, self.batch_size, self.device)
+        hits = retrieval_hits(images, texts, ks=(1,), positives=self.positives)
+        return {
+            "sample_id": [str(s) for s in self.held_out.sample_ids],
+            "subject_id": [str(s) for s in self.held_out.subject_ids],
+            "clip_score": clip_score_pairs(images, texts).tolist(),
+            "clip_score_gap": clip_score_gap_pairs(images, texts, positives=self.positives).tolist(),
+            "r1": ((hits["i2t_r1"].double() + hits["t2i_r1"].double()) / 2).tolist(),
+        }
 
 
 def init_metrics(metrics: Mapping[str, float | str]) -> dict[str, float]:

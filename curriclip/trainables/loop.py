@@ -20,9 +20,11 @@ from collections.abc import Callable
 import torch
 
 from curriclip.config import TrialConfig
+from curriclip.names import Phase
 from curriclip.tasks.base import StepContext
 from curriclip.trainables.evaluation import init_metrics
 from curriclip.trainables.parallel import DataParallel
+from curriclip.trainables.provenance import provenance
 from curriclip.trainables.trial import Trial, build_trial, untrained_metrics
 
 #: open_clip clamps the learnable temperature to at most 100 (log 100 ≈ 4.6052).
@@ -84,19 +86,34 @@ def evaluate(trial: Trial) -> dict:
     return trial.evaluator(trial.model, trial.tasks)
 
 
+def evaluates_at(cfg: TrialConfig, epoch: int) -> bool:
+    """Whether the trial evaluates after ``epoch`` (1-based): every epoch in the search phase (schedulers and the
+    searcher read validate), only the last in the confirm phase (test is read once, by the run that reports it)."""
+    return cfg.phase == Phase.SEARCH or epoch >= cfg.epochs
+
+
+def final_state(trial: Trial) -> Callable[[], dict]:
+    """The checkpoint state; a confirm run's last one also holds its per-pair test scores (``per_pair``)."""
+    if trial.cfg.phase != Phase.CONFIRM or trial.epoch < trial.cfg.epochs:
+        return trial.state_dict
+    per_pair = trial.evaluator.per_pair(trial.model)
+    return lambda: {**trial.state_dict(), "per_pair": per_pair}
+
+
 def epoch_report(trial: Trial, losses: dict[str, float], epoch_start: float, started: float) -> dict:
-    """What rank 0 reports after an epoch: held-out metrics, the untrained model's, losses and curriculum state."""
+    """What rank 0 reports after an epoch: held-out metrics (when it evaluates), losses and curriculum state."""
     end_step = trial.epoch * trial.cfg.steps_per_epoch
     return {
-        **evaluate(trial),
+        **(evaluate(trial) if evaluates_at(trial.cfg, trial.epoch) else {}),
         **trial.init,
         "epoch": trial.epoch,
         **losses,
         **trial.curriculum.epoch_metrics(end_step - 1, trial.data.train.difficulty),  # data_fraction, ...
         "active_tasks": ",".join(trial.curriculum.weights(end_step - 1)),
         "train_pairs": len(trial.data.train),
-        "test_pairs": len(trial.data.test),
+        "test_pairs": len(trial.data.held_out),
         "logit_scale": float(trial.model.logit_scale.detach().exp()),
+        **provenance(),
         "epoch_time_s": time.monotonic() - epoch_start,
         "time_s": time.monotonic() - started,
     }
@@ -125,15 +142,15 @@ def run_trial(
             **trial.init,
             "epoch": cfg.epochs,
             "train_pairs": len(trial.data.train),
-            "test_pairs": len(trial.data.test),
+            "test_pairs": len(trial.data.held_out),
             "time_s": time.monotonic() - started,
         }
-        report(metrics, trial.state_dict)
+        report(metrics, final_state(trial))
     trial.model.train()
     for epoch in range(trial.epoch, cfg.epochs):
         epoch_start = time.monotonic()
         losses = train_epoch(trial, epoch)
         if is_main:
             metrics = epoch_report(trial, losses, epoch_start, started)
-            report(metrics, trial.state_dict)
+            report(metrics, final_state(trial))
     return metrics

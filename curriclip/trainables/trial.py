@@ -133,7 +133,10 @@ def build_trial(cfg: TrialConfig, parallel: DataParallel) -> Trial:
         clip, tokenizer, image_size = cache.built_model(model_key, reports, lambda: build_clip(spec, reports))
     with PHASES.phase("data_open"):
         data = load_trial_data(cfg, image_size, tokenizer)
-    evaluator = Evaluator(data.train, data.test, data.test_tokens, tokenizer, cfg.eval_batch_size, device)
+    evaluator = Evaluator(
+        data.train, data.held_out, data.held_out_tokens, tokenizer, cfg.eval_batch_size, device,
+        split_name=str(cfg.eval_split),
+    )  # fmt: skip
     tasks = {name: get(name).configure(label_policy=cfg.label_policy, **parallel.task_options()) for name in cfg.tasks}
     info = model_info(clip, len(data.train.label_names), image_size)
     heads = {name: head for name, task in tasks.items() if (head := task.build_head(info)) is not None}
@@ -180,12 +183,13 @@ def untrained_key(trial: Trial) -> tuple:
 
     cfg, evaluator, compute = trial.cfg, trial.evaluator, trial.compute
     weights = sorted(trial.model.state_dict().items())  # task order is in the weights' values, not their names
-    heldout = [("tokens", evaluator.test_tokens), ("prompts", getattr(evaluator, "prompt_tokens", None))]
+    heldout = [("tokens", evaluator.held_out_tokens), ("prompts", getattr(evaluator, "prompt_tokens", None))]
     return (
         cache.tensor_digest(weights),
         cache.tensor_digest(heldout),
+        evaluator.split_name,
         evaluator.test_split_hash,
-        len(evaluator.test),
+        len(evaluator.held_out),
         cache.dataset_key(cfg.dataset_dir),
         tuple(cfg.tasks),
         cfg.label_policy,

@@ -26,6 +26,7 @@ a reused process exactly what it computes in a fresh one. Each report carries a
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import tempfile
@@ -36,6 +37,7 @@ import torch
 from ray import tune
 
 from curriclip.config import TrialConfig
+from curriclip.names import PER_PAIR_FILE
 from curriclip.trainables.loop import run_trial
 from curriclip.trainables.timing import PHASES
 
@@ -127,7 +129,12 @@ def _reporter(stamps: dict) -> Callable[[dict, Callable[[], dict]], None]:
     def report(metrics: dict, make_state: Callable[[], dict]) -> None:
         with tempfile.TemporaryDirectory() as directory:
             with PHASES.phase("checkpoint_write"):
-                torch.save(make_state(), os.path.join(directory, STATE_FILE))
+                state = make_state()
+                per_pair = state.pop("per_pair", None)  # a confirm run's per-pair test scores: beside, as JSON
+                torch.save(state, os.path.join(directory, STATE_FILE))
+                if per_pair is not None:
+                    with open(os.path.join(directory, PER_PAIR_FILE), "w", encoding="utf-8") as f:
+                        json.dump(per_pair, f)
             timing = {**stamps, **PHASES.snapshot(), "reported_at": time.time()}
             with PHASES.phase("tune_report"):  # persists the checkpoint, then waits for the driver to take it
                 tune.report({**metrics, "timing": timing}, checkpoint=tune.Checkpoint.from_directory(directory))

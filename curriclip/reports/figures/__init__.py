@@ -36,6 +36,7 @@ class FigureSpec:
 
 
 FIGURES: Registry[FigureSpec] = Registry("report figure", "figures")
+FIGURES.lazy("paired_differences", "curriclip.reports.figures.paired_differences:FIGURE")
 FIGURES.lazy("answer", "curriclip.reports.figures.answer:FIGURE")
 FIGURES.lazy("difference", "curriclip.reports.figures.difference:FIGURE")
 FIGURES.lazy("companion", "curriclip.reports.figures.companion:FIGURE")
@@ -52,3 +53,4 @@ FIGURES.lazy("importances", "curriclip.reports.figures.importances:FIGURE")
 FIGURES.lazy("history", "curriclip.reports.figures.history:FIGURE")
 FIGURES.lazy("pareto", "curriclip.reports.figures.pareto:FIGURE")
 FIGURES.lazy("status", "curriclip.reports.figures.status:FIGURE")
+FIGURES.lazy("expected_max", "curriclip.reports.figures.expected_max:FIGURE")

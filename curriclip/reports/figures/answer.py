@@ -1,4 +1,4 @@
-"""The answer: CLIP score vs sparsity per arm (mean ± 95% CI), every trial, the best curriculum trial.
+"""The search phase: CLIP score vs sparsity per arm (mean ± 95% CI), every trial, the best curriculum trial.
 
 Not from ``optuna.visualization``: its studies hold the curriculum trials only, and this figure
 compares arms (baseline and controls are not study trials) at each sparsity level.
@@ -33,7 +33,7 @@ from ..style import (
 )
 from . import FigureSpec
 
-TITLE = "CLIP score on the held-out set vs training-data sparsity (completed trials)"
+TITLE = "CLIP score of the search-phase trials vs training-data sparsity (completed trials)"
 
 
 @dataclass

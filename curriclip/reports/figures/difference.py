@@ -1,5 +1,6 @@
-"""Each arm's mean CLIP score minus the single-task mean per level, with a Welch 95% interval:
-the comparison the answer rests on (zero = no difference). Arms are not Optuna study trials."""
+"""Search phase: each arm's mean CLIP score minus the single-task mean per level, with a Welch 95% interval over
+trials (configurations, not seeds; zero = no difference). The confirmed answer's paired differences are
+``paired_differences``. Arms are not Optuna study trials."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from ..style import (
 )
 from . import FigureSpec
 
-TITLE = "Difference from single-task (arm mean − single-task mean, 95% Welch CI)"
+TITLE = "Difference from single-task over search-phase trials (arm mean − single-task mean, 95% Welch CI)"
 
 
 @dataclass

@@ -36,7 +36,8 @@ def plot(name: str, results: Results) -> Plot:
 
 
 SECTIONS: Registry[Section] = Registry("report section", "sections")
-SECTIONS.lazy("answer", "curriclip.reports.sections.answer:SECTION")
+SECTIONS.lazy("confirmed", "curriclip.reports.sections.confirmed:SECTION")
+SECTIONS.lazy("search_phase", "curriclip.reports.sections.search_phase:SECTION")
 SECTIONS.lazy("choices", "curriclip.reports.sections.choices:SECTION")
 SECTIONS.lazy("dynamics", "curriclip.reports.sections.dynamics:SECTION")
 SECTIONS.lazy("search", "curriclip.reports.sections.search:SECTION")

@@ -1,4 +1,4 @@
-"""2. Curriculum choices: pacing function, task ordering, loss weighting, all searched parameters."""
+"""Curriculum choices: pacing function, task ordering, loss weighting, all searched parameters."""
 
 from __future__ import annotations
 

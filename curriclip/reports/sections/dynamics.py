@@ -1,4 +1,4 @@
-"""3. Dynamics: CLIP score per epoch, per-task losses, the schedules followed, data admitted."""
+"""Dynamics: CLIP score per epoch, per-task losses, the schedules followed, data admitted."""
 
 from __future__ import annotations
 

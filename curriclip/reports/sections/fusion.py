@@ -1,4 +1,4 @@
-"""7. Fusion: the top K trials fused by hierarchical majority vote / STAPLE (BRATS), when ``curriclip fuse`` ran.
+"""Fusion: the top K trials fused by hierarchical majority vote / STAPLE (BRATS), when ``curriclip fuse`` ran.
 
 One row per fusion (K, method): the fused Dice per region and alignment metrics against the best
 single trial, whether the fusion is above every single trial, and which trial was best on which

@@ -1,4 +1,4 @@
-"""4. Search: parameter importances, optimisation history, Pareto front, status counts, errors."""
+"""Search: parameter importances, optimisation history, Pareto front, status counts, errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""6. Task map: the TaCo map of the run's tasks, when the run has one (``<run>/taskmap`` or ``space.task_map``).
+"""Task map: the TaCo map of the run's tasks, when the run has one (``<run>/taskmap`` or ``space.task_map``).
 
 The map and its figures are ``curriclip.taskmap``'s; this section only finds the map and places
 its fragment (2-D projection by category, similarity matrix, modification trajectories) on the page.

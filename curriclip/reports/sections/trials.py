@@ -1,4 +1,4 @@
-"""5. Trials: every trial in a sortable table; hovering a row shows its full configuration."""
+"""Trials: every trial of both phases in a sortable table; hovering a row shows its full configuration."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from curriclip.names import FINAL_PREFIX, Status, TrialColumn
 
 from ..blocks import Badges, Cell, Column, Table, cell, num, text
 from ..figures.companion import companion_metrics
-from ..results import Results
+from ..results import PHASE, SPLIT_EVALUATED, Results
 from ..style import fmt_sparsity, is_missing, plot_text
 from . import Section
 
@@ -27,6 +27,8 @@ class TrialField:
 TRIAL_TABLE = (
     TrialField(TrialColumn.TRIAL_ID, "trial"),
     TrialField(TrialColumn.STATUS, "status"),
+    TrialField(PHASE, "phase"),
+    TrialField(SPLIT_EVALUATED, "scored on"),
     TrialField(TrialColumn.ARM, "arm"),
     TrialField(TrialColumn.SPARSITY, "sparsity", ".4g"),
     TrialField(TrialColumn.SEED, "seed", "d"),
@@ -44,7 +46,7 @@ def trial_fields(trials: pd.DataFrame) -> list[TrialField]:
     """The table's columns: the fixed ones, weighting when recorded, companion metrics before the error."""
     fields = list(TRIAL_TABLE)
     if "weighting" in trials.columns:
-        fields.insert(7, TrialField("weighting", "weighting"))
+        fields.insert(9, TrialField("weighting", "weighting"))
     for metric in companion_metrics(trials):
         fields.insert(-1, TrialField(FINAL_PREFIX + metric, metric, ".4f"))
     return fields
@@ -73,12 +75,15 @@ def trials_table(trials: pd.DataFrame) -> Table:
 
 
 def blocks(results: Results) -> list:
-    if results.trials.empty:
+    trials = results.all_trials
+    if trials.empty:
         return [text("No trials recorded yet.", css="note", box=True)]
     hint = (
-        "Click a column header to sort. Hover a row (or any point in a figure) to see that trial's full configuration."
+        "Both phases: search-phase trials were scored on the split in “scored on” and selected the winners; "
+        "confirm-phase trials re-ran the winners on fresh seeds and were scored once on test. Click a column header "
+        "to sort. Hover a row (or any point in a figure) to see that trial's full configuration."
     )
-    return [Badges(results.status_counts()), text(hint), trials_table(results.trials)]
+    return [Badges(results.status_counts()), text(hint), trials_table(trials)]
 
 
 SECTION = Section("trials", "Trials", "Trials", blocks)

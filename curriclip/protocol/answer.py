@@ -1,0 +1,243 @@
+"""The confirmed answer: paired differences, corrected intervals and one of four verdicts per level and arm.
+
+Each comparison pairs an arm's confirm runs with the reference arm's on the same seeds
+(only seeds both finished count). One Holm family per metric holds every level x arm
+comparison of the question (multitask, curriculum and curriculum_random against
+single_task, and curriculum against curriculum_random, which isolates the ordering);
+the shuffled-pairs control against single_task is a separate family, so a control does
+not cost the question power. The verdict is given on CLIP score (the headline) and on
+the robust metric, and a disagreement between them is said in words.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from curriclip.names import REFERENCE_ARM, Arm
+from curriclip.stats import ComparisonResult, Verdict, compare_family, two_level_bootstrap, verdict_sentence
+
+#: The per-pair column of each metric in ``per_pair.parquet``.
+PAIR_COLUMN = {"clip_score": "clip_score", "clip_score_gap": "clip_score_gap", "mean_r1": "r1"}
+METRIC_WORDS = {"clip_score": "CLIP score", "clip_score_gap": "matched-mismatched gap", "mean_r1": "mean R@1"}
+SCHEMA = 1
+
+
+def _questions(arms: Iterable[Arm]) -> list[tuple[Arm, Arm]]:
+    """(arm, reference) pairs of the main family, for the arms this run has."""
+    arms = list(arms)
+    pairs = [(arm, REFERENCE_ARM) for arm in (Arm.MULTITASK, Arm.CURRICULUM, Arm.CURRICULUM_RANDOM) if arm in arms]
+    if Arm.CURRICULUM in arms and Arm.CURRICULUM_RANDOM in arms:
+        pairs.append((Arm.CURRICULUM, Arm.CURRICULUM_RANDOM))
+    return pairs
+
+
+def _paired(confirm: pd.DataFrame, level: float, arm: str, reference: str, metric: str) -> pd.DataFrame:
+    """Per-seed values of ``arm`` and ``reference`` at ``level``, on the seeds both completed."""
+    done = confirm[(confirm["status"] == "completed") & ((confirm["level"] - level).abs() < 1e-9)]
+    a = done[done["arm"] == arm].set_index("seed")[metric]
+    b = done[done["arm"] == reference].set_index("seed")[metric]
+    both = pd.concat({"arm": a, "reference": b}, axis=1, join="inner").dropna()
+    return both.sort_index()
+
+
+def _pair_diffs(pairs: pd.DataFrame, level: float, arm: str, reference: str, metric: str, seeds) -> pd.DataFrame:
+    """Per test pair and seed: arm minus reference (the same pair, the same seed)."""
+    column = PAIR_COLUMN[metric]
+    at = pairs[((pairs["level"] - level).abs() < 1e-9) & pairs["seed"].isin(list(seeds))]
+    keys = ["seed", "sample_id", "subject_id"]
+    a = at[at["arm"] == arm].set_index(keys)[column]
+    b = at[at["arm"] == reference].set_index(keys)[column]
+    return (a - b).dropna().reset_index(name="diff")
+
+
+def _interval(values: np.ndarray, alpha: float) -> list[float]:
+    if len(values) < 2:
+        return [math.nan, math.nan]
+    result = scipy_stats.ttest_1samp(values, 0.0)
+    low, high = result.confidence_interval(1 - alpha)
+    return [float(low), float(high)]
+
+
+def _arm_summary(confirm: pd.DataFrame, levels, arms, metrics, alpha: float) -> list[dict]:
+    rows = []
+    done = confirm[confirm["status"] == "completed"]
+    for level in levels:
+        at = done[(done["level"] - level).abs() < 1e-9]
+        for arm in arms:
+            for metric in metrics:
+                values = at.loc[at["arm"] == arm, metric].dropna().to_numpy(dtype=float)
+                rows.append(
+                    {
+                        "level": level,
+                        "arm": str(arm),
+                        "metric": metric,
+                        "n": int(len(values)),
+                        "mean": float(values.mean()) if len(values) else math.nan,
+                        "ci": _interval(values, alpha),
+                    }
+                )
+        for metric in metrics:  # the untrained model on the same test pairs: a control on every row
+            values = at[f"init_{metric}"].dropna().to_numpy(dtype=float)
+            rows.append(
+                {
+                    "level": level,
+                    "arm": "untrained",
+                    "metric": metric,
+                    "n": int(len(values)),
+                    "mean": float(values.mean()) if len(values) else math.nan,
+                    "ci": _interval(values, alpha),
+                }
+            )
+    return rows
+
+
+def _result_row(level, arm, reference, metric, result: ComparisonResult, pairs, seeds, protocol) -> dict:
+    diffs = _pair_diffs(pairs, level, arm, reference, metric, seeds) if not pairs.empty else pd.DataFrame()
+    two_level = [math.nan, math.nan]
+    if len(diffs) and diffs["seed"].nunique() >= 2:
+        two_level = list(two_level_bootstrap(diffs["seed"], diffs["subject_id"], diffs["diff"], alpha=protocol.alpha))
+    label = f"{arm} vs {reference} at {level:.0%} ({METRIC_WORDS[metric]})"
+    return {
+        "level": level,
+        "arm": str(arm),
+        "reference": str(reference),
+        "metric": metric,
+        "n": result.n,
+        "diff_mean": result.diff_mean,
+        "diff_sd": result.diff_sd,
+        "ci": list(result.ci),
+        "ci_method": result.ci_method,
+        "corrected_ci": list(result.corrected_ci),
+        "corrected_confidence": result.corrected_confidence,
+        "p": result.p,
+        "p_holm": result.p_holm,
+        "tost_p_holm": result.tost_p_holm,
+        "two_level_ci": two_level,
+        "verdict": str(result.verdict),
+        "detectable_effect": result.detectable_effect,
+        "seeds_needed": result.seeds_needed,
+        "sentence": verdict_sentence(label, result, protocol.equivalence_margin[metric], protocol.alpha),
+    }
+
+
+def _family(confirm, pairs, levels, questions, metric: str, protocol) -> list[dict]:
+    """Every comparison of one Holm family on one metric."""
+    diffs, seeds = {}, {}
+    for level in levels:
+        for arm, reference in questions:
+            both = _paired(confirm, level, arm, reference, metric)
+            diffs[(level, arm, reference)] = (both["arm"] - both["reference"]).to_numpy(dtype=float)
+            seeds[(level, arm, reference)] = list(both.index)
+    results = compare_family(diffs, margin=protocol.equivalence_margin[metric], alpha=protocol.alpha)
+    return [
+        _result_row(level, arm, reference, metric, results[(level, arm, reference)], pairs, seeds[key], protocol)
+        for key in diffs
+        for level, arm, reference in [key]
+    ]
+
+
+def _disagreements(comparisons: list[dict], summary: list[dict], robust: str) -> list[dict]:
+    """Where CLIP score and the robust metric disagree, and where the shuffled control scores like a model."""
+    out = []
+    verdicts = {(c["level"], c["arm"], c["reference"], c["metric"]): c["verdict"] for c in comparisons}
+    words = METRIC_WORDS[robust]
+    for (level, arm, reference, metric), verdict in verdicts.items():
+        if metric != "clip_score":
+            continue
+        other = verdicts.get((level, arm, reference, robust))
+        if verdict == Verdict.BETTER and other != Verdict.BETTER:
+            sentence = f"CLIP score rose but the {words} did not ({other}): geometry, not alignment"
+        elif verdict != Verdict.BETTER and other == Verdict.BETTER:
+            sentence = f"the {words} rose but CLIP score did not ({verdict})"
+        else:
+            continue
+        out.append(
+            {"level": level, "arm": arm, "reference": reference, "sentence": f"{arm} vs {reference}: {sentence}"}
+        )
+    means = {(s["level"], s["arm"], s["metric"]): s["mean"] for s in summary}
+    for level in sorted({s["level"] for s in summary}):
+        control = means.get((level, str(Arm.SHUFFLED_CONTROL), "clip_score"), math.nan)
+        single = means.get((level, str(REFERENCE_ARM), "clip_score"), math.nan)
+        if control >= single:
+            out.append(
+                {
+                    "level": level,
+                    "arm": str(Arm.SHUFFLED_CONTROL),
+                    "reference": str(REFERENCE_ARM),
+                    "sentence": f"at {level:.0%} the shuffled-pairs control scores {control:.3f} CLIP score against "
+                    f"single_task's {single:.3f}: CLIP score alone does not show alignment here",
+                }
+            )
+    return out
+
+
+def _winners(confirm: pd.DataFrame) -> list[dict]:
+    """Each tuned arm's winner: its validation score in the search and its confirmed test mean (winner's curse)."""
+    rows = []
+    done = confirm[confirm["status"] == "completed"]
+    for (level, arm), part in done.groupby(["level", "arm"]):
+        if arm not in (Arm.SINGLE_TASK, Arm.MULTITASK, Arm.CURRICULUM):
+            continue
+        search = float(part["search_score"].iloc[0])
+        confirmed = float(part["clip_score"].mean())
+        rows.append(
+            {
+                "level": float(level),
+                "arm": str(arm),
+                "trial_id": str(part["source_trial_id"].iloc[0]),
+                "search_score": search,
+                "confirm_mean": confirmed,
+                "gap": search - confirmed,
+            }
+        )
+    return rows
+
+
+def _summary(comparisons: list[dict], robust: str) -> str:
+    """One paragraph: the curriculum (and multitask) against single-task at each level, on both metrics."""
+    parts = []
+    for c in comparisons:
+        if c["reference"] == REFERENCE_ARM and c["arm"] in (Arm.CURRICULUM, Arm.MULTITASK):
+            parts.append(
+                f"{c['arm']} at {c['level']:.0%} on {METRIC_WORDS[c['metric']]}: {c['verdict']} "
+                f"({c['diff_mean']:+.3f}, n={c['n']})"
+            )
+    if not parts:
+        return "No confirmed comparison yet."
+    return "Confirmed on the test split against single_task, Holm-corrected: " + "; ".join(parts) + "."
+
+
+def build_answer(experiment, confirm: pd.DataFrame, pairs: pd.DataFrame) -> dict:
+    """The verdict table of a run (what ``answer.json`` holds)."""
+    protocol = experiment.protocol
+    levels = sorted(float(v) for v in confirm["level"].unique())
+    arms = [arm for arm in protocol.arms if (confirm["arm"] == arm).any()]
+    metrics = list(protocol.metrics)
+    comparisons = []
+    for metric in metrics:
+        comparisons += _family(confirm, pairs, levels, _questions(arms), metric, protocol)
+        if Arm.SHUFFLED_CONTROL in arms:
+            comparisons += _family(confirm, pairs, levels, [(Arm.SHUFFLED_CONTROL, REFERENCE_ARM)], metric, protocol)
+    summary = _arm_summary(confirm, levels, arms, metrics, protocol.alpha)
+    return {
+        "schema": SCHEMA,
+        "headline_metric": metrics[0],
+        "robust_metric": metrics[1],
+        "alpha": protocol.alpha,
+        "equivalence_margin": {m: protocol.equivalence_margin[m] for m in metrics},
+        "reference_arm": str(REFERENCE_ARM),
+        "k": int(confirm.loc[confirm["status"] == "completed", "seed"].nunique()),
+        "confirm_seeds": sorted(int(s) for s in confirm["seed"].unique()),
+        "levels": levels,
+        "arms": [str(arm) for arm in arms],
+        "arm_summary": summary,
+        "comparisons": comparisons,
+        "winners": _winners(confirm),
+        "disagreements": _disagreements(comparisons, summary, metrics[1]),
+        "summary": _summary(comparisons, metrics[1]),
+    }

@@ -1,0 +1,136 @@
+"""The confirm phase: re-run each arm's validation winner with K fresh paired seeds, evaluated once on test.
+
+Each call is one or more Ray Tune experiments inside the run directory
+(``confirm-1/``, ``confirm-2/``, ...), so it runs on a cluster, stores where the search
+stores, and resumes like a search: an interrupted confirm experiment is restored first
+(finished runs stay finished, unfinished ones continue from their checkpoints); then
+the runs the plan still lacks, keyed by (arm, level, seed), start in a new experiment.
+Calling it again with the same K therefore runs nothing, and a larger K adds seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+
+import pandas as pd
+
+from curriclip.cluster import init_ray
+from curriclip.config import parse_experiment
+from curriclip.errors import CurriclipError
+from curriclip.names import Phase, Status
+from curriclip.names import TrialColumn as Col
+from curriclip.protocol.select import ConfirmRun, confirm_plan, select_winners
+from curriclip.search.storage import RunLocation, confirm_dirs, join
+
+
+@dataclass
+class ConfirmOutcome:
+    planned: int
+    done: int
+    errored: int
+    ran: int
+    notes: list[str]
+
+
+def _key(row) -> tuple[str, float, int]:
+    cfg = json.loads(row[Col.CONFIG_JSON])
+    return (str(cfg["arm"]), round(float(row[Col.SPARSITY]), 9), int(cfg["seed"]))
+
+
+def finished_keys(trials: pd.DataFrame, statuses: tuple[str, ...] = (Status.COMPLETED,)) -> set:
+    """(arm, level, seed) of the confirm runs in ``trials`` with one of ``statuses``."""
+    if trials.empty or Col.PHASE not in trials.columns:
+        return set()
+    rows = trials[(trials[Col.PHASE] == Phase.CONFIRM) & trials[Col.STATUS].isin(statuses)]
+    return {_key(row) for _, row in rows.iterrows()}
+
+
+def _restore_unfinished(run: RunLocation, trainable, name: str) -> None:
+    """Continue an interrupted confirm experiment (Ctrl-C, a lost driver) from its checkpoints."""
+    from ray import tune
+
+    uri = join(run.uri, name)
+    if not tune.Tuner.can_restore(uri):
+        return
+    from curriclip.search.export import collect_experiment
+
+    trials, _, _ = collect_experiment(RunLocation(uri))
+    if not trials.empty and trials[Col.STATUS].isin([Status.COMPLETED, Status.ERRORED]).all():
+        return
+    print(f"curriclip: confirm: continuing the interrupted {name}", file=sys.stderr, flush=True)
+    tune.Tuner.restore(uri, trainable=trainable, resume_errored=True).fit()
+
+
+def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmRun], concurrency: int, name: str):
+    from ray import tune
+
+    from curriclip.search.launch import trial_dirname
+    from curriclip.search.progress import ProgressPrinter
+    from curriclip.trainables.tune_trainable import reuse_processes
+
+    param_space = {"trial": tune.grid_search([r.trial for r in missing])}
+    tuner = tune.Tuner(
+        trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(
+            num_samples=1,
+            max_concurrent_trials=concurrency,
+            trial_dirname_creator=trial_dirname,
+            reuse_actors=reuse_processes(),  # warm trial processes (curriclip.trainables.tune_trainable)
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=run.uri,
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            failure_config=tune.FailureConfig(max_failures=2),
+            callbacks=[ProgressPrinter(len(missing), experiment.search.metric, experiment.training.epochs, "test")],
+            verbose=0,
+        ),
+    )
+    tuner.fit()
+
+
+def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = None, trainable=None) -> ConfirmOutcome:
+    """Run (or extend, or resume) the confirm phase of a finished search; exports, answer and report follow."""
+    from curriclip.search.export import export_and_report, export_results
+    from curriclip.search.launch import _concurrency, _trainable, read_run
+
+    experiment, meta = read_run(run_dir)
+    run = RunLocation(run_dir)
+    k = experiment.protocol.confirm_seeds if seeds is None else seeds
+    if k < 1:
+        raise CurriclipError("--seeds: the confirm phase needs at least 1 seed")
+    if k != experiment.protocol.confirm_seeds:  # re-validated: the added seeds must still miss search.seeds
+        raw = experiment.model_dump(mode="json")
+        raw["protocol"]["confirm_seeds"] = k
+        experiment = parse_experiment(raw, source=f"{run.uri} with --seeds {k}")
+    init_ray(address)
+    concurrency = _concurrency(experiment)
+    trainable = trainable or _trainable(experiment)
+    names = confirm_dirs(run)
+    if names:
+        _restore_unfinished(run, trainable, names[-1])
+    staging = export_results(run)
+    trials = pd.read_parquet(staging / "trials.parquet")
+    plan, notes = confirm_plan(experiment, select_winners(trials, experiment), k)
+    for note in notes:
+        print(f"curriclip: confirm: {note}", file=sys.stderr, flush=True)
+    done = finished_keys(trials)
+    missing = [r for r in plan if r.key not in done]
+    if missing:
+        name = f"confirm-{len(names) + 1}"
+        print(
+            f"curriclip: confirm: {len(missing)} of {len(plan)} runs ({len(plan) - len(missing)} already done), "
+            f"{concurrency} at a time, into {join(run.uri, name)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        _run_missing(run, experiment, trainable, missing, concurrency, name)
+    run.write_text("run.json", json.dumps({**meta, "confirm_seeds": max(k, int(meta.get("confirm_seeds", 0)))}))
+    export_and_report(run)
+    trials = pd.read_parquet(run.staging() / "trials.parquet")
+    finished = finished_keys(trials)
+    errored = finished_keys(trials, (Status.ERRORED,)) - finished
+    return ConfirmOutcome(len(plan), len({r.key for r in plan} & finished), len(errored), len(missing), notes)

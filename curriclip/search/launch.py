@@ -1,0 +1,118 @@
+"""What both phases need to launch Ray Tune experiments in a run directory: its files, trainable and concurrency.
+
+The search (``curriclip.search.runner``) and the confirm phase
+(``curriclip.protocol.confirm``) both read a run's stored experiment, fit trials to the
+cluster and name trial directories the same way; this module holds that, so neither
+phase imports the other.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import yaml
+
+from curriclip.config import ExperimentConfig, parse_experiment
+from curriclip.errors import ConfigError, CurriclipError
+from curriclip.search.storage import RunLocation
+
+RUN_FILE = "run.json"
+EXPERIMENT_FILE = "experiment.yaml"
+
+
+def local_gpus_visible() -> bool:
+    """Whether this machine shows an NVIDIA GPU to a local Ray (device files not hidden by CUDA_VISIBLE_DEVICES)."""
+    import glob
+
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def _concurrency(experiment: ExperimentConfig) -> int:
+    """How many trials fit the cluster at once; a clear error if a trial can never fit.
+
+    A trial takes ``workers_per_trial`` x (``cpus_per_trial``, ``gpus_per_trial``): its
+    own process when it has one worker, its Ray Train workers otherwise (whose driver
+    takes no CPU). Tune never starts more trials than this, so a data-parallel trial's
+    workers, which Ray Train reserves outside Tune, always find their resources.
+    """
+    import ray
+
+    resources = ray.cluster_resources()
+    cpus, gpus = resources.get("CPU", 0.0), resources.get("GPU", 0.0)
+    r = experiment.resources
+    workers = r.workers_per_trial
+    if r.gpus_per_trial > 0 and gpus <= 0:
+        raise ConfigError("resources.gpus_per_trial: trials ask for GPUs but the Ray cluster has none")
+    if r.cpus_per_trial > cpus:
+        raise ConfigError(f"resources.cpus_per_trial: {r.cpus_per_trial} exceeds the cluster's {cpus:g} CPUs")
+    if r.gpus_per_trial > gpus:
+        raise ConfigError(f"resources.gpus_per_trial: {r.gpus_per_trial:g} exceeds the cluster's {gpus:g} GPUs")
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive", True)]
+    if nodes and not any(
+        n.get("CPU", 0.0) >= r.cpus_per_trial and n.get("GPU", 0.0) >= r.gpus_per_trial for n in nodes
+    ):
+        raise ConfigError(
+            f"resources: no node of the Ray cluster has {r.cpus_per_trial:g} CPUs and {r.gpus_per_trial:g} GPUs "
+            "for one trial (one worker)"
+        )
+    if workers * r.cpus_per_trial > cpus or workers * r.gpus_per_trial > gpus:
+        raise ConfigError(
+            f"resources.workers_per_trial: {workers} workers x ({r.cpus_per_trial:g} CPUs, {r.gpus_per_trial:g} GPUs) "
+            f"exceed the cluster's {cpus:g} CPUs and {gpus:g} GPUs"
+        )
+    eps = 1e-9  # 0.7 / 0.1 is 6.999...: count a trial that fits exactly
+    fit = math.floor(cpus / (workers * r.cpus_per_trial) + eps)
+    if r.gpus_per_trial > 0:
+        fit = min(fit, math.floor(gpus / (workers * r.gpus_per_trial) + eps))
+    if experiment.search.max_concurrent:
+        fit = min(fit, experiment.search.max_concurrent)
+    return max(1, fit)
+
+
+def _trainable(experiment: ExperimentConfig):
+    """Ray Tune's trainable with its resources: one process per trial, or a driver of Ray Train workers."""
+    from ray import tune
+
+    r = experiment.resources
+    if r.workers_per_trial > 1:
+        from curriclip.trainables.tune_trainable import DRIVER_RESOURCES, data_parallel_trainable
+
+        trainable = data_parallel_trainable(r.workers_per_trial, r.cpus_per_trial, r.gpus_per_trial)
+        return tune.with_resources(trainable, DRIVER_RESOURCES)
+
+    from curriclip.trainables.tune_trainable import curriclip_trainable
+
+    return tune.with_resources(curriclip_trainable, {"cpu": r.cpus_per_trial, "gpu": r.gpus_per_trial})
+
+
+def trial_dirname(trial) -> str:
+    """Short trial directory names (Ray's default embeds every parameter)."""
+    return f"trial_{trial.trial_id}"
+
+
+def read_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
+    """The experiment and run metadata stored in a run directory (local path or URI)."""
+    run = RunLocation(run_dir)
+    if not run.exists():
+        raise CurriclipError(f"{run.uri}: run directory not found")
+    if not run.exists(RUN_FILE):
+        raise CurriclipError(f"{run.uri}/{RUN_FILE}: missing (not a curriclip run directory)")
+    source = f"{run.uri}/{EXPERIMENT_FILE}"
+    try:
+        raw = yaml.safe_load(run.read_text(EXPERIMENT_FILE))
+    except yaml.YAMLError:
+        raise CurriclipError(f"{source}: invalid YAML") from None
+    try:
+        meta = json.loads(run.read_text(RUN_FILE))
+        int(meta["total_trials"]), str(meta["dataset_dir"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
+        raise CurriclipError(
+            f"{run.uri}/{RUN_FILE}: damaged (expected JSON with total_trials and dataset_dir); "
+            "it is written when a search starts and cannot be rebuilt by resume"
+        ) from None
+    return parse_experiment(raw, source=source), meta
