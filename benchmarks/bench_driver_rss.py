@@ -54,7 +54,7 @@ def main() -> None:
     from curriclip.data.sources import resolve
     from curriclip.search import progress
     from curriclip.search.runner import run_search
-    from curriclip.spaces import shuffled_control_configs, single_task_configs
+    from curriclip.spaces import search_baselines
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     process = psutil.Process()
@@ -83,9 +83,10 @@ def main() -> None:
             "training": {"epochs": 1},
             "space": {"sparsity": [1.0]},
             "search": {"num_trials": args.trials, "seeds": [0], "max_concurrent": args.concurrency},
+            "protocol": {"confirm_seeds": 0},  # the search phase only
         }
     )
-    fixed = len(single_task_configs(base, "/d")) + len(shuffled_control_configs(base, "/d"))
+    fixed = len(search_baselines(base, "/d"))
     experiment = base.model_copy(update={"search": base.search.model_copy(update={"num_trials": args.trials - fixed})})
     resolve("synthetic", n=200, image_size=32, seed=0)
     rss_start = process.memory_info().rss / 2**20

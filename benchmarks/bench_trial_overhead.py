@@ -1,6 +1,6 @@
 """Per-trial overhead of real small searches: cold trial processes (before) against warm ones (after).
 
-    python benchmarks/bench_trial_overhead.py [--smoke-trials 8] [--default-trials 4] [--concurrency 2]
+    python benchmarks/bench_trial_overhead.py [--smoke-trials 8] [--default-trials 8] [--concurrency 2]
 
 Runs the same real trials through ``curriclip.search.runner.run_search`` twice per trial
 size, each search in its own child process (its own local Ray):
@@ -9,9 +9,9 @@ size, each search in its own child process (its own local Ray):
   (``CURRICLIP_REUSE_PROCESSES=0``, ``CURRICLIP_TRIAL_CACHE=0``);
 - after: warm processes (Ray Tune's actor reuse) with the per-process caches.
 
-Trial sizes are the ``smoke`` preset's and the experiment defaults' (data, image size,
-epochs, steps, batch); only the number of trials is cut so the whole benchmark stays
-within about 10 minutes on 2 cores. Both modes run the same trials: configurations
+Trial sizes are the ``smoke`` and ``default`` presets' (data, image size, epochs, steps,
+batch); only the number of trials is cut (one level, search phase only) so the whole
+benchmark stays within about 10 minutes on 2 cores. Both modes run the same trials: configurations
 drawn up front (``searcher: random``, fixed sampler seed) and no early stopping
 (``scheduler: fifo``), so both do the same training work.
 
@@ -56,18 +56,20 @@ PARTS = (
 
 
 def experiment_for(size: str, trials: int, concurrency: int, storage: str, name: str):
-    """The size's experiment with ``trials`` trials in all: baselines at one level, the rest curricula."""
+    """The size's experiment with ``trials`` trials in all: one single-task trial, the rest curricula, one level."""
     from curriclip.presets import preset_experiment
 
     overrides = {
         "name": name,
         "storage": storage,
         "space": {"sparsity": [1.0]},
+        # the search phase only, every trial at training.lr: one single-task trial and the rest curricula
+        "protocol": {"confirm_seeds": 0, "tuning": "fixed", "arms": ["single_task", "curriculum"]},
         "search": {
             "searcher": "random",
             "scheduler": "fifo",
             "seeds": [0],
-            "num_trials": max(0, trials - 2),  # + one single-task and one shuffled-control trial
+            "num_trials": max(0, trials - 1),
             "max_concurrent": concurrency,
         },
     }
@@ -178,7 +180,7 @@ def table(size: str, before: dict, after: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke-trials", type=int, default=8)
-    parser.add_argument("--default-trials", type=int, default=4)
+    parser.add_argument("--default-trials", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--sizes", nargs="+", default=["smoke", "default"])
     parser.add_argument("--timeout", type=float, default=600, help="seconds per search")
