@@ -83,7 +83,7 @@ def main() -> None:
             "training": {"epochs": 1},
             "space": {"sparsity": [1.0]},
             "search": {"num_trials": args.trials, "seeds": [0], "max_concurrent": args.concurrency},
-            "protocol": {"confirm_seeds": 0},  # the search phase only
+            "protocol": {"confirm_seeds": 0, "tuning": "fixed"},  # the search phase; baselines at training.lr
         }
     )
     fixed = len(search_baselines(base, "/d"))
