@@ -1,6 +1,6 @@
 """Per-trial overhead of real small searches: cold trial processes (before) against warm ones (after).
 
-    python benchmarks/bench_trial_overhead.py [--smoke-trials 8] [--default-trials 8] [--concurrency 2]
+    python benchmarks/bench_trial_overhead.py [--smoke-trials 8] [--default-trials 4] [--concurrency 2]
 
 Runs the same real trials through ``curriclip.search.runner.run_search`` twice per trial
 size, each search in its own child process (its own local Ray):
@@ -180,7 +180,7 @@ def table(size: str, before: dict, after: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke-trials", type=int, default=8)
-    parser.add_argument("--default-trials", type=int, default=8)
+    parser.add_argument("--default-trials", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--sizes", nargs="+", default=["smoke", "default"])
     parser.add_argument("--timeout", type=float, default=600, help="seconds per search")
