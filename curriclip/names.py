@@ -147,4 +147,5 @@ TRIAL_KEYS = (
     "versions",
     "epoch_time_s",
     "time_s",
+    "timing",  # the Tune trainable's overhead phases and time stamps (a dict; the exports leave it out)
 )

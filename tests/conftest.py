@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 TINY_N = 240
 TINY_PX = 64
+
+
+@pytest.fixture(autouse=True)
+def _cold_trial_caches():
+    """Every test starts with empty per-process trial caches (``curriclip.trainables.cache``), so a test that
+    spies on the loader sees every load whatever ran before it in this process."""
+    cache = sys.modules.get("curriclip.trainables.cache")
+    if cache is not None:
+        cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,16 @@ together scores well without aligning anything. The companions here cover that b
 - ``modality_gap`` (Liang et al. 2022): distance between the centroids of the two
   modalities' L2-normalised embeddings;
 - ``alignment`` and ``uniformity`` (Wang & Isola 2020), on L2-normalised embeddings.
+
+Metrics over all N x N pairs (the CLIP-score gap, uniformity, and retrieval) go through
+the similarity matrix in blocks of rows (``row_blocks``), so memory stays bounded on
+large held-out splits: at 5,000 pairs a whole float64 matrix would take 200 MB (and its
+masked copies as much again), a block at most ``BLOCK_ELEMENTS`` x 8 bytes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 import torch
@@ -27,6 +33,15 @@ from curriclip.metrics.uncertainty import bootstrap_ci
 HESSEL_W = 2.5
 #: torchmetrics' CLIPScore weight.
 TORCHMETRICS_W = 100.0
+#: Elements of one block of rows of an N x N matrix (float64: 16 MB).
+BLOCK_ELEMENTS = 2_000_000
+
+
+def row_blocks(rows: int, columns: int, block_elements: int = BLOCK_ELEMENTS) -> Iterator[slice]:
+    """Consecutive slices of ``rows`` whose blocks of ``columns`` columns hold at most ``block_elements`` each."""
+    step = max(1, block_elements // max(1, columns))
+    for start in range(0, rows, step):
+        yield slice(start, min(start + step, rows))
 
 
 def _pair(image_features: torch.Tensor, text_features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,25 +94,38 @@ def clip_score_gap_pairs(
     text_features: torch.Tensor,
     w: float = HESSEL_W,
     positives: torch.Tensor | None = None,
+    block_elements: int = BLOCK_ELEMENTS,
 ) -> torch.Tensor:
     """Per-pair gap (N,): ``s_ii - (mean_j s_ij + mean_j s_ji) / 2`` over mismatched j, with ``s = w * max(cos, 0)``.
 
     ``positives`` (N, N bool, optional) marks further pairs that are not mismatched (e.g. identical reports);
     they are left out of the mismatched means. Without it, the mean of these values equals the matched CLIP
-    score minus the mean CLIP score of all N(N-1) mismatched pairs exactly.
+    score minus the mean CLIP score of all N(N-1) mismatched pairs exactly. The (N, N) scores are formed in
+    blocks of rows of at most ``block_elements``.
     """
     image, text = _pair(image_features, text_features)
     n = image.shape[0]
     if n < 2:
         raise ValueError("the CLIP-score gap needs at least 2 pairs")
-    scores = w * (image @ text.T).clamp(min=0)
-    mismatched = ~torch.eye(n, dtype=torch.bool)
-    if positives is not None:
-        mismatched &= ~positives.to(torch.bool)
-    masked = scores * mismatched
-    row = masked.sum(1) / mismatched.sum(1).clamp(min=1)
-    col = masked.sum(0) / mismatched.sum(0).clamp(min=1)
-    return scores.diagonal() - (row + col) / 2
+    positives = None if positives is None else positives.to(torch.bool)
+    matched = torch.empty(n, dtype=torch.float64)
+    row = torch.empty(n, dtype=torch.float64)
+    column_sums = torch.zeros(n, dtype=torch.float64)
+    column_counts = torch.zeros(n, dtype=torch.int64)
+    for rows in row_blocks(n, n, block_elements):
+        scores = w * (image[rows] @ text.T).clamp(min=0)  # (B, N): images of the block against every text
+        diagonal = torch.arange(rows.stop - rows.start)
+        mismatched = torch.ones_like(scores, dtype=torch.bool)
+        mismatched[diagonal, diagonal + rows.start] = False
+        if positives is not None:
+            mismatched &= ~positives[rows]
+        masked = scores * mismatched
+        matched[rows] = scores[diagonal, diagonal + rows.start]
+        row[rows] = masked.sum(1) / mismatched.sum(1).clamp(min=1)
+        column_sums += masked.sum(0)
+        column_counts += mismatched.sum(0)
+    col = column_sums / column_counts.clamp(min=1)
+    return matched - (row + col) / 2
 
 
 def clip_score_gap(
@@ -123,13 +151,20 @@ def alignment(image_features: torch.Tensor, text_features: torch.Tensor, alpha: 
     return float(torch.linalg.vector_norm(image - text, dim=-1).pow(alpha).mean())
 
 
-def uniformity(features: torch.Tensor, t: float = 2.0) -> float:
+def uniformity(features: torch.Tensor, t: float = 2.0, block_elements: int = BLOCK_ELEMENTS) -> float:
     """Wang & Isola 2020: ``log E exp(-t ||f(x) - f(y)||^2)`` over distinct pairs of normalised features (lower: more
-    uniform on the sphere)."""
+    uniform on the sphere). The pairwise distances are formed in blocks of rows of at most ``block_elements``."""
     x = F.normalize(features.double(), dim=-1)
-    if x.shape[0] < 2:
+    n = x.shape[0]
+    if n < 2:
         raise ValueError("uniformity needs at least 2 embeddings")
-    return float(torch.pdist(x).pow(2).mul(-t).exp().mean().log())
+    total = torch.zeros((), dtype=torch.float64)
+    for rows in row_blocks(n, n, block_elements):
+        # differences, not the |x|^2 + |y|^2 - 2xy expansion: the distances torch.pdist computes
+        distances = torch.cdist(x[rows], x, compute_mode="donot_use_mm_for_euclid_dist")
+        later = torch.arange(n)[None, :] > torch.arange(rows.start, rows.stop)[:, None]  # each pair once (i < j)
+        total += distances.pow(2).mul(-t).exp()[later].sum()
+    return float((total / (n * (n - 1) // 2)).log())
 
 
 # ---------------------------------------------------------------------------

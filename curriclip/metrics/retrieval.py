@@ -6,6 +6,8 @@ among the K most similar. Ties with a wrong item count against the query, so a c
 model (all embeddings equal) scores 0, not 1. With one positive per query this is
 torchmetrics' ``RetrievalRecall`` (and with several, its ``RetrievalHitRate``); the tests
 check both. Values are fractions in [0, 1]; ``recall_sum`` adds the six (at most 6).
+The similarities are formed in blocks of queries (``alignment.row_blocks``), so memory
+stays bounded on large held-out splits.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 
-from curriclip.metrics.alignment import cosine_matrix
+from curriclip.metrics.alignment import BLOCK_ELEMENTS, row_blocks
 from curriclip.metrics.spec import EvalInputs, Metric
 from curriclip.metrics.uncertainty import bootstrap_ci
 
@@ -43,15 +46,21 @@ def retrieval_hits(
     text_features: torch.Tensor,
     ks: Sequence[int] = DEFAULT_KS,
     positives: torch.Tensor | None = None,
+    block_elements: int = BLOCK_ELEMENTS,
 ) -> dict[str, torch.Tensor]:
     """Per-query hits (N,) bool for ``i2t_r{k}`` and ``t2i_r{k}``: the values the bootstrap resamples."""
     if image_features.shape != text_features.shape:
         raise ValueError(
             f"image and text features differ in shape: {tuple(image_features.shape)} vs {tuple(text_features.shape)}"
         )
-    sim = cosine_matrix(image_features, text_features)
-    pos = _positives(sim.shape[0], positives)
-    ranks = {"i2t": query_ranks(sim, pos), "t2i": query_ranks(sim.T, pos.T)}
+    image = F.normalize(image_features.double(), dim=-1)
+    text = F.normalize(text_features.double(), dim=-1)
+    n = image.shape[0]
+    pos = _positives(n, positives)
+    ranks = {"i2t": torch.empty(n, dtype=torch.int64), "t2i": torch.empty(n, dtype=torch.int64)}
+    for rows in row_blocks(n, n, block_elements):  # a block of queries against every candidate, both ways
+        ranks["i2t"][rows] = query_ranks(image[rows] @ text.T, pos[rows])
+        ranks["t2i"][rows] = query_ranks(text[rows] @ image.T, pos[:, rows].T)
     return {f"{d}_r{k}": ranks[d] < k for d in ("i2t", "t2i") for k in ks}
 
 

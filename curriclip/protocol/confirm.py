@@ -79,13 +79,17 @@ def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmR
 
     from curriclip.search.launch import trial_dirname
     from curriclip.search.progress import ProgressPrinter
+    from curriclip.trainables.tune_trainable import reuse_processes
 
     param_space = {"trial": tune.grid_search([r.trial for r in missing])}
     tuner = tune.Tuner(
         trainable,
         param_space=param_space,
         tune_config=tune.TuneConfig(
-            num_samples=1, max_concurrent_trials=concurrency, trial_dirname_creator=trial_dirname
+            num_samples=1,
+            max_concurrent_trials=concurrency,
+            trial_dirname_creator=trial_dirname,
+            reuse_actors=reuse_processes(),  # warm trial processes (curriclip.trainables.tune_trainable)
         ),
         run_config=tune.RunConfig(
             name=name,

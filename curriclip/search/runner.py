@@ -193,6 +193,7 @@ def run_search(
     from ray import tune
 
     from curriclip.spaces import search_baselines
+    from curriclip.trainables.tune_trainable import reuse_processes
 
     experiment = _with_overrides(experiment, name, storage, num_trials)
     _check_local_gpus(experiment, address)
@@ -229,6 +230,7 @@ def run_search(
             num_samples=num_samples,
             max_concurrent_trials=None if searcher is not None else concurrency,  # the limiter's job otherwise
             trial_dirname_creator=trial_dirname,
+            reuse_actors=reuse_processes(),  # warm trial processes (curriclip.trainables.tune_trainable)
         ),
         run_config=_run_config(experiment, experiment.name, storage_root, total),
     )

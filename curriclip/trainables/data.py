@@ -15,13 +15,13 @@ import numpy as np
 import torch
 
 from curriclip.config import TrialConfig
-from curriclip.data.heldout import load_phase_splits
 from curriclip.data.loader import BATCH_COLUMNS, Rows, SplitArrays
 from curriclip.data.store import read_split
 from curriclip.data.subsets import label_subset_mask, sparsity_subset
 from curriclip.errors import DataError
 from curriclip.names import SparsityMode
 from curriclip.tasks.base import Batch, get, missing_data
+from curriclip.trainables.cache import open_phase_splits  # load_phase_splits, cached per process (copies)
 from curriclip.trainables.controls import SHUFFLED_CONTROL, shuffle_pairs
 
 #: Columns every trial loads whatever its tasks: report tokens (curriculum scorers and the negative control read them).
@@ -123,7 +123,7 @@ def load_trial_data(cfg: TrialConfig, image_size: int, tokenizer: Callable) -> T
     very trial pairs mode runs.
     """
     needs = trial_needs(cfg)
-    train, held_out = load_phase_splits(cfg.dataset_dir, cfg.phase, image_size, needs, cfg.validate_fraction)
+    train, held_out = open_phase_splits(cfg.dataset_dir, cfg.phase, image_size, needs, cfg.validate_fraction)
     if len(held_out) == 0:
         raise DataError(f"{cfg.dataset_dir}: the {cfg.eval_split} split is empty; CLIP score needs held-out pairs")
     keep = sparsity_subset(train.subject_ids, cfg.sparsity, seed=cfg.subset_seed, labels=train.labels.numpy())

@@ -25,7 +25,7 @@ from curriclip.tasks.base import StepContext
 from curriclip.trainables.evaluation import init_metrics
 from curriclip.trainables.parallel import DataParallel
 from curriclip.trainables.provenance import provenance
-from curriclip.trainables.trial import Trial, build_trial
+from curriclip.trainables.trial import Trial, build_trial, untrained_metrics
 
 #: open_clip clamps the learnable temperature to at most 100 (log 100 ≈ 4.6052).
 MAX_LOGIT_SCALE = math.log(100)
@@ -127,7 +127,7 @@ def run_trial(
     trial = build_trial(cfg, parallel or DataParallel())
     is_main = trial.parallel.is_main
     if state is None:  # the untrained model: init_clip_score, init_i2t_r1, ...
-        trial.init = init_metrics(evaluate(trial)) if is_main else {}
+        trial.init = untrained_metrics(trial, lambda: init_metrics(evaluate(trial))) if is_main else {}
     else:
         trial.load_state_dict(state)
     trial.parallel.broadcast_model(trial.model)

@@ -11,6 +11,8 @@ only tensors, numbers, strings and containers of them, so it loads with
 from __future__ import annotations
 
 import os
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,11 +24,16 @@ from curriclip.curriculum.runtime import TrialCurriculum
 from curriclip.data.store import image_channels
 from curriclip.models import ModelSpec, MultiTaskModel, build_clip, model_info
 from curriclip.tasks.base import Task, get
+from curriclip.trainables import cache
 from curriclip.trainables.data import TrialData, load_trial_data, training_reports
 from curriclip.trainables.device import Compute, select_device
 from curriclip.trainables.evaluation import Evaluator
 from curriclip.trainables.optim import build_optimizer, follow_config_lr
 from curriclip.trainables.parallel import DataParallel
+from curriclip.trainables.timing import PHASES
+
+#: torch's threads when this process started: the default of a trial that sets none (not what the last trial set)
+PROCESS_THREADS = torch.get_num_threads()
 
 
 @dataclass
@@ -95,10 +102,18 @@ def model_spec(cfg: TrialConfig) -> ModelSpec:
 
 
 def seed_everything(cfg: TrialConfig, parallel: DataParallel) -> tuple[np.random.Generator, torch.Generator]:
-    """Threads, deterministic algorithms, torch's global seed; the curriculum's and this rank's generators."""
-    torch.set_num_threads(cfg.threads or int(os.environ.get("CURRICLIP_THREADS", torch.get_num_threads())))
+    """Threads, deterministic algorithms, the global seeds; the curriculum's and this rank's generators.
+
+    Every process-wide setting a trial depends on is set here, at the start of every
+    trial, so a process that served other trials before (Ray Tune's actor reuse) starts
+    this one exactly as a fresh process would: torch's, numpy's and Python's global
+    generators are seeded even though trial code draws from its own generators.
+    """
+    torch.set_num_threads(cfg.threads or int(os.environ.get("CURRICLIP_THREADS", PROCESS_THREADS)))
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed % 2**32)
+    random.seed(cfg.seed)
     return np.random.default_rng(cfg.seed), torch.Generator().manual_seed(parallel.generator_seed(cfg.seed))
 
 
@@ -107,13 +122,17 @@ def build_trial(cfg: TrialConfig, parallel: DataParallel) -> Trial:
     rng, generator = seed_everything(cfg, parallel)
     device = parallel.device or select_device(cfg.device)
     compute = Compute.for_trial(cfg, device)
+    uncap_gpu_memory(cfg, device)
     parallel.local_batch_size(cfg.batch_size)
 
     spec = model_spec(cfg)
     _name, _size, _weights, text_tower = spec.resolve()
     reports = training_reports(cfg.dataset_dir) if text_tower == "wordpiece" else None
-    clip, tokenizer, image_size = build_clip(spec, reports)
-    data = load_trial_data(cfg, image_size, tokenizer)
+    with PHASES.phase("model_build"):  # built once per process for each (spec, random state): a deep copy
+        model_key = (spec, cache.file_key(cfg.model_options.checkpoint))  # a local checkpoint may be rewritten
+        clip, tokenizer, image_size = cache.built_model(model_key, reports, lambda: build_clip(spec, reports))
+    with PHASES.phase("data_open"):
+        data = load_trial_data(cfg, image_size, tokenizer)
     evaluator = Evaluator(
         data.train, data.held_out, data.held_out_tokens, tokenizer, cfg.eval_batch_size, device,
         split_name=str(cfg.eval_split),
@@ -144,3 +163,51 @@ def build_trial(cfg: TrialConfig, parallel: DataParallel) -> Trial:
         rng=rng,
         generator=generator,
     )
+
+
+def uncap_gpu_memory(cfg: TrialConfig, device: torch.device) -> None:
+    """Lift a memory cap an earlier trial of this process set, when this trial sets none.
+
+    ``Compute.for_trial`` caps the process's share of the GPU only when the trial asks
+    for a cap; in a reused process the cap of the trial before would otherwise stay.
+    """
+    fraction = getattr(cfg, "gpu_memory_fraction", None)
+    if device.type == "cuda" and (fraction is None or fraction >= 1.0):
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        torch.cuda.set_per_process_memory_fraction(1.0, index)
+
+
+def untrained_key(trial: Trial) -> tuple:
+    """Everything the untrained model's metrics depend on (see ``cache``): weights, held-out data, settings."""
+    from curriclip.metrics import METRICS
+
+    cfg, evaluator, compute = trial.cfg, trial.evaluator, trial.compute
+    weights = sorted(trial.model.state_dict().items())  # task order is in the weights' values, not their names
+    heldout = [("tokens", evaluator.held_out_tokens), ("prompts", getattr(evaluator, "prompt_tokens", None))]
+    return (
+        cache.tensor_digest(weights),
+        cache.tensor_digest(heldout),
+        evaluator.split_name,
+        evaluator.test_split_hash,
+        len(evaluator.held_out),
+        cache.dataset_key(cfg.dataset_dir),
+        tuple(cfg.tasks),
+        cfg.label_policy,
+        repr(trial.parallel.task_options()),
+        evaluator.batch_size,
+        evaluator.n_resamples,
+        str(evaluator.device),
+        torch.get_num_threads(),
+        (compute.precision, compute.channels_last, compute.compile),
+        tuple(METRICS),  # the declared metrics, in registry order
+    )
+
+
+def untrained_metrics(trial: Trial, evaluate: Callable[[], dict]) -> dict:
+    """``evaluate()`` (the untrained model's ``init_*`` metrics), computed once per process for each ``untrained_key``.
+
+    Evaluation draws from no global generator, so taking the metrics from the cache
+    leaves the trial's random state exactly where computing them would.
+    """
+    with PHASES.phase("untrained_eval"):
+        return cache.untrained_metrics(untrained_key(trial), evaluate)

@@ -1,0 +1,213 @@
+"""Per-trial overhead of real small searches: cold trial processes (before) against warm ones (after).
+
+    python benchmarks/bench_trial_overhead.py [--smoke-trials 8] [--default-trials 4] [--concurrency 2]
+
+Runs the same real trials through ``curriclip.search.runner.run_search`` twice per trial
+size, each search in its own child process (its own local Ray):
+
+- before: every trial in a fresh process, no per-process caches
+  (``CURRICLIP_REUSE_PROCESSES=0``, ``CURRICLIP_TRIAL_CACHE=0``);
+- after: warm processes (Ray Tune's actor reuse) with the per-process caches.
+
+Trial sizes are the ``smoke`` and ``default`` presets' (data, image size, epochs, steps,
+batch); only the number of trials is cut (one level, search phase only) so the whole
+benchmark stays within about 10 minutes on 2 cores. Both modes run the same trials: configurations
+drawn up front (``searcher: random``, fixed sampler seed) and no early stopping
+(``scheduler: fifo``), so both do the same training work.
+
+The overhead share is (wall x concurrent slots - sum of in-trial time) / sum of in-trial
+time, where wall is ``Tuner.fit`` and in-trial time is each epoch's training and
+evaluation (``epoch_time_s``). It is broken down from the ``timing`` dict each trial
+reports (``curriclip.trainables.timing``): process start and imports (fresh processes
+only: from the later of the process's creation and the start of the fit, to the
+trainable's entry), model build, data open, untrained evaluation, other trial set-up,
+checkpoint writes (``torch.save``), the trial's wait inside ``tune.report`` (checkpoint
+persisted to the run directory, driver takes the result), and the rest: slots idle while
+Tune schedules, starts and stops trials and snapshots its experiment state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODES = {
+    "before": {"CURRICLIP_REUSE_PROCESSES": "0", "CURRICLIP_TRIAL_CACHE": "0"},
+    "after": {"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1"},
+}
+#: Breakdown rows: (label, key of the per-search sums).
+PARTS = (
+    ("process start + imports", "start_imports"),
+    ("model build", "model_build"),
+    ("data open", "data_open"),
+    ("untrained evaluation", "untrained_eval"),
+    ("other trial set-up", "setup_other"),
+    ("checkpoint writes (torch.save)", "checkpoint_write"),
+    ("tune.report (persist + wait)", "tune_report"),
+    ("Tune bookkeeping / idle slots (rest)", "rest"),
+)
+
+
+def experiment_for(size: str, trials: int, concurrency: int, storage: str, name: str):
+    """The size's experiment with ``trials`` trials in all: one single-task trial, the rest curricula, one level."""
+    from curriclip.presets import preset_experiment
+
+    overrides = {
+        "name": name,
+        "storage": storage,
+        "space": {"sparsity": [1.0]},
+        # the search phase only, every trial at training.lr: one single-task trial and the rest curricula
+        "protocol": {"confirm_seeds": 0, "tuning": "fixed", "arms": ["single_task", "curriculum"]},
+        "search": {
+            "searcher": "random",
+            "scheduler": "fifo",
+            "seeds": [0],
+            "num_trials": max(0, trials - 1),
+            "max_concurrent": concurrency,
+        },
+    }
+    return preset_experiment(size, overrides)
+
+
+def trial_records(run_dir: Path) -> list[list[dict]]:
+    """Every trial's reports (``result.json`` lines) in the run directory."""
+    trials = []
+    for result in sorted(run_dir.glob("trial_*/result.json")):
+        reports = [json.loads(line) for line in result.read_text().splitlines() if line.strip()]
+        if reports:
+            trials.append(reports)
+    return trials
+
+
+def summarise(trials: list[list[dict]], fit_start: float, fit_end: float, slots: int) -> dict:
+    """The search's wall, in-trial time and overhead parts (seconds), from the trials' reports."""
+    sums = dict.fromkeys([key for _, key in PARTS], 0.0)
+    in_trial = 0.0
+    fresh = 0
+    for reports in trials:
+        first, last = reports[0], reports[-1]
+        timing_first, timing = first["timing"], last["timing"]
+        in_trial += sum(r.get("epoch_time_s", 0.0) for r in reports)
+        if timing["trial_in_process"] == 1:
+            fresh += 1
+            sums["start_imports"] += timing["entered_at"] - max(timing["process_started_at"], fit_start)
+        for key in ("model_build", "data_open", "untrained_eval", "checkpoint_write", "tune_report"):
+            sums[key] += timing.get(key, 0.0)
+        setup = timing_first["reported_at"] - timing_first["entered_at"] - first.get("epoch_time_s", 0.0)
+        measured = sum(timing_first.get(k, 0.0) for k in ("model_build", "data_open", "untrained_eval"))
+        sums["setup_other"] += setup - measured - timing_first.get("checkpoint_write", 0.0)
+    wall = fit_end - fit_start
+    sums["rest"] = wall * slots - in_trial - sum(v for k, v in sums.items() if k != "rest")
+    return {"wall": wall, "slots": slots, "in_trial": in_trial, "trials": len(trials), "fresh": fresh, **sums}
+
+
+def child(args: argparse.Namespace) -> None:
+    """One search in this process; its summary as JSON on the last line of stdout."""
+    import logging
+
+    import optuna
+    from ray import tune
+
+    from curriclip.search.runner import run_search
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("ray.tune").setLevel(logging.ERROR)
+    stamps: dict[str, float] = {}
+    fit = tune.Tuner.fit
+
+    def timed_fit(self):  # the wall of the search proper: no Ray start, dataset resolution or export
+        stamps["start"] = time.time()
+        try:
+            return fit(self)
+        finally:
+            stamps["end"] = time.time()
+
+    tune.Tuner.fit = timed_fit
+    name = f"{args.size}-{args.mode}"
+    experiment = experiment_for(args.size, args.trials, args.concurrency, args.storage, name)
+    outcome = run_search(experiment)
+    summary = summarise(trial_records(Path(args.storage) / name), stamps["start"], stamps["end"], args.concurrency)
+    summary["errored"] = outcome.errored
+    print(json.dumps(summary))
+
+
+def run_child(size: str, mode: str, trials: int, concurrency: int, storage: str, timeout: float) -> dict:
+    env = {**os.environ, **MODES[mode], "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, __file__, "--child", "--size", size, "--mode", mode, "--trials", str(trials)]
+    command += ["--concurrency", str(concurrency), "--storage", storage]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{size}/{mode} search failed:\n{done.stderr[-3000:]}")
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary["child_s"] = time.perf_counter() - started
+    return summary
+
+
+def share(part: float, summary: dict) -> str:
+    return f"{part / summary['in_trial']:7.1%}"
+
+
+def table(size: str, before: dict, after: dict) -> str:
+    lines = [
+        f"\n{size}-sized trials: {before['trials']} trials, {before['slots']} at a time",
+        f"{'':40s} {'before':>18s} {'after':>18s}",
+        f"{'wall of Tuner.fit':40s} {before['wall']:16.1f} s {after['wall']:16.1f} s",
+        f"{'in-trial time (train + eval)':40s} {before['in_trial']:16.1f} s {after['in_trial']:16.1f} s",
+        f"{'trials in a fresh process':40s} {before['fresh']:18d} {after['fresh']:18d}",
+    ]
+    for summary in (before, after):
+        summary["overhead"] = summary["wall"] * summary["slots"] - summary["in_trial"]
+    lines.append(
+        f"{'OVERHEAD SHARE':40s} {before['overhead']:7.1f} s {share(before['overhead'], before)} "
+        f"{after['overhead']:7.1f} s {share(after['overhead'], after)}"
+    )
+    for label, key in PARTS:
+        lines.append(
+            f"{'  ' + label:40s} {before[key]:7.1f} s {share(before[key], before)} "
+            f"{after[key]:7.1f} s {share(after[key], after)}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke-trials", type=int, default=8)
+    parser.add_argument("--default-trials", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--sizes", nargs="+", default=["smoke", "default"])
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per search")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--size", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    parser.add_argument("--trials", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--storage", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    os.environ.setdefault("CURRICLIP_CACHE", tempfile.mkdtemp(prefix="curriclip-bench-"))
+    storage = tempfile.mkdtemp(prefix="curriclip-bench-overhead-")
+    from curriclip.data.sources import resolve
+
+    for size in args.sizes:  # not timed: data generation is not trial overhead
+        data = experiment_for(size, 2, args.concurrency, storage, "probe").data
+        resolve(data.source, path=data.path, n=data.n, image_size=data.image_size, seed=data.seed)
+    started = time.perf_counter()
+    for size in args.sizes:
+        trials = args.smoke_trials if size == "smoke" else args.default_trials
+        before = run_child(size, "before", trials, args.concurrency, storage, args.timeout)
+        after = run_child(size, "after", trials, args.concurrency, storage, args.timeout)
+        print(table(size, before, after), flush=True)
+    print(f"\nbenchmark wall: {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
