@@ -75,11 +75,13 @@ def main() -> None:
             "training": {"epochs": 1},
             "space": {"sparsity": [1.0]},
             "search": {"num_trials": args.trials, "seeds": [0], "max_concurrent": args.concurrency},
+            # the search machinery alone: one fixed single-task baseline, no confirm phase
+            "protocol": {"tuning": "fixed", "confirm_seeds": 0, "arms": ["single_task", "curriculum"]},
         }
     )
-    from curriclip.spaces import shuffled_control_configs, single_task_configs
+    from curriclip.spaces import search_baselines
 
-    fixed = len(single_task_configs(base, "/d")) + len(shuffled_control_configs(base, "/d"))
+    fixed = len(search_baselines(base, "/d"))
     experiment = base.model_copy(update={"search": base.search.model_copy(update={"num_trials": args.trials - fixed})})
     from curriclip.data.sources import resolve
 

@@ -30,6 +30,7 @@ def _run_dir(tmp_path: Path) -> tuple[Path, dict[str, dict]]:
         cfg = tiny_trial(
             dataset, tasks=["itc", "regions"], seed=seed, epochs=1, steps_per_epoch=2, image_channels="stem"
         )
+        cfg["phase"] = "confirm"  # evaluated on test, the split fusion scores on
         reports = []
         run_trial(TrialConfig.model_validate(cfg), lambda metrics, state, out=reports: out.append((metrics, state())))
         metrics, state = reports[-1]
@@ -55,7 +56,7 @@ def test_fuse_writes_rows_that_agree_with_each_trials_evaluation(tmp_path, monke
     run_dir, finals = _run_dir(tmp_path)
     result = CliRunner().invoke(app, ["fuse", str(run_dir), "--top", "3"])
     assert result.exit_code == 0, result.output
-    assert "selected on the search metric (test split until the validate protocol lands)" in result.output
+    assert "selected on the search phase's metric (the validate split" in result.output
     frame = pd.read_parquet(run_dir / "fusion.parquet")
     assert sorted(frame["member"]) == ["fusion", "t0", "t1", "t2"]
     for trial_id, metrics in finals.items():  # the fusion re-predicts exactly what the trial evaluated

@@ -2,9 +2,9 @@
 
 Selection: the K completed trials with a region (or finding) segmentation head and the
 highest value of the search metric at their last epoch, which is the epoch of their
-last checkpoint. Until the validate protocol lands this is the TEST split's metric,
-so the selection is labelled "selected on the search metric (test split until the
-validate protocol lands)" everywhere it is shown.
+last checkpoint: in a run with the select-then-confirm protocol, its validation metric
+(confirm-phase runs are never selected); in older runs the test split's. Either way the
+selection is labelled (``compare.SELECTION``) everywhere it is shown.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def select_trials(trials: pd.DataFrame, metric: str, top: int) -> tuple[pd.DataF
     task = next((name for name in SEGMENTATION_TASKS if tasks.map(lambda names, n=name: n in names).any()), None)
     if task is None:
         raise DataError("no trial of this run trains a segmentation head (tasks 'regions' or 'segmentation')")
-    eligible = trials[(trials["status"] == "completed") & tasks.map(lambda names: task in names)]
+    search = trials["phase"].fillna("search") == "search" if "phase" in trials.columns else True  # never a confirm run
+    eligible = trials[(trials["status"] == "completed") & tasks.map(lambda names: task in names) & search]
     eligible = eligible[eligible[column].notna()].sort_values([column, "trial_id"], ascending=[False, True])
     if len(eligible) < top:
         raise DataError(f"--top {top}: only {len(eligible)} completed trial(s) train the {task!r} head")
