@@ -9,7 +9,9 @@ from __future__ import annotations
 import pandas as pd
 
 #: how the fused trials were chosen (said on every output)
-SELECTION = "selected on the search phase's metric (the validate split; the test split in runs from before the protocol)"
+SELECTION = (
+    "selected on the search phase's metric (the validate split; the test split in runs from before the protocol)"
+)
 #: alignment metrics compared for the embedding fusion
 ALIGNMENT = ("clip_score", "clip_score_gap", "i2t_r1", "t2i_r1")
 #: the ``member`` of a fusion's own row
