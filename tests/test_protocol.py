@@ -220,6 +220,8 @@ def test_the_answer_gives_each_of_the_four_verdicts_and_flags_geometry():
     winners = {w["arm"]: w for w in answer["winners"]}
     assert winners["curriculum"]["gap"] == pytest.approx(1.5 - confirm[confirm.arm == "curriculum"].clip_score.mean())
     assert "seed noise" not in json.dumps(answer)
+    untrained = next(r for r in answer["arm_summary"] if r["arm"] == "untrained" and r["metric"] == "clip_score")
+    assert untrained["n"] == 8  # one untrained model per seed, shared by the five arms: not 5 x 8 values
 
 
 def test_confirm_refuses_a_search_that_has_not_finished(tmp_path):
