@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -55,3 +56,20 @@ def tiny_trial(dataset: Path, **overrides) -> dict:
     }
     cfg.update(overrides)
     return cfg
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    """A copy of a run directory whose checkpoint files are hard links: tests that damage a run edit
+    only its records and tables, and a full copy of every checkpoint filled CI's disk."""
+
+    def link_checkpoints(source: str, target: str) -> None:
+        if "checkpoint_" in Path(source).parent.name:
+            try:
+                os.link(source, target)
+                return
+            except OSError:  # another file system: copy
+                pass
+        shutil.copy2(source, target)
+
+    shutil.copytree(src, dst, copy_function=link_checkpoints)
+    return dst

@@ -7,7 +7,6 @@ import json
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import copy_run
 
 pytestmark = pytest.mark.slow
 
@@ -176,7 +176,7 @@ def test_an_existing_run_is_not_overwritten(e2e_run, cache_dir):
 
 def test_a_damaged_trial_record_is_named_not_skipped(e2e_run, tmp_path, cache_dir):
     copy = tmp_path / "runs" / "e2e"
-    shutil.copytree(e2e_run, copy)
+    copy_run(e2e_run, copy)
     trials = pd.read_parquet(copy / "trials.parquet")
     victim = trials[(trials["status"] == "completed") & (trials["phase"] == "search")]["trial_id"].iloc[0]
     records = copy / f"trial_{victim}" / "result.json"
@@ -194,7 +194,7 @@ def test_a_damaged_trial_record_is_named_not_skipped(e2e_run, tmp_path, cache_di
 
 def test_a_damaged_run_json_is_one_line(e2e_run, tmp_path, cache_dir):
     copy = tmp_path / "e2e"
-    shutil.copytree(e2e_run, copy)
+    copy_run(e2e_run, copy)
     (copy / "run.json").write_text('{"dataset_dir": "/x", "total_tri')
     done = _cli(["resume", str(copy)], cache_dir)
     assert done.returncode == 2 and done.stderr.strip().endswith("cannot be rebuilt by resume")
@@ -300,7 +300,7 @@ def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_
 def test_export_killed_mid_write_leaves_the_previous_tables(e2e_run, tmp_path):
     """trials.parquet is written under a temporary name and renamed: a kill mid-write leaves the old file whole."""
     copy = tmp_path / "e2e"
-    shutil.copytree(e2e_run, copy)
+    copy_run(e2e_run, copy)
     before = (copy / "trials.parquet").read_bytes()
     code = (
         "import os, sys, time, pandas as pd\n"
