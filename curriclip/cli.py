@@ -249,12 +249,41 @@ def data_synth(
     n: int = typer.Option(3000, "--n", min=10, help="Number of samples."),
     image_size: int = typer.Option(128, "--image-size", min=16, help="Image side in pixels."),
     seed: int = typer.Option(0, "--seed", help="Generator seed."),
+    variant: str | None = typer.Option(
+        None, "--variant", help="A planted-effect variant (noisy_hard_pairs); default: the benchmark itself."
+    ),
+    noise_fraction: float = typer.Option(
+        0.0, "--noise-fraction", help="noisy_hard_pairs: the fraction of training pairs that get another's report."
+    ),
 ) -> None:
-    """Generate the synthetic chest-X-ray benchmark (images, reports, labels, difficulty)."""
+    """Generate the synthetic chest-X-ray benchmark (images, reports, labels, difficulty), or a planted variant."""
     from curriclip.data.sources import generate_synthetic
 
-    path = generate_synthetic(new_dataset_directory(out), n=n, image_size=image_size, seed=seed)
+    planted_options(variant, noise_fraction)
+    path = generate_synthetic(
+        new_dataset_directory(out),
+        n=n,
+        image_size=image_size,
+        seed=seed,
+        variant=variant,
+        noise_fraction=noise_fraction,
+    )
     typer.echo(path)
+
+
+def planted_options(variant: str | None, noise_fraction: float) -> None:
+    """``--variant``/``--noise-fraction`` checked as ``data.variant``/``data.noise_fraction`` are, before any work."""
+    from pydantic import ValidationError
+
+    from curriclip.config.sections import DataConfig
+
+    try:
+        DataConfig(variant=variant, noise_fraction=noise_fraction)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "variant"  # model-level checks name no field
+        option = {"noise_fraction": "--noise-fraction"}.get(field, "--variant")
+        raise CurriclipError(f"{option}: {error['msg'].removeprefix('Value error, ')}") from None
 
 
 def new_dataset_directory(out: Path) -> Path:

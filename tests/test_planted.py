@@ -265,3 +265,42 @@ def test_planted_mtl_baselines_are_reports_mode_trials_at_its_levels(tiny_datase
     assert {c["sparsity_mode"] for c in configs} == {SparsityMode.REPORTS}
     assert sorted({c["sparsity"] for c in configs}) == [0.05, 0.1]
     assert {c["arm"] for c in configs} == {"single_task", "multitask"}
+
+
+def test_cli_synth_writes_a_planted_variant_and_refuses_bad_options(tmp_path):
+    from typer.testing import CliRunner
+
+    from curriclip.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "noisy"
+    done = runner.invoke(
+        app,
+        [
+            "data",
+            "synth",
+            "--out",
+            str(out),
+            "--n",
+            "120",
+            "--image-size",
+            "32",
+            "--variant",
+            "noisy_hard_pairs",
+            "--noise-fraction",
+            "0.25",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["generator"]["variant"] == "noisy_hard_pairs" and manifest["generator"]["noise_fraction"] == 0.25
+    assert len(manifest["variant"]["noisy_sample_ids"]) > 0
+    for args, option in (
+        (["--variant", "noisy_hard_pairs"], "--variant"),
+        (["--noise-fraction", "0.2"], "--variant"),
+        (["--variant", "label_flips", "--noise-fraction", "0.2"], "--variant"),
+        (["--variant", "noisy_hard_pairs", "--noise-fraction", "1.5"], "--noise-fraction"),
+    ):
+        bad = runner.invoke(app, ["data", "synth", "--out", str(tmp_path / "bad"), "--n", "120", *args])
+        assert bad.exit_code == 2 and f"error: {option}:" in bad.output, (args, bad.output)
+        assert not (tmp_path / "bad").exists()
