@@ -14,10 +14,14 @@ directory that already has its ``answer.json``, and prints one table:
   pseudo-arms ``--repeats`` times (``curriclip.stats.aa``), with its Clopper-Pearson interval.
 
 The true effect is measured without Ray or search (``--truth-seeds K``): each question's two arms
-with a fixed recipe (training.lr; the curriculum: metadata scorer, easiest first, linear pacing
-a=0.8 b=0.2) trained with K paired seeds at every level of the preset and evaluated on test; it
-is cached as ``--runs/truth-<preset>.json`` and can be given as ``--truth FILE`` (JSON
-``{"<preset>": {"<arm> vs <reference>": {"<level>": effect}}}``). Without either: "not measured".
+with a fixed recipe (training.lr; the curriculum: metadata scorer, easiest first, step pacing
+a=0.8 b=0.6, i.e. the easiest 60% until 80% of training, then all), trained with K paired seeds
+at every level of the preset and evaluated on test. It is cached as ``--runs/truth-<preset>-k<K>.csv``
+(``--jobs`` runs at a time) and printed as its own table with Holm-corrected intervals and the K
+the protocol would need. Earlier figures can be given as ``--truth FILE``
+(JSON ``{"<preset>": {"<metric>": {"<arm> vs <reference>": {"<level>": effect}}}}``).
+Without either: "not measured". Every table is given per metric (``--metrics``, default the protocol's
+two: CLIP score and the matched - mismatched gap).
 Questions: planted-noise, curriculum vs single_task and vs curriculum_random; planted-mtl,
 multitask vs single_task; null, every question answer.json answers. The verdicts are answer.json's
 (the protocol's Holm family); a question it lacks is compared from confirm.parquet with the same
@@ -99,7 +103,14 @@ def computed_comparisons(confirm: pd.DataFrame, arm: str, reference: str, metric
     diffs = {float(level): (part[arm] - part[reference]).to_numpy() for level, part in wide.groupby(level="level")}
     results = compare_family(diffs, protocol.equivalence_margin[metric], protocol.alpha)
     return {
-        level: {"diff_mean": r.diff_mean, "verdict": str(r.verdict), "detectable_effect": r.detectable_effect, "n": r.n}
+        level: {
+            "diff_mean": r.diff_mean,
+            "verdict": str(r.verdict),
+            "detectable_effect": r.detectable_effect,
+            "n": r.n,
+            "ci": r.corrected_ci,
+            "k_needed": r.seeds_needed,
+        }
         for level, r in results.items()
     }
 
@@ -129,45 +140,67 @@ def questions(preset: str, arms: list[str]) -> list[tuple[str, str]]:
     return asked if asked is not None else [(arm, "single_task") for arm in arms if arm != "single_task"]
 
 
-def direct_confirm(preset: str, seeds: int, overrides: dict, metric: str) -> pd.DataFrame:
-    """A confirm-like table (level, arm, seed, metric) of the preset's question arms, trained without Ray or search.
-
-    Fixed recipes at training.lr (the curriculum: metadata scorer, easiest first, linear pacing
-    a=0.8 b=0.2, equal stages over half the training), K paired seeds 20000 + k, evaluated on test.
-    """
-    from curriclip.config import TrialConfig
-    from curriclip.data.sources import resolve
-    from curriclip.names import Phase
-    from curriclip.spaces.space import base_trial_fields
-    from curriclip.trainables import run_trial
-
-    experiment = preset_experiment(preset, overrides)
-    dataset_dir = str(resolve(experiment.data.source, **experiment.data.source_options()))
-    base = {**base_trial_fields(experiment, dataset_dir), "device": "cpu"}
-    aux = [*experiment.space.tasks]
-    curriculum = {"tasks": ["itc", *aux], "pacing": "linear", "pacing_params": {"a": 0.8, "b": 0.2}}
-    recipes = {
+def _recipes(aux: list[str]) -> dict[str, dict]:
+    """The fixed recipe of each arm in the direct measurement (no search: training.lr, one curriculum)."""
+    # easiest 60% first, the rest after 80% of training: planted-noise's noisy pairs lie in the hardest 40%
+    curriculum = {"tasks": ["itc", *aux], "pacing": "step", "pacing_params": {"a": 0.8, "b": 0.6}}
+    return {
         "single_task": {"tasks": ["itc"], "pacing": "none"},
         "shuffled_control": {"tasks": ["itc"], "pacing": "none"},
         "multitask": {"tasks": ["itc", *aux], "pacing": "none", "stage_span": 0.0},
         "curriculum": curriculum,
         "curriculum_random": {**curriculum, "control": "random"},
     }
+
+
+def _direct_run(fields: dict, metrics: list[str]) -> dict:
+    """One direct run (in a worker process): the trial's final test metrics."""
+    from curriclip.config import TrialConfig
+    from curriclip.trainables import run_trial
+
+    final = run_trial(TrialConfig(**fields), lambda metrics, state: None)
+    return {metric: final[metric] for metric in metrics}
+
+
+def direct_confirm(preset: str, seeds: int, overrides: dict, metrics: list[str], jobs: int = 1) -> pd.DataFrame:
+    """A confirm-like table (level, arm, seed, metrics) of the preset's question arms, trained without Ray or search.
+
+    Fixed recipes at training.lr (the curriculum: metadata scorer, easiest first, step pacing
+    a=0.8 b=0.6, equal stages over half the training), K paired seeds 20000 + k, evaluated on test;
+    ``jobs`` runs at a time, each in its own process on one thread (the numbers do not depend on it).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from curriclip.data.sources import resolve
+    from curriclip.names import Phase
+    from curriclip.spaces.space import base_trial_fields
+
+    experiment = preset_experiment(preset, overrides)
+    dataset_dir = str(resolve(experiment.data.source, **experiment.data.source_options()))
+    base = {**base_trial_fields(experiment, dataset_dir), "device": "cpu"}
+    recipes = _recipes([*experiment.space.tasks])
     arms = sorted({arm for question in questions(preset, list(recipes)) for arm in question})
-    rows = []
-    for level in experiment.space.sparsity:
-        for arm in arms:
-            for k in range(seeds):
-                cfg = TrialConfig(
-                    **{**base, **recipes[arm]},
-                    arm=arm,
-                    phase=Phase.CONFIRM,
-                    seed=20_000 + k,
-                    threads=1,
-                    **level_fields(experiment.space.sparsity_mode, level),
-                )
-                final = run_trial(cfg, lambda metrics, state: None)
-                rows.append({"level": float(level), "arm": arm, "seed": 20_000 + k, metric: final[metric]})
+    levels = [float(level) for level in experiment.space.sparsity]
+    keys = [(level, arm, 20_000 + k) for level in levels for arm in arms for k in range(seeds)]
+    runs = [
+        {
+            **base,
+            **recipes[arm],
+            "arm": arm,
+            "phase": Phase.CONFIRM,
+            "seed": seed,
+            "threads": 1,
+            **level_fields(experiment.space.sparsity_mode, level),
+        }
+        for level, arm, seed in keys
+    ]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_direct_run, fields, metrics) for fields in runs]
+        rows = []
+        for done, ((level, arm, seed), future) in enumerate(zip(keys, futures), start=1):
+            rows.append({"level": level, "arm": arm, "seed": seed, **future.result()})
+            print(f"{preset} truth: {done}/{len(keys)} runs", file=sys.stderr, flush=True)
     return pd.DataFrame(rows)
 
 
@@ -175,7 +208,7 @@ def _number(value: float | None, digits: int = 3) -> str:
     return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:+.{digits}f}"
 
 
-def verdict_rows(preset: str, comparisons: dict, truth: dict) -> list[list[str]]:
+def verdict_rows(preset: str, metric: str, comparisons: dict, truth: dict) -> list[list[str]]:
     """Table rows from ``{question: {level: comparison}}`` and the true effects ``{question: {level: effect}}``."""
     rows = []
     for question, by_level in comparisons.items():
@@ -190,6 +223,7 @@ def verdict_rows(preset: str, comparisons: dict, truth: dict) -> list[list[str]]
             rows.append(
                 [
                     preset,
+                    metric,
                     question,
                     f"{level:g}",
                     "not measured" if true is None else _number(true),
@@ -202,39 +236,60 @@ def verdict_rows(preset: str, comparisons: dict, truth: dict) -> list[list[str]]
     return rows
 
 
-def true_effects(preset: str, args: argparse.Namespace) -> dict:
-    """question -> level -> true effect: from --truth, or measured directly with --truth-seeds, else empty."""
-    if args.truth:
-        return json.loads(Path(args.truth).read_text()).get(preset, {})
+def truth_table(preset: str, args: argparse.Namespace) -> pd.DataFrame | None:
+    """The direct measurement of the preset's arms with --truth-seeds seeds, cached as truth-<preset>.csv."""
     if not args.truth_seeds:
+        return None
+    cached = args.runs / f"truth-{preset}-k{args.truth_seeds}.csv"
+    if cached.is_file():
+        return pd.read_csv(cached)
+    table = direct_confirm(preset, args.truth_seeds, _overrides(preset, args.tiny), args.metrics, args.jobs)
+    table.to_csv(cached.with_suffix(".tmp"), index=False)
+    cached.with_suffix(".tmp").rename(cached)
+    return table
+
+
+def true_effects(preset: str, metric: str, table: pd.DataFrame | None, args: argparse.Namespace) -> dict:
+    """question -> level -> true effect on ``metric``: from --truth, or the direct measurement, else empty."""
+    if args.truth:
+        return json.loads(Path(args.truth).read_text()).get(preset, {}).get(metric, {})
+    if table is None:
         return {}
-    cached = args.runs / f"truth-{preset}.json"
-    if cached.is_file() and json.loads(cached.read_text()).get("seeds") == args.truth_seeds:
-        return json.loads(cached.read_text())["effects"]
-    table = direct_confirm(preset, args.truth_seeds, _overrides(preset, args.tiny), args.metric)
     protocol = preset_experiment(preset).protocol
-    effects = {
+    return {
         f"{arm} vs {reference}": {
             str(level): c["diff_mean"]
-            for level, c in computed_comparisons(table, arm, reference, args.metric, protocol).items()
+            for level, c in computed_comparisons(table, arm, reference, metric, protocol).items()
         }
         for arm, reference in questions(preset, sorted(table["arm"].unique()))
     }
-    cached.write_text(json.dumps({"seeds": args.truth_seeds, "effects": effects}, indent=2))
-    return effects
 
 
-def aa_row(name: str, confirm: pd.DataFrame, protocol, args: argparse.Namespace) -> list[str]:
+def truth_rows(preset: str, metric: str, table: pd.DataFrame, protocol) -> list[list[str]]:
+    """The direct measurement's own comparisons: the true effect, its interval, and the K the protocol would need."""
+    rows = []
+    for arm, reference in questions(preset, sorted(table["arm"].unique())):
+        for level, c in sorted(computed_comparisons(table, arm, reference, metric, protocol).items()):
+            rows.append(
+                [preset, metric, f"{arm} vs {reference}", f"{level:g}", _number(c["diff_mean"]),
+                 f"[{_number(c['ci'][0])}, {_number(c['ci'][1])}]", f"{c['verdict']} (K={c['n']})",
+                 str(c["k_needed"])]
+            )  # fmt: skip
+    return rows
+
+
+def aa_row(name: str, metric: str, confirm: pd.DataFrame, protocol, args: argparse.Namespace) -> list[str]:
     """The A/A row of one run's single_task confirm seeds."""
-    values = single_task_values(confirm, args.metric)
+    values = single_task_values(confirm, metric)
     seeds = len(next(iter(values.values()), []))
     if seeds < 4:
-        return [name, f"{seeds} single_task seeds", "-", "-", "- (an A/A split needs >= 4 seeds)"]
-    margin = protocol.equivalence_margin[args.metric]
+        return [name, metric, f"{seeds} single_task seeds", "-", "-", "- (an A/A split needs >= 4 seeds)"]
+    margin = protocol.equivalence_margin[metric]
     result = aa_false_positive_rate(values, margin, protocol.alpha, repeats=args.repeats)
     low, high = result.ci
     return [
         name,
+        metric,
         f"{seeds} seeds, {result.pairs_per_split} pairs/split, {len(values)} level(s)",
         f"{result.false_positives}/{result.repeats} = {result.rate:.3f} [{low:.3f}, {high:.3f}]",
         f"{result.distinct_splits} distinct splits",
@@ -248,8 +303,8 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
         print(" | ".join(str(cell).ljust(w) for cell, w in zip(row, widths)))
 
 
-def protocol_rows(preset: str, args: argparse.Namespace) -> tuple[dict, list[str]]:
-    """The protocol's comparisons of a finished (or now run) preset, and its A/A row."""
+def protocol_rows(preset: str, metric: str, args: argparse.Namespace) -> tuple[dict, list[str]]:
+    """The protocol's comparisons of a finished (or now run) preset on ``metric``, and its A/A row."""
     run_dir = finished_run(args.runs, preset, tiny=False)
     answer = json.loads((run_dir / "answer.json").read_text())
     protocol = preset_experiment(preset).protocol  # with the run's own alpha and margins (answer.json)
@@ -257,21 +312,20 @@ def protocol_rows(preset: str, args: argparse.Namespace) -> tuple[dict, list[str
         update={"alpha": answer["alpha"], "equivalence_margin": answer["equivalence_margin"]}
     )
     comparisons = {
-        f"{arm} vs {reference}": run_comparisons(run_dir, arm, reference, args.metric, protocol)
-        for arm, reference in (QUESTIONS[preset] or answer_questions(answer, args.metric))
+        f"{arm} vs {reference}": run_comparisons(run_dir, arm, reference, metric, protocol)
+        for arm, reference in (QUESTIONS[preset] or answer_questions(answer, metric))
     }
-    return comparisons, aa_row(preset, pd.read_parquet(run_dir / "confirm.parquet"), protocol, args)
+    return comparisons, aa_row(preset, metric, pd.read_parquet(run_dir / "confirm.parquet"), protocol, args)
 
 
-def tiny_rows(preset: str, args: argparse.Namespace) -> tuple[dict, list[str]]:
+def tiny_rows(preset: str, metric: str, table: pd.DataFrame, args: argparse.Namespace) -> tuple[dict, list[str]]:
     """--tiny: the direct measurement (4 paired seeds, no Ray) in place of the protocol's run."""
-    table = direct_confirm(preset, 4, _overrides(preset, tiny=True), args.metric)
     protocol = preset_experiment(preset).protocol
     comparisons = {
-        f"{arm} vs {reference}": computed_comparisons(table, arm, reference, args.metric, protocol)
+        f"{arm} vs {reference}": computed_comparisons(table, arm, reference, metric, protocol)
         for arm, reference in questions(preset, sorted(table["arm"].unique()))
     }
-    return comparisons, aa_row(f"{preset} (direct)", table, protocol, args)
+    return comparisons, aa_row(f"{preset} (direct)", metric, table, protocol, args)
 
 
 def main() -> None:
@@ -281,8 +335,9 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="shrunk presets, no Ray: checks the plumbing in < 2 min")
     parser.add_argument("--truth-seeds", type=int, default=0, help="measure the true effect with this many seeds")
     parser.add_argument("--truth", help="JSON file of true effects measured before")
+    parser.add_argument("--jobs", type=int, default=2, help="direct (truth) runs at a time, one thread each")
     parser.add_argument("--repeats", type=int, default=1000, help="A/A splits per run")
-    parser.add_argument("--metric", default="clip_score")
+    parser.add_argument("--metrics", nargs="+", default=["clip_score", "clip_score_gap"])
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     args.runs = args.runs.resolve()
@@ -290,18 +345,30 @@ def main() -> None:
     if args.tiny:
         args.repeats = min(args.repeats, 50)
 
-    verdicts, aa = [], []
+    verdicts, aa, truths = [], [], []
     for preset in args.presets:
         started = time.monotonic()
-        comparisons, aa_line = tiny_rows(preset, args) if args.tiny else protocol_rows(preset, args)
-        verdicts += verdict_rows(preset, comparisons, true_effects(preset, args))
-        aa.append(aa_line)
+        table = truth_table(preset, args)
+        direct = direct_confirm(preset, 4, _overrides(preset, True), args.metrics, args.jobs) if args.tiny else None
+        for metric in args.metrics:
+            if args.tiny:
+                comparisons, aa_line = tiny_rows(preset, metric, direct, args)
+            else:
+                comparisons, aa_line = protocol_rows(preset, metric, args)
+            verdicts += verdict_rows(preset, metric, comparisons, true_effects(preset, metric, table, args))
+            aa.append(aa_line)
+            if table is not None:
+                truths += truth_rows(preset, metric, table, preset_experiment(preset).protocol)
         print(f"{preset}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-    print(f"\nPlanted effects and the null ({args.metric}; detected = verdict 'better')")
-    header = ["variant", "question", "level", "true effect", "diff (K)", "verdict", "detectable", "detected"]
+    if truths:
+        print(f"\nTrue effects: the direct measurement with {args.truth_seeds} paired seeds (fixed recipes, no search)")
+        header = ["variant", "metric", "question", "level", "true effect", "95% CI (Holm)", "verdict", "K needed"]
+        print_table(header, truths)
+    print("\nPlanted effects and the null (detected = verdict 'better')")
+    header = ["variant", "metric", "question", "level", "true effect", "diff (K)", "verdict", "detectable", "detected"]
     print_table(header, verdicts)
-    print(f"\nA/A: single_task confirm seeds split into two pseudo-arms ({args.metric}; nominal rate = alpha)")
-    print_table(["run", "seeds", "false positives = rate [95% CI]", "repeats", "<= alpha"], aa)
+    print("\nA/A: single_task confirm seeds split into two pseudo-arms (nominal rate = alpha)")
+    print_table(["run", "metric", "seeds", "false positives = rate [95% CI]", "repeats", "<= alpha"], aa)
 
 
 if __name__ == "__main__":

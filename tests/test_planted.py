@@ -223,7 +223,11 @@ def test_planted_presets_validate_and_plant_what_they_say():
     for planted in (noise, mtl, null):  # sized like default (its whole protocol in <= 20 min on 2 cores)
         assert planted.training == default.training and planted.data.n == default.data.n
         assert planted.search.num_trials == default.search.num_trials
-        assert planted.protocol.confirm_seeds == default.protocol.confirm_seeds
+    assert null.protocol == default.protocol  # the null is the default preset itself
+    for planted in (noise, mtl):  # only the question's arms are confirmed, which affords K = 10 in the same time
+        assert planted.protocol.confirm_seeds == 10 and "single_task" in planted.protocol.arms
+    assert set(noise.protocol.arms) == {"single_task", "curriculum", "curriculum_random"}
+    assert set(mtl.protocol.arms) == {"single_task", "multitask"}
     with pytest.raises(ConfigError):
         preset_experiment("planted-noise", {"data": {"noise_fraction": 0.0}})
 
