@@ -226,7 +226,7 @@ def verdict_rows(preset: str, metric: str, comparisons: dict, truth: dict) -> li
                     metric,
                     question,
                     f"{level:g}",
-                    "not measured" if true is None else _number(true),
+                    ("none planted" if preset == "null" else "not measured") if true is None else _number(true),
                     _number(c["diff_mean"]),
                     f"{verdict} (K={c['n']})",
                     _number(c["detectable_effect"]).lstrip("+"),
@@ -238,7 +238,7 @@ def verdict_rows(preset: str, metric: str, comparisons: dict, truth: dict) -> li
 
 def truth_table(preset: str, args: argparse.Namespace) -> pd.DataFrame | None:
     """The direct measurement of the preset's arms with --truth-seeds seeds, cached as truth-<preset>.csv."""
-    if not args.truth_seeds:
+    if not args.truth_seeds or QUESTIONS[preset] is None:  # the null plants nothing to measure
         return None
     cached = args.runs / f"truth-{preset}-k{args.truth_seeds}.csv"
     if cached.is_file():

@@ -220,6 +220,12 @@ def test_the_answer_gives_each_of_the_four_verdicts_and_flags_geometry():
     winners = {w["arm"]: w for w in answer["winners"]}
     assert winners["curriculum"]["gap"] == pytest.approx(1.5 - confirm[confirm.arm == "curriculum"].clip_score.mean())
     assert "seed noise" not in json.dumps(answer)
+    # a search that selects on the gap has its winner's curse on the gap, not on CLIP score
+    on_gap = ExperimentConfig.model_validate({"space": {"sparsity": [0.1]}, "search": {"metric": "clip_score_gap"}})
+    gap_winners = {w["arm"]: w for w in build_answer(on_gap, confirm, pd.DataFrame())["winners"]}
+    gap_mean = confirm[confirm.arm == "curriculum"].clip_score_gap.mean()
+    assert gap_winners["curriculum"]["metric"] == "clip_score_gap"
+    assert gap_winners["curriculum"]["confirm_mean"] == pytest.approx(gap_mean)
     untrained = next(r for r in answer["arm_summary"] if r["arm"] == "untrained" and r["metric"] == "clip_score")
     assert untrained["n"] == 8  # one untrained model per seed, shared by the five arms: not 5 x 8 values
 

@@ -175,20 +175,25 @@ def _disagreements(comparisons: list[dict], summary: list[dict], robust: str) ->
     return out
 
 
-def _winners(confirm: pd.DataFrame) -> list[dict]:
-    """Each tuned arm's winner: its validation score in the search and its confirmed test mean (winner's curse)."""
+def _winners(confirm: pd.DataFrame, metric: str) -> list[dict]:
+    """Each tuned arm's winner: its validation score in the search and its confirmed test mean (winner's curse).
+
+    Both on ``metric`` (the search's): a search that selects on the gap is compared with the gap on test,
+    never with another metric. A metric the confirm table lacks leaves the confirmed mean and gap null.
+    """
     rows = []
     done = confirm[confirm["status"] == "completed"]
     for (level, arm), part in done.groupby(["level", "arm"]):
         if arm not in (Arm.SINGLE_TASK, Arm.MULTITASK, Arm.CURRICULUM):
             continue
         search = float(part["search_score"].iloc[0])
-        confirmed = float(part["clip_score"].mean())
+        confirmed = float(part[metric].mean()) if metric in part else math.nan
         rows.append(
             {
                 "level": float(level),
                 "arm": str(arm),
                 "trial_id": str(part["source_trial_id"].iloc[0]),
+                "metric": metric,
                 "search_score": search,
                 "confirm_mean": confirmed,
                 "gap": search - confirmed,
@@ -236,7 +241,7 @@ def build_answer(experiment, confirm: pd.DataFrame, pairs: pd.DataFrame) -> dict
         "arms": [str(arm) for arm in arms],
         "arm_summary": summary,
         "comparisons": comparisons,
-        "winners": _winners(confirm),
+        "winners": _winners(confirm, experiment.search.metric),
         "disagreements": _disagreements(comparisons, summary, metrics[1]),
         "summary": _summary(comparisons, metrics[1]),
     }

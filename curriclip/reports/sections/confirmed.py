@@ -154,7 +154,9 @@ def winners_table(answer: ConfirmedAnswer, level: float) -> Table | None:
         [cell(r["arm"]), cell(r["trial_id"]), num(r["search_score"]), num(r["confirm_mean"]), num(r["gap"], "+.4f")]
         for r in at.to_dict("records")
     ]
-    return Table(WINNER_TABLE, rows, css="confirmed winners", title="Winner's curse: search score vs confirmed mean")
+    metric = at["metric"].iloc[0] if "metric" in at else "clip_score"  # answers before the field: CLIP score
+    title = f"Winner's curse on {metric} (the search's metric): search score vs confirmed mean"
+    return Table(WINNER_TABLE, rows, css="confirmed winners", title=title)
 
 
 def disagreement_box(answer: ConfirmedAnswer, level: float):
