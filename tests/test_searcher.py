@@ -144,3 +144,19 @@ def test_objectives_in_the_experiment_file_make_a_multi_objective_study(tmp_path
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
     assert isinstance(study.sampler, optuna.samplers.NSGAIISampler)
     assert param_space is None and samples == experiment.search.num_trials
+
+
+def test_progress_line_gives_the_untrained_model_on_the_searched_metric(capsys):
+    """The progress line's untrained figure is the same metric as the trial's score (it once printed CLIP score)."""
+    from types import SimpleNamespace
+
+    from curriclip.search.progress import ProgressPrinter
+
+    printer = ProgressPrinter(total=1, metric="clip_score_gap", epochs=2, split="test")
+    result = {"clip_score_gap": 0.05, "init_clip_score_gap": -0.001, "init_clip_score": 0.209, "epoch": 2}
+    trial = SimpleNamespace(
+        trial_id="t1", last_result=result, config={"trial": {"arm": "single_task", "phase": "confirm"}}, status="X"
+    )
+    printer.on_trial_complete(0, [trial], trial)
+    line = capsys.readouterr().err
+    assert "test clip_score_gap 0.050 (untrained -0.001)" in line and "0.209" not in line

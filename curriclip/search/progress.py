@@ -55,7 +55,7 @@ class ProgressPrinter(Callback):
             self.best = score if self.best is None else max(self.best, score)
         state = "done  " if epoch >= self.epochs else "pruned"
         score_text = (
-            f"{self.split} {self.metric} {score:.3f} (untrained {result.get('init_clip_score', float('nan')):.3f})"
+            f"{self.split} {self.metric} {score:.3f} (untrained {result.get(f'init_{self.metric}', float('nan')):.3f})"
             if score is not None
             else "no result"
         )
