@@ -231,3 +231,30 @@ def test_a_trial_without_threads_gets_the_process_default_not_the_last_trials(ti
         assert torch.get_num_threads() == PROCESS_THREADS
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("every_s", "checkpointed"), [(0.0, [1, 2, 3]), (1e9, [3])])
+def test_checkpoints_after_the_last_epoch_and_when_the_interval_has_passed(monkeypatch, every_s, checkpointed):
+    """``training.checkpoint_every_s``: 0 checkpoints every epoch; a long interval only the final state."""
+    from curriclip.trainables import tune_trainable
+
+    reports = []
+    monkeypatch.setattr(
+        tune_trainable.tune, "report", lambda metrics, checkpoint=None: reports.append((metrics, checkpoint))
+    )
+    report = tune_trainable._reporter({}, epochs=3, every_s=every_s)
+    states = []
+    for epoch in (1, 2, 3):
+        report({"epoch": epoch}, lambda epoch=epoch: states.append(epoch) or {"epoch": epoch})
+    assert [m["epoch"] for m, c in reports if c is not None] == checkpointed == states
+    assert [m["epoch"] for m, _ in reports] == [1, 2, 3] and all("timing" in m for m, _ in reports)
+
+
+def test_pbt_checkpoints_every_epoch_whatever_the_interval():
+    """PBT restores trials from checkpoints at its perturbations: the interval does not apply to it."""
+    from curriclip.presets import preset_experiment
+    from curriclip.search.launch import checkpoint_interval
+
+    pbt = preset_experiment("smoke", {"search": {"scheduler": "pbt"}, "training": {"checkpoint_every_s": 600}})
+    asha = preset_experiment("smoke", {"training": {"checkpoint_every_s": 600}})
+    assert checkpoint_interval(pbt) == 0.0 and checkpoint_interval(asha) == 600.0

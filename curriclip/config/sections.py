@@ -33,6 +33,13 @@ class TrainingConfig(Strict):
     warmup_fraction: float = Field(0.05, ge=0.0, lt=1.0)
     eval_batch_size: int = Field(256, ge=1)
     device: Device = "auto"
+    checkpoint_every_s: float = Field(
+        60.0,
+        ge=0.0,
+        description="a trial checkpoints after its last epoch and after any epoch that ends at least this many "
+        "seconds after its previous checkpoint (0: every epoch); a crash repeats at most this much of a trial. "
+        "PBT (it restores from checkpoints) always checkpoints every epoch",
+    )
 
 
 class ComputeConfig(Strict):

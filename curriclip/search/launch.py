@@ -87,7 +87,13 @@ def _trainable(experiment: ExperimentConfig):
 
     from curriclip.trainables.tune_trainable import curriclip_trainable
 
-    return tune.with_resources(curriclip_trainable, {"cpu": r.cpus_per_trial, "gpu": r.gpus_per_trial})
+    trainable = tune.with_parameters(curriclip_trainable, checkpoint_every_s=checkpoint_interval(experiment))
+    return tune.with_resources(trainable, {"cpu": r.cpus_per_trial, "gpu": r.gpus_per_trial})
+
+
+def checkpoint_interval(experiment: ExperimentConfig) -> float:
+    """Seconds between a trial's checkpoints: ``training.checkpoint_every_s``, but every epoch under PBT."""
+    return 0.0 if experiment.search.scheduler == "pbt" else experiment.training.checkpoint_every_s
 
 
 def trial_dirname(trial) -> str:

@@ -123,10 +123,24 @@ def _start_timing() -> dict:
     }
 
 
-def _reporter(stamps: dict) -> Callable[[dict, Callable[[], dict]], None]:
-    """``run_trial``'s report callback: a checkpoint beside each report, and the ``timing`` dict in it."""
+def _reporter(stamps: dict, epochs: int, every_s: float = 0.0) -> Callable[[dict, Callable[[], dict]], None]:
+    """``run_trial``'s report callback: the metrics with the ``timing`` dict, and a checkpoint when one is due.
+
+    Due after the last epoch (the final state: fusion, replays, a confirm run's per-pair scores) and
+    after any epoch ending ``every_s`` seconds or more after the previous checkpoint (0: every epoch).
+    Why not every epoch: writing and persisting a small model's state after each of a few
+    seconds' epochs cost about 5% of a default-sized trial, to save a crash at most a minute.
+    """
+    last = {"at": time.monotonic()}
 
     def report(metrics: dict, make_state: Callable[[], dict]) -> None:
+        due = metrics.get("epoch", 0) >= epochs or time.monotonic() - last["at"] >= every_s
+        if not due:
+            timing = {**stamps, **PHASES.snapshot(), "reported_at": time.time()}
+            with PHASES.phase("tune_report"):
+                tune.report({**metrics, "timing": timing})
+            return
+        last["at"] = time.monotonic()
         with tempfile.TemporaryDirectory() as directory:
             with PHASES.phase("checkpoint_write"):
                 state = make_state()
@@ -149,14 +163,17 @@ def _release() -> None:
         torch.cuda.empty_cache()
 
 
-def curriclip_trainable(config: dict) -> None:
-    """Ray Tune entry point; the searched parameters sit beside ``trial`` only for Tune's records."""
+def curriclip_trainable(config: dict, checkpoint_every_s: float = 0.0) -> None:
+    """Ray Tune entry point; the searched parameters sit beside ``trial`` only for Tune's records.
+
+    ``checkpoint_every_s``: see ``_reporter`` (``training.checkpoint_every_s``; 0 under PBT).
+    """
     stamps = _start_timing()
     _quiet()
     resources = tune.get_context().get_trial_resources().required_resources
     cfg = placed(TrialConfig.model_validate(config["trial"]), resources.get("CPU", 1), resources.get("GPU", 0))
     try:
-        run_trial(cfg, _reporter(stamps), _restored_state())
+        run_trial(cfg, _reporter(stamps, cfg.epochs, checkpoint_every_s), _restored_state())
     finally:  # also when Tune stops the trial (a SystemExit raised inside tune.report)
         _release()
 
@@ -173,6 +190,6 @@ def data_parallel_trainable(workers: int, cpus: float, gpus: float) -> Callable[
         stamps = _start_timing()
         _quiet()
         cfg = placed(TrialConfig.model_validate(config["trial"]), cpus, gpus)
-        run_data_parallel(cfg, _reporter(stamps), _restored_state(), workers=workers, cpus=cpus, gpus=gpus)
+        run_data_parallel(cfg, _reporter(stamps, cfg.epochs), _restored_state(), workers=workers, cpus=cpus, gpus=gpus)
 
     return curriclip_data_parallel
