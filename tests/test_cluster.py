@@ -116,7 +116,14 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
         exp = {
             "name": "cluster",
             "data": {"n": 240, "image_size": 64},
-            "training": {"epochs": 4, "steps_per_epoch": 12, "batch_size": 16, "eval_batch_size": 64},
+            # checkpoints after every epoch: the lost trial must restart from one
+            "training": {
+                "epochs": 4,
+                "steps_per_epoch": 12,
+                "batch_size": 16,
+                "eval_batch_size": 64,
+                "checkpoint_every_s": 0,
+            },
             "space": {"sparsity": [1.0], "pacing": ["linear"]},
             "search": {"num_trials": 3, "seeds": [0, 1], "scheduler": "fifo", "n_startup_trials": 2},
             "protocol": {"confirm_seeds": 1, "arms": ["single_task", "curriculum"]},
