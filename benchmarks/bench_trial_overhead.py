@@ -1,19 +1,21 @@
 """Per-trial overhead of real small searches: cold trial processes (before) against warm ones (after).
 
-    python benchmarks/bench_trial_overhead.py [--smoke-trials 8] [--default-trials 4] [--concurrency 2]
+    python benchmarks/bench_trial_overhead.py [--smoke-trials 8] [--default-trials 8] [--concurrency 2]
 
-Runs the same real trials through ``curriclip.search.runner.run_search`` twice per trial
+Runs the same real trials through ``curriclip.search.runner.run_search`` once per mode and trial
 size, each search in its own child process (its own local Ray):
 
-- before: every trial in a fresh process, no per-process caches
-  (``CURRICLIP_REUSE_PROCESSES=0``, ``CURRICLIP_TRIAL_CACHE=0``);
-- after: warm processes (Ray Tune's actor reuse) with the per-process caches.
+- before: every trial in a fresh process, no per-process caches, a checkpoint after every epoch
+  (``CURRICLIP_REUSE_PROCESSES=0``, ``CURRICLIP_TRIAL_CACHE=0``, ``checkpoint_every_s: 0``);
+- warm: warm processes (Ray Tune's actor reuse) with the per-process caches, a checkpoint after every epoch;
+- after: warm processes with the checkpoint interval (``training.checkpoint_every_s``, 60 s: a
+  default-sized trial checkpoints after its last epoch only).
 
 Trial sizes are the ``smoke`` and ``default`` presets' (data, image size, epochs, steps,
 batch); only the number of trials is cut (one level, search phase only) so the whole
-benchmark stays within about 10 minutes on 2 cores. Both modes run the same trials: configurations
+benchmark stays within about 15 minutes on 2 cores. All modes run the same trials: configurations
 drawn up front (``searcher: random``, fixed sampler seed) and no early stopping
-(``scheduler: fifo``), so both do the same training work.
+(``scheduler: fifo``), so all do the same training work.
 
 The overhead share is (wall x concurrent slots - sum of in-trial time) / sum of in-trial
 time, where wall is ``Tuner.fit`` and in-trial time is each epoch's training and
@@ -38,9 +40,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: mode -> (environment, training overrides): cold processes with a checkpoint every epoch (before issue 15),
+#: warm processes with a checkpoint every epoch, and warm processes with the checkpoint interval (after)
 MODES = {
-    "before": {"CURRICLIP_REUSE_PROCESSES": "0", "CURRICLIP_TRIAL_CACHE": "0"},
-    "after": {"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1"},
+    "before": ({"CURRICLIP_REUSE_PROCESSES": "0", "CURRICLIP_TRIAL_CACHE": "0"}, {"checkpoint_every_s": 0}),
+    "warm": ({"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1"}, {"checkpoint_every_s": 0}),
+    "after": ({"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1"}, {}),
 }
 #: Breakdown rows: (label, key of the per-search sums).
 PARTS = (
@@ -55,13 +60,14 @@ PARTS = (
 )
 
 
-def experiment_for(size: str, trials: int, concurrency: int, storage: str, name: str):
+def experiment_for(size: str, trials: int, concurrency: int, storage: str, name: str, training: dict | None = None):
     """The size's experiment with ``trials`` trials in all: one single-task trial, the rest curricula, one level."""
     from curriclip.presets import preset_experiment
 
     overrides = {
         "name": name,
         "storage": storage,
+        "training": training or {},
         "space": {"sparsity": [1.0]},
         # the search phase only, every trial at training.lr: one single-task trial and the rest curricula
         "protocol": {"confirm_seeds": 0, "tuning": "fixed", "arms": ["single_task", "curriculum"]},
@@ -131,7 +137,7 @@ def child(args: argparse.Namespace) -> None:
 
     tune.Tuner.fit = timed_fit
     name = f"{args.size}-{args.mode}"
-    experiment = experiment_for(args.size, args.trials, args.concurrency, args.storage, name)
+    experiment = experiment_for(args.size, args.trials, args.concurrency, args.storage, name, MODES[args.mode][1])
     outcome = run_search(experiment)
     summary = summarise(trial_records(Path(args.storage) / name), stamps["start"], stamps["end"], args.concurrency)
     summary["errored"] = outcome.errored
@@ -139,7 +145,7 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_child(size: str, mode: str, trials: int, concurrency: int, storage: str, timeout: float) -> dict:
-    env = {**os.environ, **MODES[mode], "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **MODES[mode][0], "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, __file__, "--child", "--size", size, "--mode", mode, "--trials", str(trials)]
     command += ["--concurrency", str(concurrency), "--storage", storage]
     started = time.perf_counter()
@@ -155,34 +161,31 @@ def share(part: float, summary: dict) -> str:
     return f"{part / summary['in_trial']:7.1%}"
 
 
-def table(size: str, before: dict, after: dict) -> str:
+def table(size: str, summaries: dict[str, dict]) -> str:
+    """One column per mode: wall, in-trial time, fresh processes, the overhead share and its parts."""
+    first = next(iter(summaries.values()))
     lines = [
-        f"\n{size}-sized trials: {before['trials']} trials, {before['slots']} at a time",
-        f"{'':40s} {'before':>18s} {'after':>18s}",
-        f"{'wall of Tuner.fit':40s} {before['wall']:16.1f} s {after['wall']:16.1f} s",
-        f"{'in-trial time (train + eval)':40s} {before['in_trial']:16.1f} s {after['in_trial']:16.1f} s",
-        f"{'trials in a fresh process':40s} {before['fresh']:18d} {after['fresh']:18d}",
+        f"\n{size}-sized trials: {first['trials']} trials, {first['slots']} at a time",
+        f"{'':40s}" + "".join(f" {mode:>18s}" for mode in summaries),
+        f"{'wall of Tuner.fit':40s}" + "".join(f" {s['wall']:16.1f} s" for s in summaries.values()),
+        f"{'in-trial time (train + eval)':40s}" + "".join(f" {s['in_trial']:16.1f} s" for s in summaries.values()),
+        f"{'trials in a fresh process':40s}" + "".join(f" {s['fresh']:18d}" for s in summaries.values()),
     ]
-    for summary in (before, after):
+    for summary in summaries.values():
         summary["overhead"] = summary["wall"] * summary["slots"] - summary["in_trial"]
-    lines.append(
-        f"{'OVERHEAD SHARE':40s} {before['overhead']:7.1f} s {share(before['overhead'], before)} "
-        f"{after['overhead']:7.1f} s {share(after['overhead'], after)}"
-    )
-    for label, key in PARTS:
-        lines.append(
-            f"{'  ' + label:40s} {before[key]:7.1f} s {share(before[key], before)} "
-            f"{after[key]:7.1f} s {share(after[key], after)}"
-        )
+    rows = [("OVERHEAD SHARE", "overhead"), *(("  " + label, key) for label, key in PARTS)]
+    for label, key in rows:
+        lines.append(f"{label:40s}" + "".join(f" {s[key]:7.1f} s {share(s[key], s)}" for s in summaries.values()))
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke-trials", type=int, default=8)
-    parser.add_argument("--default-trials", type=int, default=4)
+    parser.add_argument("--default-trials", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--sizes", nargs="+", default=["smoke", "default"])
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument("--timeout", type=float, default=600, help="seconds per search")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
@@ -203,9 +206,8 @@ def main() -> None:
     started = time.perf_counter()
     for size in args.sizes:
         trials = args.smoke_trials if size == "smoke" else args.default_trials
-        before = run_child(size, "before", trials, args.concurrency, storage, args.timeout)
-        after = run_child(size, "after", trials, args.concurrency, storage, args.timeout)
-        print(table(size, before, after), flush=True)
+        summaries = {m: run_child(size, m, trials, args.concurrency, storage, args.timeout) for m in args.modes}
+        print(table(size, summaries), flush=True)
     print(f"\nbenchmark wall: {time.perf_counter() - started:.0f} s")
 
 
