@@ -239,3 +239,21 @@ def test_confirm_refuses_a_search_that_has_not_finished(tmp_path):
     _check_search_finished(RunLocation(str(tmp_path)), trials, total=5)
     with pytest.raises(CurriclipError, match="finished 5 of 7 trials; finish it first"):
         _check_search_finished(RunLocation(str(tmp_path)), trials, total=7)
+
+
+def test_no_curriculum_is_searched_when_no_arm_confirms_one():
+    """``arms: [single_task, multitask]`` spends the search on the baselines only, at their usual budget
+    (curriculum_random needs the curriculum arm, so the curriculum arm alone decides)."""
+    from curriclip.spaces import configs_per_level, curriculum_trials
+
+    both = ExperimentConfig.model_validate({"space": {"sparsity": [0.1, 0.3]}, "search": {"num_trials": 8}})
+    baselines_only = ExperimentConfig.model_validate(
+        {
+            "space": {"sparsity": [0.1, 0.3]},
+            "search": {"num_trials": 8},
+            "protocol": {"arms": ["single_task", "multitask"]},
+        }
+    )
+    assert curriculum_trials(both) == 8
+    assert curriculum_trials(baselines_only) == 0
+    assert configs_per_level(baselines_only) == configs_per_level(both) == 4

@@ -137,7 +137,7 @@ def _proposals(experiment: ExperimentConfig, dataset_dir: str, baselines: list[d
     from ray import tune
 
     from curriclip.search.searcher import CurriculumLimiter, CurriculumSearcher
-    from curriclip.spaces import CurriculumSpace, random_population, sparsity_grid
+    from curriclip.spaces import CurriculumSpace, curriculum_trials, random_population, sparsity_grid
 
     search = experiment.search
     points = [*search.points, *sparsity_grid(experiment)]
@@ -163,7 +163,7 @@ def _proposals(experiment: ExperimentConfig, dataset_dir: str, baselines: list[d
         study_name=experiment.name,
     )
     limiter = CurriculumLimiter(searcher, max_concurrent=concurrency, batch=experiment.protocol.synchronous)
-    return limiter, None, len(baselines) + search.num_trials
+    return limiter, None, len(baselines) + curriculum_trials(experiment)
 
 
 def _scheduler(experiment: ExperimentConfig):
@@ -192,7 +192,7 @@ def run_search(
     """
     from ray import tune
 
-    from curriclip.spaces import search_baselines
+    from curriclip.spaces import curriculum_trials, search_baselines
     from curriclip.trainables.tune_trainable import reuse_processes
 
     experiment = _with_overrides(experiment, name, storage, num_trials)
@@ -204,7 +204,7 @@ def run_search(
     run, dataset_dir = _new_run(experiment)
     _say_validate_split(experiment, dataset_dir)
     baselines = search_baselines(experiment, dataset_dir)  # the tuned baseline arms, handed out before Optuna's
-    total = len(baselines) + experiment.search.num_trials
+    total = len(baselines) + curriculum_trials(experiment)
 
     init_ray(address)
     concurrency = _concurrency(experiment)
@@ -214,7 +214,7 @@ def run_search(
     per_arm = {arm: sum(1 for b in baselines if b["arm"] == arm) for arm in (Arm.SINGLE_TASK, Arm.MULTITASK)}
     print(
         f"curriclip: search phase (validate split): {per_arm[Arm.SINGLE_TASK]} single-task + "
-        f"{per_arm[Arm.MULTITASK]} multitask + {experiment.search.num_trials} curriculum configurations "
+        f"{per_arm[Arm.MULTITASK]} multitask + {curriculum_trials(experiment)} curriculum configurations "
         f"({experiment.protocol.tuning} tuning, {experiment.search.proposer} proposals"
         f"{', synchronous batches' if experiment.protocol.synchronous and searcher is not None else ''}, "
         f"{experiment.search.scheduler} scheduler), {concurrency} at a time, into {run.uri}",

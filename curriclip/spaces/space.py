@@ -24,6 +24,16 @@ def base_trial_fields(experiment: ExperimentConfig, dataset_dir: str) -> dict[st
     return experiment.shared_trial_fields(dataset_dir)
 
 
+def curriculum_trials(experiment: ExperimentConfig) -> int:
+    """Curriculum configurations the search proposes: ``search.num_trials``, or none when no arm uses them.
+
+    Only the curriculum arm's winner is confirmed from curricula (curriculum_random re-runs it and
+    needs it); a protocol without it (e.g. ``arms: [single_task, multitask]``) would spend its search
+    on trials nobody reads. The tuned baselines keep their budget (``configs_per_level``) either way.
+    """
+    return experiment.search.num_trials if Arm.CURRICULUM in experiment.protocol.arms else 0
+
+
 def configs_per_level(experiment: ExperimentConfig) -> int:
     """Search configurations each tuned arm gets per level: the curriculum's share of ``search.num_trials``."""
     return max(1, math.ceil(experiment.search.num_trials / len(experiment.space.sparsity)))
@@ -113,7 +123,7 @@ def suggest_pacing_params(
 
 
 def random_population(experiment: ExperimentConfig, dataset_dir: str, points: list[dict]) -> list[dict[str, Any]]:
-    """``search.num_trials`` curriculum configs drawn up front by Optuna's random sampler.
+    """``curriculum_trials`` curriculum configs drawn up front by Optuna's random sampler.
 
     For schedulers that cannot take a searcher (PBT) and for plain random search. The
     same define-by-run space and the same partial points (user points, then the
@@ -123,10 +133,10 @@ def random_population(experiment: ExperimentConfig, dataset_dir: str, points: li
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=experiment.search.sampler_seed))
-    for point in points[: experiment.search.num_trials]:
+    for point in points[: curriculum_trials(experiment)]:
         study.enqueue_trial(point, skip_if_exists=False)
     space = CurriculumSpace(experiment, dataset_dir)
-    return [space(study.ask()) for _ in range(experiment.search.num_trials)]
+    return [space(study.ask()) for _ in range(curriculum_trials(experiment))]
 
 
 class CurriculumSpace:
