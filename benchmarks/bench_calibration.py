@@ -237,10 +237,10 @@ def verdict_rows(preset: str, metric: str, comparisons: dict, truth: dict) -> li
 
 
 def truth_table(preset: str, args: argparse.Namespace) -> pd.DataFrame | None:
-    """The direct measurement of the preset's arms with --truth-seeds seeds, cached as truth-<preset>.csv."""
+    """The direct measurement of the preset's arms with --truth-seeds seeds, cached as truth-<preset>-k<K>.csv."""
     if not args.truth_seeds or QUESTIONS[preset] is None:  # the null plants nothing to measure
         return None
-    cached = args.runs / f"truth-{preset}-k{args.truth_seeds}.csv"
+    cached = args.runs / f"truth-{preset}-k{args.truth_seeds}{'-tiny' if args.tiny else ''}.csv"
     if cached.is_file():
         return pd.read_csv(cached)
     table = direct_confirm(preset, args.truth_seeds, _overrides(preset, args.tiny), args.metrics, args.jobs)
