@@ -82,7 +82,8 @@ def _trainable(experiment: ExperimentConfig):
     if r.workers_per_trial > 1:
         from curriclip.trainables.tune_trainable import DRIVER_RESOURCES, data_parallel_trainable
 
-        trainable = data_parallel_trainable(r.workers_per_trial, r.cpus_per_trial, r.gpus_per_trial)
+        every = checkpoint_interval(experiment)
+        trainable = data_parallel_trainable(r.workers_per_trial, r.cpus_per_trial, r.gpus_per_trial, every)
         return tune.with_resources(trainable, DRIVER_RESOURCES)
 
     from curriclip.trainables.tune_trainable import curriclip_trainable

@@ -133,12 +133,15 @@ def _reporter(stamps: dict, epochs: int, every_s: float = 0.0) -> Callable[[dict
     """
     last = {"at": time.monotonic()}
 
+    def send(metrics: dict, directory: str | None) -> None:
+        timing = {**stamps, **PHASES.snapshot(), "reported_at": time.time()}
+        checkpoint = tune.Checkpoint.from_directory(directory) if directory else None
+        with PHASES.phase("tune_report"):  # persists the checkpoint, then waits for the driver to take it
+            tune.report({**metrics, "timing": timing}, checkpoint=checkpoint)
+
     def report(metrics: dict, make_state: Callable[[], dict]) -> None:
-        due = metrics.get("epoch", 0) >= epochs or time.monotonic() - last["at"] >= every_s
-        if not due:
-            timing = {**stamps, **PHASES.snapshot(), "reported_at": time.time()}
-            with PHASES.phase("tune_report"):
-                tune.report({**metrics, "timing": timing})
+        if metrics.get("epoch", 0) < epochs and time.monotonic() - last["at"] < every_s:
+            send(metrics, None)
             return
         last["at"] = time.monotonic()
         with tempfile.TemporaryDirectory() as directory:
@@ -149,9 +152,7 @@ def _reporter(stamps: dict, epochs: int, every_s: float = 0.0) -> Callable[[dict
                 if per_pair is not None:
                     with open(os.path.join(directory, PER_PAIR_FILE), "w", encoding="utf-8") as f:
                         json.dump(per_pair, f)
-            timing = {**stamps, **PHASES.snapshot(), "reported_at": time.time()}
-            with PHASES.phase("tune_report"):  # persists the checkpoint, then waits for the driver to take it
-                tune.report({**metrics, "timing": timing}, checkpoint=tune.Checkpoint.from_directory(directory))
+            send(metrics, directory)
 
     return report
 
@@ -178,11 +179,14 @@ def curriclip_trainable(config: dict, checkpoint_every_s: float = 0.0) -> None:
         _release()
 
 
-def data_parallel_trainable(workers: int, cpus: float, gpus: float) -> Callable[[dict], None]:
+def data_parallel_trainable(
+    workers: int, cpus: float, gpus: float, checkpoint_every_s: float = 0.0
+) -> Callable[[dict], None]:
     """The Tune trainable of trials trained by ``workers`` Ray Train workers of ``cpus`` CPUs and ``gpus`` GPUs each.
 
     Give it ``DRIVER_RESOURCES`` with ``tune.with_resources``; the runner bounds the
     concurrent trials by what ``workers`` x (``cpus``, ``gpus``) leaves room for.
+    Checkpoints follow ``checkpoint_every_s`` as a single-process trial's do (``_reporter``).
     """
     from curriclip.trainables.train_driver import run_data_parallel
 
@@ -190,6 +194,7 @@ def data_parallel_trainable(workers: int, cpus: float, gpus: float) -> Callable[
         stamps = _start_timing()
         _quiet()
         cfg = placed(TrialConfig.model_validate(config["trial"]), cpus, gpus)
-        run_data_parallel(cfg, _reporter(stamps, cfg.epochs), _restored_state(), workers=workers, cpus=cpus, gpus=gpus)
+        report = _reporter(stamps, cfg.epochs, checkpoint_every_s)
+        run_data_parallel(cfg, report, _restored_state(), workers=workers, cpus=cpus, gpus=gpus)
 
     return curriclip_data_parallel
