@@ -249,29 +249,31 @@ def truth_table(preset: str, args: argparse.Namespace) -> pd.DataFrame | None:
     return table
 
 
-def true_effects(preset: str, metric: str, table: pd.DataFrame | None, args: argparse.Namespace) -> dict:
-    """question -> level -> true effect on ``metric``: from --truth, or the direct measurement, else empty."""
-    if args.truth:
-        return json.loads(Path(args.truth).read_text()).get(preset, {}).get(metric, {})
+def truth_comparisons(preset: str, metric: str, table: pd.DataFrame | None) -> dict:
+    """question -> level -> the direct measurement's comparison on ``metric`` (empty without a measurement)."""
     if table is None:
         return {}
     protocol = preset_experiment(preset).protocol
     return {
-        f"{arm} vs {reference}": {
-            str(level): c["diff_mean"]
-            for level, c in computed_comparisons(table, arm, reference, metric, protocol).items()
-        }
+        f"{arm} vs {reference}": computed_comparisons(table, arm, reference, metric, protocol)
         for arm, reference in questions(preset, sorted(table["arm"].unique()))
     }
 
 
-def truth_rows(preset: str, metric: str, table: pd.DataFrame, protocol) -> list[list[str]]:
+def true_effects(preset: str, metric: str, truth: dict, args: argparse.Namespace) -> dict:
+    """question -> level -> true effect on ``metric``: from --truth, or the direct measurement's ``truth``."""
+    if args.truth:
+        return json.loads(Path(args.truth).read_text()).get(preset, {}).get(metric, {})
+    return {question: {str(level): c["diff_mean"] for level, c in levels.items()} for question, levels in truth.items()}
+
+
+def truth_rows(preset: str, metric: str, truth: dict) -> list[list[str]]:
     """The direct measurement's own comparisons: the true effect, its interval, and the K the protocol would need."""
     rows = []
-    for arm, reference in questions(preset, sorted(table["arm"].unique())):
-        for level, c in sorted(computed_comparisons(table, arm, reference, metric, protocol).items()):
+    for question, by_level in truth.items():
+        for level, c in sorted(by_level.items()):
             rows.append(
-                [preset, metric, f"{arm} vs {reference}", f"{level:g}", _number(c["diff_mean"]),
+                [preset, metric, question, f"{level:g}", _number(c["diff_mean"]),
                  f"[{_number(c['ci'][0])}, {_number(c['ci'][1])}]", f"{c['verdict']} (K={c['n']})",
                  str(c["k_needed"])]
             )  # fmt: skip
@@ -355,10 +357,10 @@ def main() -> None:
                 comparisons, aa_line = tiny_rows(preset, metric, direct, args)
             else:
                 comparisons, aa_line = protocol_rows(preset, metric, args)
-            verdicts += verdict_rows(preset, metric, comparisons, true_effects(preset, metric, table, args))
+            truth = truth_comparisons(preset, metric, table)
+            verdicts += verdict_rows(preset, metric, comparisons, true_effects(preset, metric, truth, args))
             aa.append(aa_line)
-            if table is not None:
-                truths += truth_rows(preset, metric, table, preset_experiment(preset).protocol)
+            truths += truth_rows(preset, metric, truth)
         print(f"{preset}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     if truths:
         print(f"\nTrue effects: the direct measurement with {args.truth_seeds} paired seeds (fixed recipes, no search)")
