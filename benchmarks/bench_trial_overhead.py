@@ -1,21 +1,27 @@
 """Per-trial overhead of real small searches: cold trial processes (before) against warm ones (after).
 
-    python benchmarks/bench_trial_overhead.py [--smoke-trials 8] [--default-trials 8] [--concurrency 2]
+    python benchmarks/bench_trial_overhead.py [--smoke-trials 8] [--default-trials 24] [--concurrency 2]
 
 Runs the same real trials through ``curriclip.search.runner.run_search`` once per mode and trial
 size, each search in its own child process (its own local Ray):
 
 - before: every trial in a fresh process, no per-process caches, a checkpoint after every epoch
   (``CURRICLIP_REUSE_PROCESSES=0``, ``CURRICLIP_TRIAL_CACHE=0``, ``checkpoint_every_s: 0``);
-- warm: warm processes (Ray Tune's actor reuse) with the per-process caches, a checkpoint after every epoch;
-- after: warm processes with the checkpoint interval (``training.checkpoint_every_s``, 60 s: a
-  default-sized trial checkpoints after its last epoch only).
+- warm: warm processes (Ray Tune's actor reuse) with the per-process caches, a checkpoint after
+  every epoch, and Ray's own rule of at most one idle process at a batch barrier
+  (``CURRICLIP_KEEP_IDLE_PROCESSES=0``);
+- after: warm processes, every idle process kept across the barrier
+  (``curriclip.search.idle_processes``) and the checkpoint interval
+  (``training.checkpoint_every_s``, 60 s: a default-sized trial checkpoints after its last epoch only).
 
 Trial sizes are the ``smoke`` and ``default`` presets' (data, image size, epochs, steps,
-batch); only the number of trials is cut (one level, search phase only) so the whole
-benchmark stays within about 15 minutes on 2 cores. All modes run the same trials: configurations
-drawn up front (``searcher: random``, fixed sampler seed) and no early stopping
-(``scheduler: fifo``), so all do the same training work.
+batch), and the search is the presets' own: Optuna proposals in synchronous batches, whose
+barrier decides how many processes survive. The number of trials is cut to one level
+(24 default-sized trials, as many as the default preset's search phase) and there is no
+confirm phase, so the whole benchmark takes about 20 minutes on 2 cores. All modes run
+the same trials: a fixed sampler seed, synchronous proposals and deterministic training
+give the same configurations and scores (the table says whether they did), and no early
+stopping (``scheduler: fifo``), so all do the same training work.
 
 The overhead share is (wall x concurrent slots - sum of in-trial time) / sum of in-trial
 time, where wall is ``Tuner.fit`` and in-trial time is each epoch's training and
@@ -31,6 +37,7 @@ Tune schedules, starts and stops trials and snapshots its experiment state.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -44,8 +51,14 @@ ROOT = Path(__file__).resolve().parents[1]
 #: warm processes with a checkpoint every epoch, and warm processes with the checkpoint interval (after)
 MODES = {
     "before": ({"CURRICLIP_REUSE_PROCESSES": "0", "CURRICLIP_TRIAL_CACHE": "0"}, {"checkpoint_every_s": 0}),
-    "warm": ({"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1"}, {"checkpoint_every_s": 0}),
-    "after": ({"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1"}, {}),
+    "warm": (
+        {"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1", "CURRICLIP_KEEP_IDLE_PROCESSES": "0"},
+        {"checkpoint_every_s": 0},
+    ),
+    "after": (
+        {"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1", "CURRICLIP_KEEP_IDLE_PROCESSES": "1"},
+        {},
+    ),
 }
 #: Breakdown rows: (label, key of the per-search sums).
 PARTS = (
@@ -72,7 +85,6 @@ def experiment_for(size: str, trials: int, concurrency: int, storage: str, name:
         # the search phase only, every trial at training.lr: one single-task trial and the rest curricula
         "protocol": {"confirm_seeds": 0, "tuning": "fixed", "arms": ["single_task", "curriculum"]},
         "search": {
-            "searcher": "random",
             "scheduler": "fifo",
             "seeds": [0],
             "num_trials": max(0, trials - 1),
@@ -111,7 +123,17 @@ def summarise(trials: list[list[dict]], fit_start: float, fit_end: float, slots:
         sums["setup_other"] += setup - measured - timing_first.get("checkpoint_write", 0.0)
     wall = fit_end - fit_start
     sums["rest"] = wall * slots - in_trial - sum(v for k, v in sums.items() if k != "rest")
-    return {"wall": wall, "slots": slots, "in_trial": in_trial, "trials": len(trials), "fresh": fresh, **sums}
+    finals = sorted(round(float(reports[-1].get("clip_score", float("nan"))), 6) for reports in trials)
+    digest = hashlib.sha256(json.dumps(finals).encode()).hexdigest()[:12]
+    return {
+        "wall": wall,
+        "slots": slots,
+        "in_trial": in_trial,
+        "trials": len(trials),
+        "fresh": fresh,
+        "scores_digest": digest,
+        **sums,
+    }
 
 
 def child(args: argparse.Namespace) -> None:
@@ -176,13 +198,16 @@ def table(size: str, summaries: dict[str, dict]) -> str:
     rows = [("OVERHEAD SHARE", "overhead"), *(("  " + label, key) for label, key in PARTS)]
     for label, key in rows:
         lines.append(f"{label:40s}" + "".join(f" {s[key]:7.1f} s {share(s[key], s)}" for s in summaries.values()))
+    same = len({s["scores_digest"] for s in summaries.values()}) == 1
+    verdict = "yes" if same else "NO (the modes ran different work)"
+    lines.append(f"the same final validate scores in every mode: {verdict}")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke-trials", type=int, default=8)
-    parser.add_argument("--default-trials", type=int, default=8)
+    parser.add_argument("--default-trials", type=int, default=24)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--sizes", nargs="+", default=["smoke", "default"])
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))

@@ -22,6 +22,7 @@ from curriclip.config import ExperimentConfig, parse_experiment
 from curriclip.data.sources import resolve as resolve_dataset
 from curriclip.errors import ConfigError, CurriclipError
 from curriclip.names import ITC, TRIAL_KEYS, Arm, Status
+from curriclip.search.idle_processes import keep_idle_processes
 from curriclip.search.launch import (
     EXPERIMENT_FILE,
     RUN_FILE,
@@ -234,7 +235,8 @@ def run_search(
         ),
         run_config=_run_config(experiment, experiment.name, storage_root, total),
     )
-    tuner.fit()
+    with keep_idle_processes(concurrency if reuse_processes() else 0):
+        tuner.fit()
     outcome = _finish(run, total)
     if experiment.protocol.confirm_seeds and outcome.complete:
         from curriclip.protocol.confirm import run_confirm
@@ -265,6 +267,7 @@ def resume_search(
     from ray import tune
 
     from curriclip.search.export import check_records
+    from curriclip.trainables.tune_trainable import reuse_processes
 
     experiment, meta = read_run(run_dir)
     run = RunLocation(run_dir)
@@ -272,14 +275,15 @@ def resume_search(
     if not tune.Tuner.can_restore(run.uri):
         raise CurriclipError(f"{run.uri}: no Ray Tune experiment state to resume (did the search start?)")
     init_ray(address)
-    _concurrency(experiment)
+    concurrency = _concurrency(experiment)
     tuner = tune.Tuner.restore(
         run.uri,
         trainable=_trainable(experiment),
         resume_errored=resume_errored,
         restart_errored=restart_errored,
     )
-    tuner.fit()
+    with keep_idle_processes(concurrency if reuse_processes() else 0):
+        tuner.fit()
     outcome = _finish(run, meta["total_trials"])
     if experiment.protocol.confirm_seeds and outcome.complete:  # idempotent: runs only what is missing
         from curriclip.protocol.confirm import run_confirm

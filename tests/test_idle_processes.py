@@ -1,0 +1,94 @@
+"""A synchronous search keeps all its warm trial processes across the batch barrier.
+
+Without ``keep_idle_processes`` Ray Tune keeps one idle process when no trial waits,
+which a synchronous search guarantees at every barrier: every other trial of the
+search then started a fresh process. The cache rule is checked directly against Ray's
+own class, and end to end by counting the processes a real search's trials ran in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import pytest
+from ray.tune.utils.object_cache import _ObjectCache
+
+from curriclip.search.idle_processes import idle_cache_class, keep_idle_processes
+
+
+def test_ray_keeps_one_idle_object_and_the_swap_keeps_up_to_the_slots():
+    ray_cache, ours = _ObjectCache(may_keep_one=True), idle_cache_class(_ObjectCache, 2)(may_keep_one=True)
+    for cache in (ray_cache, ours):
+        for name in ("a", "b", "c"):
+            cache.cache_object("cpu1", name)
+    assert ray_cache.num_cached_objects == 1  # what a batch barrier loses without the swap
+    assert ours.num_cached_objects == 2  # one per slot, not more
+    assert list(ours.flush_cached_objects()) == [] and ours.num_cached_objects == 2  # kept while the search runs
+    ours.increase_max("cpu1", 2)  # the next batch is staged and takes both
+    assert [ours.pop_cached_object("cpu1"), ours.pop_cached_object("cpu1")] == ["a", "b"]
+    ours.decrease_max("cpu1", 2)
+    for name in ("a", "b"):
+        ours.cache_object("cpu1", name)
+    assert sorted(ours.flush_cached_objects(force_all=True)) == ["a", "b"]  # the search ended: all evicted
+
+
+def test_idle_processes_never_hold_what_another_resource_shape_waits_for():
+    cache = idle_cache_class(_ObjectCache, 2)(may_keep_one=True)
+    cache.cache_object("cpu1", "a")
+    cache.cache_object("cpu1", "b")
+    cache.increase_max("gpu1", 1)  # a trial of another shape is staged
+    assert sorted(cache.flush_cached_objects()) == ["a", "b"]
+    assert not cache.cache_object("cpu1", "c")  # and no new idle process of the old shape is kept for it
+
+
+def test_the_swap_lasts_for_the_block_only():
+    from ray.tune.execution import tune_controller
+
+    before = tune_controller._ObjectCache
+    with keep_idle_processes(2) as swapped:
+        assert swapped and tune_controller._ObjectCache.__name__ == "KeepIdle2"
+    assert tune_controller._ObjectCache is before
+    with keep_idle_processes(1) as swapped:  # one slot: Ray's own rule already keeps it
+        assert not swapped and tune_controller._ObjectCache is before
+
+
+def _pid_trial(config: dict) -> None:
+    from ray import tune
+
+    time.sleep(3.0)  # longer than a process start: both trials of a batch run at once
+    tune.report({"clip_score": 0.5, "epoch": 1, "pid": os.getpid()})
+
+
+@pytest.mark.slow
+def test_a_synchronous_search_runs_every_trial_in_the_first_two_processes(tmp_path, monkeypatch):
+    import ray
+    from ray import cloudpickle
+
+    from curriclip.config import parse_experiment
+    from curriclip.search.runner import run_search
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # trial processes cannot import a test module
+    monkeypatch.setenv("CURRICLIP_CACHE", str(tmp_path / "cache"))
+    experiment = parse_experiment(
+        {
+            "name": "sync",
+            "storage": str(tmp_path / "runs"),
+            "data": {"n": 120, "image_size": 32},
+            "training": {"epochs": 1},
+            "space": {"sparsity": [1.0]},
+            "search": {"num_trials": 6, "seeds": [0], "max_concurrent": 2, "scheduler": "fifo"},
+            "protocol": {"tuning": "fixed", "confirm_seeds": 0, "arms": ["single_task", "curriculum"]},
+        },
+        source="test",
+    )
+    assert experiment.protocol.synchronous
+    try:
+        run_search(experiment, trainable=_pid_trial)
+    finally:
+        ray.shutdown()
+    results = [json.loads(p.read_text().splitlines()[-1]) for p in (tmp_path / "runs" / "sync").glob("*/result.json")]
+    assert len(results) == 7  # one fixed single-task baseline and six curricula, in four batches of two
+    assert len({r["pid"] for r in results}) == 2  # Ray alone: a fresh process at every barrier (4-5 in all)
