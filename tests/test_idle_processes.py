@@ -55,6 +55,22 @@ def test_the_swap_lasts_for_the_block_only():
         assert not swapped and tune_controller._ObjectCache is before
 
 
+def test_another_rays_cache_is_left_alone(monkeypatch):
+    from ray.tune.execution import tune_controller
+
+    class OtherCache:  # a Ray whose cache keeps its state elsewhere
+        def __init__(self, may_keep_one: bool = True) -> None:
+            self.objects: dict = {}
+
+    monkeypatch.setattr(tune_controller, "_ObjectCache", OtherCache)
+    with keep_idle_processes(2) as swapped:
+        assert not swapped and tune_controller._ObjectCache is OtherCache
+    monkeypatch.undo()
+    monkeypatch.setenv("CURRICLIP_KEEP_IDLE_PROCESSES", "0")
+    with keep_idle_processes(2) as swapped:  # switched off: Ray's rule
+        assert not swapped and tune_controller._ObjectCache is _ObjectCache
+
+
 def _pid_trial(config: dict) -> None:
     from ray import tune
 

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 KEEP_IDLE_ENV = "CURRICLIP_KEEP_IDLE_PROCESSES"
 #: What the swap relies on: the controller module's name for the cache class and the cache's own fields.
 _EXPECTED_FIELDS = ("_cached_objects", "_max_num_objects", "_num_cached_objects")
+#: Whether this process has said that it could not keep idle processes (it says so once).
+_WARNED: list[bool] = []
 
 
 def idle_cache_class(base: type, keep: int) -> type:
@@ -74,7 +76,8 @@ def keep_idle_processes(keep: int) -> Iterator[bool]:
     base = getattr(tune_controller, "_ObjectCache", None)
     probe = base() if isinstance(base, type) else None
     if keep < 2 or probe is None or not all(hasattr(probe, f) for f in _EXPECTED_FIELDS):
-        if keep >= 2:
+        if keep >= 2 and not _WARNED:
+            _WARNED.append(True)
             logger.warning("curriclip: this Ray's actor cache is not the expected one; idle processes are not kept")
         yield False
         return
