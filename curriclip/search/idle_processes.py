@@ -19,6 +19,7 @@ leaves Ray's own rule in place (the benchmark's "warm" mode).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Iterator
@@ -29,8 +30,6 @@ logger = logging.getLogger(__name__)
 KEEP_IDLE_ENV = "CURRICLIP_KEEP_IDLE_PROCESSES"
 #: What the swap relies on: the controller module's name for the cache class and the cache's own fields.
 _EXPECTED_FIELDS = ("_cached_objects", "_max_num_objects", "_num_cached_objects")
-#: Whether this process has said that it could not keep idle processes (it says so once).
-_WARNED: list[bool] = []
 
 
 def idle_cache_class(base: type, keep: int) -> type:
@@ -66,6 +65,12 @@ def idle_cache_class(base: type, keep: int) -> type:
     return KeepIdle
 
 
+@functools.cache
+def _warn_unexpected_cache() -> None:
+    """Said once per process: the search runs, only without the kept processes."""
+    logger.warning("curriclip: this Ray's actor cache is not the expected one; idle processes are not kept")
+
+
 @contextlib.contextmanager
 def keep_idle_processes(keep: int) -> Iterator[bool]:
     """Within this block, a Tune run keeps up to ``keep`` idle trial processes; yields whether it could."""
@@ -76,9 +81,8 @@ def keep_idle_processes(keep: int) -> Iterator[bool]:
     base = getattr(tune_controller, "_ObjectCache", None)
     probe = base() if isinstance(base, type) else None
     if keep < 2 or probe is None or not all(hasattr(probe, f) for f in _EXPECTED_FIELDS):
-        if keep >= 2 and not _WARNED:
-            _WARNED.append(True)
-            logger.warning("curriclip: this Ray's actor cache is not the expected one; idle processes are not kept")
+        if keep >= 2:
+            _warn_unexpected_cache()
         yield False
         return
     tune_controller._ObjectCache = idle_cache_class(base, keep)
