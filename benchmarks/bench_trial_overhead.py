@@ -10,20 +10,25 @@ size, each search in its own child process (its own local Ray):
 - warm: warm processes (Ray Tune's actor reuse) with the per-process caches, a checkpoint after
   every epoch, and Ray's own rule of at most one idle process at a batch barrier
   (``CURRICLIP_KEEP_IDLE_PROCESSES=0``);
-- after: warm processes, every idle process kept across the barrier
+- barrier: warm processes, every idle process kept across the barrier
   (``curriclip.search.idle_processes``) and the checkpoint interval
-  (``training.checkpoint_every_s``, 60 s: a default-sized trial checkpoints after its last epoch only);
+  (``training.checkpoint_every_s``, 60 s: a default-sized trial checkpoints after its last epoch
+  only), with a barrier after every batch of trials, baselines included (the synchronous mode
+  before baselines left the batches: ``BarrierLimiter`` below);
+- after: the same, but only Optuna's proposals wait for their batch; a baseline starts as soon
+  as a slot is free (``curriclip.search.searcher.CurriculumLimiter``);
 - after-async: the same with ``protocol.synchronous: false`` (no barrier, so no reproducible
   proposals either: other configurations, so its share stands on its own).
 
 Trial sizes are the ``smoke`` and ``default`` presets' (data, image size, epochs, steps,
-batch), and the search is the presets' own: Optuna proposals in synchronous batches, whose
-barrier decides how many processes survive. The number of trials is cut to one level
-(24 default-sized trials, as many as the default preset's search phase) and there is no
-confirm phase, so the whole benchmark takes about 27 minutes on 2 cores. The synchronous modes
-run the same trials: a fixed sampler seed, synchronous proposals and deterministic training
-give the same configurations and scores (the table says whether they did), and no early
-stopping (``scheduler: fifo``), so all do the same training work.
+batch). ``--search`` says which trials: ``preset`` (default), the preset's own search phase
+(its levels, its single-task and multitask baselines and its curricula: 24 default-sized
+trials, 8 of them curricula); ``curricula``, one level with one single-task trial and the
+rest curricula (``--smoke-trials``, ``--default-trials``), where nearly every trial waits for
+a batch. There is no confirm phase. The synchronous modes run the same trials: a fixed
+sampler seed, synchronous proposals and deterministic training give the same configurations
+and scores (the table says whether they did), and no early stopping (``scheduler: fifo``), so
+all do the same training work.
 
 The overhead share is (wall x concurrent slots - sum of in-trial time) / sum of in-trial
 time, where wall is ``Tuner.fit`` and in-trial time is each epoch's training and
@@ -54,9 +59,17 @@ ROOT = Path(__file__).resolve().parents[1]
 #: (before issue 15), warm processes with a checkpoint every epoch and Ray's one idle process at a barrier, warm
 #: processes with every idle process kept and the checkpoint interval (after), and the same asynchronously.
 _WARM = {"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1"}
+#: set in a child: every trial waits for its batch (``BarrierLimiter``), as before baselines left the batches
+BARRIER_ENV = "CURRICLIP_BENCH_BARRIER"
+_BARRIER = {BARRIER_ENV: "1"}
 MODES = {
-    "before": ({"CURRICLIP_REUSE_PROCESSES": "0", "CURRICLIP_TRIAL_CACHE": "0"}, {"checkpoint_every_s": 0}, True),
-    "warm": ({**_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "0"}, {"checkpoint_every_s": 0}, True),
+    "before": (
+        {**_BARRIER, "CURRICLIP_REUSE_PROCESSES": "0", "CURRICLIP_TRIAL_CACHE": "0"},
+        {"checkpoint_every_s": 0},
+        True,
+    ),
+    "warm": ({**_BARRIER, **_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "0"}, {"checkpoint_every_s": 0}, True),
+    "barrier": ({**_BARRIER, **_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "1"}, {}, True),
     "after": ({**_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "1"}, {}, True),
     "after-async": ({**_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "1"}, {}, False),
 }
@@ -82,30 +95,43 @@ def experiment_for(
     name: str,
     training: dict | None = None,
     synchronous: bool = True,
+    search: str = "preset",
 ):
-    """The size's experiment with ``trials`` trials in all: one single-task trial, the rest curricula, one level."""
+    """The size's search phase (``search``: ``preset`` or ``curricula``), every trial run to its end."""
     from curriclip.presets import preset_experiment
 
     overrides = {
         "name": name,
         "storage": storage,
         "training": training or {},
-        "space": {"sparsity": [1.0]},
-        # the search phase only, every trial at training.lr: one single-task trial and the rest curricula
-        "protocol": {
-            "confirm_seeds": 0,
-            "tuning": "fixed",
-            "arms": ["single_task", "curriculum"],
-            "synchronous": synchronous,
-        },
-        "search": {
-            "scheduler": "fifo",
-            "seeds": [0],
-            "num_trials": max(0, trials - 1),
-            "max_concurrent": concurrency,
-        },
+        "protocol": {"confirm_seeds": 0, "synchronous": synchronous},
+        "search": {"scheduler": "fifo", "max_concurrent": concurrency},
     }
+    if search == "curricula":  # one level, every trial at training.lr: one single-task trial and the rest curricula
+        overrides["space"] = {"sparsity": [1.0]}
+        overrides["protocol"] |= {"tuning": "fixed", "arms": ["single_task", "curriculum"]}
+        overrides["search"] |= {"seeds": [0], "num_trials": max(0, trials - 1)}
     return preset_experiment(size, overrides)
+
+
+def barrier_limiter():
+    """The synchronous mode before baselines left the batches: a barrier after every batch of trials."""
+    from curriclip.search.searcher import CurriculumLimiter, Searcher
+
+    class BarrierLimiter(CurriculumLimiter):
+        in_batch = 0
+
+        def suggest(self, trial_id: str) -> dict | None:
+            if self.in_batch >= self.max_concurrent:
+                if self.running:
+                    return None
+                self.in_batch = 0
+            suggestion = super().suggest(trial_id)
+            if suggestion not in (None, Searcher.FINISHED):
+                self.in_batch += 1
+            return suggestion
+
+    return BarrierLimiter
 
 
 def trial_records(run_dir: Path) -> list[list[dict]]:
@@ -184,20 +210,27 @@ def child(args: argparse.Namespace) -> None:
             stamps["end"] = time.time()
 
     tune.Tuner.fit = timed_fit
-    name = f"{args.size}-{args.mode}"
+    if os.environ.get(BARRIER_ENV) == "1":
+        import curriclip.search.searcher
+
+        curriclip.search.searcher.CurriculumLimiter = barrier_limiter()
+    name = f"{args.size}-{args.search}-{args.mode}"
     _, training, synchronous = MODES[args.mode]
-    experiment = experiment_for(args.size, args.trials, args.concurrency, args.storage, name, training, synchronous)
+    experiment = experiment_for(
+        args.size, args.trials, args.concurrency, args.storage, name, training, synchronous, args.search
+    )
     outcome = run_search(experiment)
     records = trial_records(Path(args.storage) / name)
-    summary = summarise(records, stamps["start"], stamps["end"], args.concurrency, synchronous)
+    barrier = synchronous and os.environ.get(BARRIER_ENV) == "1"  # otherwise only curricula wait: in "rest"
+    summary = summarise(records, stamps["start"], stamps["end"], args.concurrency, barrier)
     summary["errored"] = outcome.errored
     print(json.dumps(summary))
 
 
-def run_child(size: str, mode: str, trials: int, concurrency: int, storage: str, timeout: float) -> dict:
+def run_child(size: str, mode: str, trials: int, concurrency: int, storage: str, timeout: float, search: str) -> dict:
     env = {**os.environ, **MODES[mode][0], "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, __file__, "--child", "--size", size, "--mode", mode, "--trials", str(trials)]
-    command += ["--concurrency", str(concurrency), "--storage", storage]
+    command += ["--concurrency", str(concurrency), "--storage", storage, "--search", search]
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
@@ -215,7 +248,7 @@ def table(size: str, summaries: dict[str, dict]) -> str:
     """One column per mode: wall, in-trial time, fresh processes, the overhead share and its parts."""
     first = next(iter(summaries.values()))
     lines = [
-        f"\n{size}-sized trials: {first['trials']} trials, {first['slots']} at a time",
+        f"\n{size}: {first['trials']} trials, {first['slots']} at a time",
         f"{'':40s}" + "".join(f" {mode:>18s}" for mode in summaries),
         f"{'wall of Tuner.fit':40s}" + "".join(f" {s['wall']:16.1f} s" for s in summaries.values()),
         f"{'in-trial time (train + eval)':40s}" + "".join(f" {s['in_trial']:16.1f} s" for s in summaries.values()),
@@ -231,6 +264,8 @@ def table(size: str, summaries: dict[str, dict]) -> str:
     lines.append(f"the same final validate scores in every synchronous mode: {verdict}")
     if any(not MODES[mode][2] for mode in summaries):
         lines.append("(after-async: asynchronous proposals, so other configurations; its share is its own)")
+    if "after" in summaries:
+        lines.append("(after: only curricula wait for their batch; that wait is in the rest row)")
     return "\n".join(lines)
 
 
@@ -241,6 +276,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--sizes", nargs="+", default=["smoke", "default"])
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--search", choices=["preset", "curricula"], default="preset", help="which trials (above)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per search")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
@@ -261,8 +297,11 @@ def main() -> None:
     started = time.perf_counter()
     for size in args.sizes:
         trials = args.smoke_trials if size == "smoke" else args.default_trials
-        summaries = {m: run_child(size, m, trials, args.concurrency, storage, args.timeout) for m in args.modes}
-        print(table(size, summaries), flush=True)
+        summaries = {
+            mode: run_child(size, mode, trials, args.concurrency, storage, args.timeout, args.search)
+            for mode in args.modes
+        }
+        print(table(f"{size}-sized trials, {args.search} search", summaries), flush=True)
     print(f"\nbenchmark wall: {time.perf_counter() - started:.0f} s")
 
 

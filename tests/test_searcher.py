@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import heapq
+import json
+import random
+
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from curriclip.config import ExperimentConfig
 from curriclip.names import Arm
 from curriclip.search.scheduler import make_scheduler
-from curriclip.search.searcher import CurriculumSearcher
-from curriclip.spaces import CurriculumSpace, baseline_configs
+from curriclip.search.searcher import CurriculumLimiter, CurriculumSearcher, scheduler_group
+from curriclip.spaces import CurriculumSpace, baseline_configs, search_baselines, sparsity_grid
 
 
 def _searcher(tmp_path, points=()):
@@ -160,3 +165,96 @@ def test_progress_line_gives_the_untrained_model_on_the_searched_metric(capsys):
     printer.on_trial_complete(0, [trial], trial)
     line = capsys.readouterr().err
     assert "test clip_score_gap 0.050 (untrained -0.001)" in line and "0.209" not in line
+
+
+_EXPERIMENT = ExperimentConfig.model_validate(
+    {"space": {"sparsity": [0.5, 1.0]}, "search": {"seeds": [0], "num_trials": 6, "n_startup_trials": 2}}
+)
+
+
+def _synchronous_search(timing_seed: int, slots: int = 2, slow: dict | None = None) -> dict:
+    """A synchronous search driven like Ray Tune does, with trial lengths jittered by ``timing_seed``.
+
+    Each trial's score is a function of its config alone, so only the order of events
+    differs between seeds; ``slow`` takes 50 times as long as its kind. Returns the study's
+    proposals in order, the start and end of every trial, and the wall time.
+    """
+    exp = _EXPERIMENT
+    baselines = search_baselines(exp, "/d")  # 3 single-task + 3 multitask per level, interleaved
+    searcher = CurriculumSearcher(
+        space=CurriculumSpace(exp, "/d"),
+        baselines=baselines,
+        epochs=4,
+        metric="clip_score",
+        points_to_evaluate=sparsity_grid(exp),
+        n_startup_trials=2,
+    )
+    limiter = CurriculumLimiter(searcher, max_concurrent=slots, batch=True, study_trials=6)
+    jitter = random.Random(timing_seed)
+
+    def score(cfg: dict) -> float:
+        return cfg["lr"] * 100 + len(cfg["tasks"]) * 0.1 + (0.3 if cfg.get("pacing") == "step" else 0.0)
+
+    now, running, trials, proposals, number = 0.0, [], [], [], 0
+    while number < len(baselines) + 6 or running:
+        while len(running) < slots and number < len(baselines) + 6:  # Tune asks whenever a slot is free
+            suggestion = limiter.suggest(f"t{number}")
+            if suggestion is None:
+                break
+            cfg = suggestion["trial"]
+            if cfg["arm"] == Arm.CURRICULUM:
+                proposals.append(cfg)
+            length = {Arm.SINGLE_TASK: 2.0, Arm.MULTITASK: 3.0}.get(cfg["arm"], 1.0) * jitter.uniform(0.2, 3.0)
+            length *= 50 if cfg == slow else 1
+            heapq.heappush(running, (now + length, f"t{number}", cfg))
+            trials.append({"id": f"t{number}", "cfg": cfg, "start": now, "end": now + length})
+            number += 1
+        now, trial_id, cfg = heapq.heappop(running)
+        result = {"clip_score": score(cfg), "epoch": 4, "training_iteration": 4, "config": {"trial": cfg}}
+        limiter.on_trial_complete(trial_id, result)
+    return {"proposals": proposals, "trials": trials, "wall": now, "searcher": searcher, "score": score}
+
+
+@pytest.mark.parametrize("slots", [2, 3])
+def test_synchronous_proposals_do_not_depend_on_timing_and_baselines_wait_for_no_batch(slots):
+    runs = [_synchronous_search(seed, slots) for seed in range(4)]
+    ends = [
+        [json.dumps(t["cfg"], sort_keys=True) for t in sorted(run["trials"], key=lambda t: t["end"])] for run in runs
+    ]
+    assert len({tuple(order) for order in ends}) == len(runs)  # the timings changed the order trials finished in
+    first = runs[0]["proposals"]
+    assert len(first) == 6 and len({json.dumps(p, sort_keys=True) for p in first}) == 6
+    for run in runs[1:]:
+        assert run["proposals"] == first  # the same configurations, in the same order
+
+    queue = [json.dumps(cfg, sort_keys=True) for cfg in search_baselines(_EXPERIMENT, "/d")]
+    overtaken = 0
+    for run in runs:
+        trials, searcher = run["trials"], run["searcher"]  # in the order they started
+        baselines = [t for t in trials if t["cfg"]["arm"] != Arm.CURRICULUM]
+        for number, trial in enumerate(baselines):  # it starts once every earlier trial of its group has finished
+            group = scheduler_group(trial["cfg"])
+            assert all(t["end"] <= trial["start"] for t in baselines[:number] if scheduler_group(t["cfg"]) == group)
+        started = [json.dumps(t["cfg"], sort_keys=True) for t in baselines]
+        overtaken += started != queue  # a baseline whose group still ran was overtaken by the next one
+        for level in (0.5, 1.0):  # each centre is the mean of every single-task trial at its level
+            singles = [run["score"](t["cfg"]) for t in baselines if scheduler_group(t["cfg"]) == ("single_task", level)]
+            assert searcher.reference(level) == pytest.approx(sum(singles) / len(singles))
+
+        # Against a barrier after every batch of ``slots`` (the old synchronous mode), the same trials
+        # take longer: the barrier left slots idle while the batch's longest trial ran.
+        barrier = sum(max(t["end"] - t["start"] for t in trials[i : i + slots]) for i in range(0, len(trials), slots))
+        assert run["wall"] < barrier
+    assert overtaken > 0 if slots > 2 else overtaken == 0  # 4 groups: with 3 slots a group is sometimes busy
+
+
+def test_the_study_is_told_only_after_every_baseline_has_finished():
+    """A slow last single-task baseline: the curricula finish whole batches before it, yet wait for it."""
+    slow = search_baselines(_EXPERIMENT, "/d")[-2]  # the last single-task configuration (level 1.0)
+    run = _synchronous_search(0, slots=3, slow=slow)
+    trials = run["trials"]
+    slow_end = next(t["end"] for t in trials if t["cfg"] == slow)
+    assert sum(t["end"] < slow_end for t in trials if t["cfg"]["arm"] == Arm.CURRICULUM) >= 3  # a batch's worth
+    singles = [run["score"](t["cfg"]) for t in trials if scheduler_group(t["cfg"]) == ("single_task", 1.0)]
+    assert run["searcher"].reference(1.0) == pytest.approx(sum(singles) / len(singles))  # the slow one counted
+    assert run["proposals"] == _synchronous_search(0, slots=3)["proposals"]

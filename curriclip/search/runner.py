@@ -163,7 +163,12 @@ def _proposals(experiment: ExperimentConfig, dataset_dir: str, baselines: list[d
         storage_url=search.optuna_storage or default_study,
         study_name=experiment.name,
     )
-    limiter = CurriculumLimiter(searcher, max_concurrent=concurrency, batch=experiment.protocol.synchronous)
+    limiter = CurriculumLimiter(
+        searcher,
+        max_concurrent=concurrency,
+        batch=experiment.protocol.synchronous,
+        study_trials=curriculum_trials(experiment),
+    )
     return limiter, None, len(baselines) + curriculum_trials(experiment)
 
 

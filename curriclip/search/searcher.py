@@ -10,10 +10,11 @@ value Optuna learns from is centred per sparsity level: the trial's score minus 
 mean validation score of the single-task configurations at its level, so that 100%
 trials, which score higher whatever their curriculum, do not dominate what TPE learns.
 
-``CurriculumLimiter`` is Ray Tune's concurrency limiter; with ``batch=True`` it hands
-out one batch of trials, waits for all of them, and tells the searcher their results
-in the order they were proposed, so Optuna's proposals do not depend on which trial
-finished first.
+``CurriculumLimiter`` is Ray Tune's concurrency limiter; with ``batch=True`` Optuna
+proposes in batches of the concurrent slots and is told a batch's results only when the
+whole batch has finished, in the order they were proposed, so its proposals do not depend
+on which trial finished first. The baselines, drawn up front, wait for no batch: each
+starts as soon as a slot is free and no earlier trial of its (arm, level) group runs.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def _config_key(cfg: dict) -> str:
         return value
 
     return json.dumps(prune(cfg), sort_keys=True, default=str)
+
+
+def scheduler_group(cfg: dict) -> tuple[str, float]:
+    """The trials a ``PerLevelScheduler`` compares with each other: (arm, sparsity level)."""
+    return str(cfg.get("arm")), trial_level(cfg)
 
 
 def _trial_config(result: dict | None) -> dict | None:
@@ -107,6 +113,7 @@ class CurriculumSearcher(OptunaSearch):
         self._proposed: dict[str, int] = {}  # trial config -> Optuna trial number (to adopt re-run trials)
         self._baseline_queue = list(baselines)
         self._baseline_trials: set[str] = set()
+        self._running_baselines: dict[str, tuple[str, float]] = {}  # handed-out, unfinished baseline -> group
         self._epochs = epochs
         self._metric_name = metric if isinstance(metric, str) else None  # centred only with one objective
         self._single_task: dict[float, list[float]] = {}  # level -> completed single-task validation scores
@@ -118,11 +125,39 @@ class CurriculumSearcher(OptunaSearch):
         return self._ot_study
 
     def suggest(self, trial_id: str) -> dict | None:
+        """The next baseline, in order; once they are all handed out, Optuna's proposal."""
+        if self._baseline_queue:
+            return self.suggest_baseline(trial_id)
+        return self.suggest_study(trial_id)
+
+    def ready_baseline(self) -> int | None:
+        """The queue index of the first baseline no earlier trial of whose group still runs (None: none).
+
+        A baseline started only then is compared by its group's scheduler with every earlier
+        trial of the group, finished, whatever the timing: its pruning is reproducible.
+        """
+        running = set(self._running_baselines.values())
+        return next((i for i, cfg in enumerate(self._baseline_queue) if scheduler_group(cfg) not in running), None)
+
+    def queued_baselines(self) -> int:
+        """Baselines not yet handed out."""
+        return len(self._baseline_queue)
+
+    def baselines_done(self) -> bool:
+        """Every baseline handed out and finished (so each level's centre is final)."""
+        return not self._baseline_queue and not self._running_baselines
+
+    def suggest_baseline(self, trial_id: str, index: int = 0) -> dict:
+        """Hand out the baseline at ``index`` of the queue (it never enters the study)."""
         if trial_id in self._baseline_trials:
             raise RuntimeError(f"trial {trial_id} asked for a second config")
-        if self._baseline_queue:
-            self._baseline_trials.add(trial_id)
-            return {"trial": self._baseline_queue.pop(0)}
+        cfg = self._baseline_queue.pop(index)
+        self._baseline_trials.add(trial_id)
+        self._running_baselines[trial_id] = scheduler_group(cfg)
+        return {"trial": cfg}
+
+    def suggest_study(self, trial_id: str) -> dict | None:
+        """Optuna's next curriculum proposal."""
         config = super().suggest(trial_id)
         if isinstance(config, dict) and "trial" in config and trial_id in self._ot_trials:
             self._proposed[_config_key(config["trial"])] = self._ot_trials[trial_id].number
@@ -198,6 +233,7 @@ class CurriculumSearcher(OptunaSearch):
             super().on_trial_result(trial_id, self._centred(trial_id, result))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        self._running_baselines.pop(trial_id, None)
         if not self._adopt(trial_id, result):
             return
         if trial_id in self._baseline_trials:
@@ -220,39 +256,96 @@ class CurriculumSearcher(OptunaSearch):
 
 
 class CurriculumLimiter(ConcurrencyLimiter):
-    """Ray Tune's concurrency limiter, in proposal order, which also passes on the end of trials it did not hand out.
+    """Ray Tune's concurrency limiter, with batches for Optuna only, which also passes on trials it did not hand out.
 
-    The stock limiter drops ``on_trial_complete`` for any trial it does not count as live,
-    and errored trials re-run by ``resume --resume-errored / --restart-errored`` are such
-    trials: without this, their Optuna trials would stay RUNNING forever. In batch mode
-    the stock limiter tells a finished batch in completion order; this one tells it in
-    the order the trials were proposed.
+    With ``batch=True`` the study's proposals form batches of ``max_concurrent``, counted
+    from the first trial as if the baselines had filled the batches before them (so a
+    search proposes the same configurations as one that also held its baselines in
+    batches). A proposal waits until every earlier batch has been told; a batch is told
+    once all its trials and every baseline have finished, in proposal order. Baselines
+    need no barrier: their configurations are fixed, and each starts only when no earlier
+    trial of its scheduler group runs (``CurriculumSearcher.ready_baseline``), so its
+    rungs compare with the same finished trials whatever the timing. A slot that the old
+    all-trials barrier left idle now runs the next baseline.
+
+    The stock limiter drops ``on_trial_complete`` for any trial it did not hand out, and
+    errored trials re-run by ``resume --resume-errored / --restart-errored`` are such
+    trials: without this, their Optuna trials would stay RUNNING forever.
     """
 
-    def __init__(self, searcher: Searcher, max_concurrent: int, batch: bool = False) -> None:
+    def __init__(
+        self, searcher: Searcher, max_concurrent: int, batch: bool = False, study_trials: int | None = None
+    ) -> None:
+        """``study_trials``: how many proposals the study will make (batch mode: the size of its last batch)."""
         super().__init__(searcher, max_concurrent=max_concurrent, batch=batch)
+        if batch and study_trials is None:
+            raise ValueError("a batched limiter needs study_trials (the size of the last batch)")
         self.proposal_order: dict[str, int] = {}
+        self.baselines = searcher.queued_baselines() if batch else 0
+        self.study_trials = study_trials or 0
+        self.study_proposed = 0
+        self.running: set[str] = set()  # handed out and not finished
+        self.batch_of: dict[str, int] = {}  # study trial not yet told -> its batch
+        self.finished: dict[str, tuple[dict | None, bool]] = {}  # study trial finished, not yet told -> result
 
     def suggest(self, trial_id: str) -> dict | None:
-        suggestion = super().suggest(trial_id)
+        if not self.batch:
+            suggestion = super().suggest(trial_id)
+        elif len(self.running) >= self.max_concurrent:
+            return None
+        elif (index := self.searcher.ready_baseline()) is not None:
+            suggestion = self.searcher.suggest_baseline(trial_id, index)
+        elif self._study_may_propose():
+            suggestion = self.searcher.suggest_study(trial_id)
+            if suggestion not in (None, Searcher.FINISHED):
+                self.batch_of[trial_id] = self._next_batch()
+                self.study_proposed += 1
+        else:
+            return None
         if suggestion not in (None, Searcher.FINISHED):
             self.proposal_order[trial_id] = len(self.proposal_order)
+            if self.batch:
+                self.running.add(trial_id)
         return suggestion
 
+    def _next_batch(self) -> int:
+        return (self.baselines + self.study_proposed) // self.max_concurrent
+
+    def _study_may_propose(self) -> bool:
+        """Every earlier batch told (the study's state at this proposal does not depend on timing)."""
+        batch = self._next_batch()
+        return all(earlier >= batch for earlier in self.batch_of.values())
+
+    def _batch_size(self, batch: int) -> int:
+        """How many study proposals fall in ``batch`` (the first and the last may be short)."""
+        low = max(batch * self.max_concurrent - self.baselines, 0)
+        high = min((batch + 1) * self.max_concurrent - self.baselines, self.study_trials)
+        return max(high - low, 0)
+
+    def _tell_finished_batches(self) -> None:
+        while self.batch_of and self.searcher.baselines_done():
+            first = min(self.batch_of.values())
+            members = sorted((t for t, b in self.batch_of.items() if b == first), key=self.proposal_order.__getitem__)
+            if len(members) < self._batch_size(first) or any(t not in self.finished for t in members):
+                return
+            for done in members:
+                done_result, done_error = self.finished.pop(done)
+                del self.batch_of[done]
+                self.searcher.on_trial_complete(done, result=done_result, error=done_error)
+
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        if trial_id not in self.live_trials:
+        if not self.batch:
+            if trial_id in self.live_trials:
+                super().on_trial_complete(trial_id, result=result, error=error)
+            else:
+                self.searcher.on_trial_complete(trial_id, result=result, error=error)
+            return
+        if trial_id not in self.running:
             self.searcher.on_trial_complete(trial_id, result=result, error=error)
             return
-        if not self.batch:
-            super().on_trial_complete(trial_id, result=result, error=error)
-            return
-        self.cached_results[trial_id] = (result, error)
-        self.num_unfinished_live_trials -= 1
-        if self.num_unfinished_live_trials > 0:
-            return
-        for done in sorted(self.cached_results, key=lambda t: self.proposal_order.get(t, len(self.proposal_order))):
-            done_result, done_error = self.cached_results[done]
-            self.searcher.on_trial_complete(done, result=done_result, error=done_error)
-            self.live_trials.discard(done)
-        self.cached_results = {}
-        self.num_unfinished_live_trials = 0
+        self.running.discard(trial_id)
+        if trial_id in self.batch_of:
+            self.finished[trial_id] = (result, error)
+        else:  # a baseline: nothing waits on its order
+            self.searcher.on_trial_complete(trial_id, result=result, error=error)
+        self._tell_finished_batches()
