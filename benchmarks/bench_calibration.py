@@ -15,7 +15,7 @@ directory that already has its ``answer.json``, and prints one table:
 
 The true effect is measured without Ray or search (``--truth-seeds K``): each question's two arms
 with a fixed recipe (training.lr; the curriculum: metadata scorer, easiest first, step pacing
-a=0.8 b=0.6, i.e. the easiest 60% until 80% of training, then all), trained with K paired seeds
+a=1 b=0.6, i.e. the easiest 60% for the whole budget), trained with K paired seeds
 at every level of the preset and evaluated on test. It is cached as ``--runs/truth-<preset>-k<K>.csv``
 (``--jobs`` runs at a time) and printed as its own table with Holm-corrected intervals and the K
 the protocol would need. Earlier figures can be given as ``--truth FILE``
@@ -45,8 +45,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from curriclip.config.trial import level_fields
 from curriclip.presets import preset_experiment
+from curriclip.protocol.direct import FIRST_SEED, direct_runs, fixed_recipes
 from curriclip.stats import compare_family
 from curriclip.stats.aa import aa_false_positive_rate, single_task_values
 
@@ -140,68 +140,18 @@ def questions(preset: str, arms: list[str]) -> list[tuple[str, str]]:
     return asked if asked is not None else [(arm, "single_task") for arm in arms if arm != "single_task"]
 
 
-def _recipes(aux: list[str]) -> dict[str, dict]:
-    """The fixed recipe of each arm in the direct measurement (no search: training.lr, one curriculum)."""
-    # easiest 60% first, the rest after 80% of training: planted-noise's noisy pairs lie in the hardest 40%
-    curriculum = {"tasks": ["itc", *aux], "pacing": "step", "pacing_params": {"a": 0.8, "b": 0.6}}
-    return {
-        "single_task": {"tasks": ["itc"], "pacing": "none"},
-        "shuffled_control": {"tasks": ["itc"], "pacing": "none"},
-        "multitask": {"tasks": ["itc", *aux], "pacing": "none", "stage_span": 0.0},
-        "curriculum": curriculum,
-        "curriculum_random": {**curriculum, "control": "random"},
-    }
-
-
-def _direct_run(fields: dict, metrics: list[str]) -> dict:
-    """One direct run (in a worker process): the trial's final test metrics."""
-    from curriclip.config import TrialConfig
-    from curriclip.trainables import run_trial
-
-    final = run_trial(TrialConfig(**fields), lambda metrics, state: None)
-    return {metric: final[metric] for metric in metrics}
-
-
 def direct_confirm(preset: str, seeds: int, overrides: dict, metrics: list[str], jobs: int = 1) -> pd.DataFrame:
     """A confirm-like table (level, arm, seed, metrics) of the preset's question arms, trained without Ray or search.
 
-    Fixed recipes at training.lr (the curriculum: metadata scorer, easiest first, step pacing
-    a=0.8 b=0.6, equal stages over half the training), K paired seeds 20000 + k, evaluated on test;
-    ``jobs`` runs at a time, each in its own process on one thread (the numbers do not depend on it).
+    Fixed recipes at training.lr (``curriclip.protocol.direct.fixed_recipes``; the curriculum:
+    metadata scorer, easiest first, step pacing a=1 b=0.6, i.e. the easiest 60% throughout,
+    equal stages over half the training), K paired seeds 20000 + k at every level, evaluated on test.
     """
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from curriclip.data.sources import resolve
-    from curriclip.names import Phase
-    from curriclip.spaces.space import base_trial_fields
-
     experiment = preset_experiment(preset, overrides)
-    dataset_dir = str(resolve(experiment.data.source, **experiment.data.source_options()))
-    base = {**base_trial_fields(experiment, dataset_dir), "device": "cpu"}
-    recipes = _recipes([*experiment.space.tasks])
-    arms = sorted({arm for question in questions(preset, list(recipes)) for arm in question})
+    arms = sorted({arm for question in questions(preset, list(fixed_recipes([]))) for arm in question})
     levels = [float(level) for level in experiment.space.sparsity]
-    keys = [(level, arm, 20_000 + k) for level in levels for arm in arms for k in range(seeds)]
-    runs = [
-        {
-            **base,
-            **recipes[arm],
-            "arm": arm,
-            "phase": Phase.CONFIRM,
-            "seed": seed,
-            "threads": 1,
-            **level_fields(experiment.space.sparsity_mode, level),
-        }
-        for level, arm, seed in keys
-    ]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_direct_run, fields, metrics) for fields in runs]
-        rows = []
-        for done, ((level, arm, seed), future) in enumerate(zip(keys, futures), start=1):
-            rows.append({"level": level, "arm": arm, "seed": seed, **future.result()})
-            print(f"{preset} truth: {done}/{len(keys)} runs", file=sys.stderr, flush=True)
-    return pd.DataFrame(rows)
+    runs = [(level, arm, FIRST_SEED + k) for level in levels for arm in arms for k in range(seeds)]
+    return direct_runs(experiment, runs, metrics, jobs, label=f"{preset} truth")
 
 
 def _number(value: float | None, digits: int = 3) -> str:

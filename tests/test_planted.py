@@ -17,6 +17,7 @@ import torch
 from conftest import TINY_N, TINY_PX, tiny_trial
 
 from curriclip.config import TrialConfig
+from curriclip.curriculum import pacing
 from curriclip.data.sources import resolve, synthetic_dir_name
 from curriclip.data.store import read_split
 from curriclip.data.synthetic import generate_table
@@ -228,6 +229,11 @@ def test_planted_presets_validate_and_plant_what_they_say():
         assert planted.protocol.confirm_seeds > default.protocol.confirm_seeds
         assert "single_task" in planted.protocol.arms
     assert set(noise.protocol.arms) == {"single_task", "curriculum", "curriculum_random"}
+    [(name, ranges)] = noise.space.pacing.items()
+    total = noise.training.epochs * noise.training.steps_per_epoch
+    for a in ranges["a"]:  # the curriculum searched never admits the hardest 30% of the pool, where the noise lies
+        for b in ranges["b"]:
+            assert max(pacing.get(name)(t, total, a=a, b=b) for t in range(total)) == b <= 0.7
     assert set(mtl.protocol.arms) == {"single_task", "multitask"}
     with pytest.raises(ConfigError):
         preset_experiment("planted-noise", {"data": {"noise_fraction": 0.0}})

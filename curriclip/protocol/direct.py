@@ -1,0 +1,88 @@
+"""Paired runs of fixed recipes without Ray or a search: the direct measurement of a planted effect.
+
+Calibration needs each planted question's *true* effect, measured apart from the
+protocol that is being calibrated: no search (so no winner's curse), no scheduler, each
+arm one fixed recipe at ``training.lr``, trained on K paired seeds and scored on test.
+``benchmarks/bench_calibration.py`` measures with it at full size, and
+``tests/test_calibration_miniature.py`` runs a few seeds of it in CI.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pandas as pd
+
+from curriclip.config import ExperimentConfig
+from curriclip.config.trial import level_fields
+from curriclip.names import ITC, Phase
+
+#: The confirm seeds of a direct measurement: 20000 + k (apart from the search's and the protocol's).
+FIRST_SEED = 20_000
+
+
+def fixed_recipes(aux: list[str]) -> dict[str, dict[str, Any]]:
+    """Each arm's recipe: training.lr, and for the curriculum the one planted-noise's noise is planted for.
+
+    The curriculum (metadata scorer, easiest first) trains on the easiest 60% for the whole
+    budget (step pacing, a = 1): planted-noise's noisy pairs lie in the hardest 40%.
+    """
+    curriculum = {"tasks": [ITC, *aux], "pacing": "step", "pacing_params": {"a": 1.0, "b": 0.6}}
+    return {
+        "single_task": {"tasks": [ITC], "pacing": "none"},
+        "shuffled_control": {"tasks": [ITC], "pacing": "none"},
+        "multitask": {"tasks": [ITC, *aux], "pacing": "none", "stage_span": 0.0},
+        "curriculum": curriculum,
+        "curriculum_random": {**curriculum, "control": "random"},
+    }
+
+
+def _run(fields: dict, metrics: list[str]) -> dict:
+    """One run (in a worker process): the trial's final test metrics."""
+    from curriclip.config import TrialConfig
+    from curriclip.trainables import run_trial
+
+    final = run_trial(TrialConfig(**fields), lambda metrics, state: None)
+    return {metric: final[metric] for metric in metrics}
+
+
+def direct_runs(
+    experiment: ExperimentConfig,
+    runs: list[tuple[float, str, int]],
+    metrics: list[str],
+    jobs: int = 1,
+    label: str = "direct",
+) -> pd.DataFrame:
+    """A confirm-like table (level, arm, seed, metrics) of ``runs`` (level, arm, seed), each its fixed recipe.
+
+    ``jobs`` runs at a time, each in its own process on one thread (the numbers do not depend on it).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from curriclip.data.sources import resolve
+    from curriclip.spaces.space import base_trial_fields
+
+    dataset_dir = str(resolve(experiment.data.source, **experiment.data.source_options()))
+    base = {**base_trial_fields(experiment, dataset_dir), "device": "cpu"}
+    recipes = fixed_recipes([*experiment.space.tasks])
+    fields = [
+        {
+            **base,
+            **recipes[arm],
+            "arm": arm,
+            "phase": Phase.CONFIRM,
+            "seed": seed,
+            "threads": 1,
+            **level_fields(experiment.space.sparsity_mode, level),
+        }
+        for level, arm, seed in runs
+    ]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_run, one, metrics) for one in fields]
+        rows = []
+        for done, ((level, arm, seed), future) in enumerate(zip(runs, futures), start=1):
+            rows.append({"level": level, "arm": arm, "seed": seed, **future.result()})
+            print(f"{label}: {done}/{len(runs)} runs", file=sys.stderr, flush=True)
+    return pd.DataFrame(rows)
