@@ -25,10 +25,12 @@ FIRST_SEED = 20_000
 def fixed_recipes(aux: list[str]) -> dict[str, dict[str, Any]]:
     """Each arm's recipe: training.lr, and for the curriculum the one planted-noise's noise is planted for.
 
-    The curriculum (metadata scorer, easiest first) trains on the easiest 60% for the whole
-    budget (step pacing, a = 1): planted-noise's noisy pairs lie in the hardest 40%.
+    The curriculum (metadata scorer, easiest first) trains every task from the first step, like
+    multitask, on the easiest 60% of the pairs for the whole budget (step pacing, a = 1):
+    planted-noise's noisy pairs lie in the hardest 40%.
     """
-    curriculum = {"tasks": [ITC, *aux], "pacing": "step", "pacing_params": {"a": 1.0, "b": 0.6}}
+    paced = {"pacing": "step", "pacing_params": {"a": 1.0, "b": 0.6}}
+    curriculum = {"tasks": [ITC, *aux], "stage_span": 0.0, **paced}
     return {
         "single_task": {"tasks": [ITC], "pacing": "none"},
         "shuffled_control": {"tasks": [ITC], "pacing": "none"},
