@@ -57,7 +57,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: mode -> (environment, training overrides, synchronous batches): cold processes with a checkpoint every epoch
 #: (before issue 15), warm processes with a checkpoint every epoch and Ray's one idle process at a barrier, warm
-#: processes with every idle process kept and the checkpoint interval (after), and the same asynchronously.
+#: processes with every idle process kept and the checkpoint interval, with every trial at the barrier (barrier) or
+#: only the curricula (after), and the same asynchronously.
 _WARM = {"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1"}
 #: set in a child: every trial waits for its batch (``BarrierLimiter``), as before baselines left the batches
 BARRIER_ENV = "CURRICLIP_BENCH_BARRIER"

@@ -29,7 +29,7 @@ METRIC = "clip_score_gap"
 
 @pytest.fixture(scope="module")
 def planted():
-    """(experiment, level -> arm -> seed -> gap): 4 curriculum runs and 8 single-task runs at 100%."""
+    """(experiment, (arm, seed) -> gap): 4 curriculum runs and 8 single-task runs at 100%."""
     experiment = preset_experiment("planted-noise", {"space": {"sparsity": [1.0]}})
     runs = [(1.0, "curriculum", FIRST_SEED + k) for k in range(K)]
     runs += [(1.0, "single_task", FIRST_SEED + k) for k in range(2 * K)]

@@ -231,7 +231,8 @@ def test_planted_presets_validate_and_plant_what_they_say():
     assert set(noise.protocol.arms) == {"single_task", "curriculum", "curriculum_random"}
     [(name, ranges)] = noise.space.pacing.items()
     total = noise.training.epochs * noise.training.steps_per_epoch
-    for a in ranges["a"]:  # the curriculum searched never admits the hardest 30% of the pool, where the noise lies
+    # never more than the easiest 70%: at least 3/4 of the hardest 40% (the noise's band) stays out
+    for a in ranges["a"]:
         for b in ranges["b"]:
             assert max(pacing.get(name)(t, total, a=a, b=b) for t in range(total)) == b <= 0.7
     assert set(mtl.protocol.arms) == {"single_task", "multitask"}

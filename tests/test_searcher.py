@@ -12,8 +12,8 @@ from optuna.trial import TrialState
 
 from curriclip.config import ExperimentConfig
 from curriclip.names import Arm
-from curriclip.search.scheduler import make_scheduler
-from curriclip.search.searcher import CurriculumLimiter, CurriculumSearcher, scheduler_group
+from curriclip.search.scheduler import make_scheduler, scheduler_group
+from curriclip.search.searcher import CurriculumLimiter, CurriculumSearcher
 from curriclip.spaces import CurriculumSpace, baseline_configs, search_baselines, sparsity_grid
 
 

@@ -26,6 +26,11 @@ from curriclip.curriculum.schedule import TaskSchedule
 from curriclip.names import TUNED_ARMS, Arm
 
 
+def scheduler_group(cfg: dict) -> tuple[str, float]:
+    """The trials one inner scheduler compares with each other: (arm, sparsity level)."""
+    return str(cfg.get("arm")), trial_level(cfg)
+
+
 def ready_epoch(cfg: dict) -> int:
     """The first epoch (1-based) after which every task of a trial trains and its pacing admits the whole pool."""
     epochs, steps = int(cfg.get("epochs", 1)), int(cfg.get("steps_per_epoch", 1))
@@ -70,7 +75,7 @@ class PerLevelScheduler(FIFOScheduler):
         """The trial's group: (arm, level) for the tuned arms, None for arms that are never stopped."""
         cfg = trial.config.get("trial", {})
         arm = cfg.get("arm")
-        return (str(arm), trial_level(cfg)) if arm in self._arms and cfg.get("phase", "search") == "search" else None
+        return scheduler_group(cfg) if arm in self._arms and cfg.get("phase", "search") == "search" else None
 
     def _ready_epoch(self, trial) -> int:
         if trial.trial_id not in self._ready:

@@ -31,6 +31,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from curriclip.config import trial_level
 from curriclip.names import Arm
+from curriclip.search.scheduler import scheduler_group
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,6 @@ def _config_key(cfg: dict) -> str:
         return value
 
     return json.dumps(prune(cfg), sort_keys=True, default=str)
-
-
-def scheduler_group(cfg: dict) -> tuple[str, float]:
-    """The trials a ``PerLevelScheduler`` compares with each other: (arm, sparsity level)."""
-    return str(cfg.get("arm")), trial_level(cfg)
 
 
 def _trial_config(result: dict | None) -> dict | None:
