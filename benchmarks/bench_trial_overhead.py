@@ -13,11 +13,14 @@ size, each search in its own child process (its own local Ray):
 - barrier: warm processes, every idle process kept across the barrier
   (``curriclip.search.idle_processes``) and the checkpoint interval
   (``training.checkpoint_every_s``, 60 s: a default-sized trial checkpoints after its last epoch
-  only), with a barrier after every batch of trials, baselines included (the synchronous mode
-  before baselines left the batches: ``BarrierLimiter`` below);
-- after: the same, but only Optuna's proposals wait for their batch; a baseline starts as soon
-  as a slot is free (``curriclip.search.searcher.CurriculumLimiter``);
-- after-async: the same with ``protocol.synchronous: false`` (no barrier, so no reproducible
+  only), with a barrier after every batch of trials, baselines included (the first
+  synchronous mode: ``BarrierLimiter`` below);
+- batch: the same, but only Optuna's proposals wait for their batch of ``slots``; a baseline
+  starts as soon as a slot is free (the second synchronous mode: ``BatchLimiter`` below);
+- after: the same, with Optuna's proposals in a window that slides one trial at a time
+  instead of batches (``curriclip.search.searcher.CurriculumLimiter``): proposal s waits only
+  for proposal s - slots to be told;
+- after-async: the same with ``protocol.synchronous: false`` (no window, so no reproducible
   proposals either: other configurations, so its share stands on its own).
 
 Trial sizes are the ``smoke`` and ``default`` presets' (data, image size, epochs, steps,
@@ -25,10 +28,12 @@ batch). ``--search`` says which trials: ``preset`` (default), the preset's own s
 (its levels, its single-task and multitask baselines and its curricula: 24 default-sized
 trials, 8 of them curricula); ``curricula``, one level with one single-task trial and the
 rest curricula (``--smoke-trials``, ``--default-trials``), where nearly every trial waits for
-a batch. There is no confirm phase. The synchronous modes run the same trials: a fixed
-sampler seed, synchronous proposals and deterministic training give the same configurations
-and scores (the table says whether they did), and no early stopping (``scheduler: fifo``), so
-all do the same training work.
+a batch. There is no confirm phase. The modes with batches (before, warm, barrier, batch) run
+the same trials: a fixed sampler seed, synchronous proposals and deterministic training give
+the same configurations and scores (the table says whether they did), and no early stopping
+(``scheduler: fifo``), so all do the same training work. The window (after) tells Optuna a
+trial later at each batch's first proposal, so its configurations differ, but its trials do
+the same number of epochs and steps.
 
 The overhead share is (wall x concurrent slots - sum of in-trial time) / sum of in-trial
 time, where wall is ``Tuner.fit`` and in-trial time is each epoch's training and
@@ -38,7 +43,9 @@ only: from the later of the process's creation and the start of the fit, to the
 trainable's entry), model build, data open, untrained evaluation, other trial set-up,
 checkpoint writes (``torch.save``), the trial's wait inside ``tune.report`` (checkpoint
 persisted to the run directory, driver takes the result), the batch barrier (a slot whose
-trial ended waits for the rest of its batch), and the rest: slots idle while
+trial ended waits for the rest of its batch; barrier modes), the slots the limiter held back
+(free, with trials left, while curricula wait for their batch or window or a baseline for its
+group: ``held_back_meter``; the other modes), and the rest: slots idle while
 Tune schedules, starts and stops trials and snapshots its experiment state.
 """
 
@@ -55,24 +62,25 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: mode -> (environment, training overrides, synchronous batches): cold processes with a checkpoint every epoch
+#: mode -> (environment, training overrides, proposal rule): cold processes with a checkpoint every epoch
 #: (before issue 15), warm processes with a checkpoint every epoch and Ray's one idle process at a barrier, warm
-#: processes with every idle process kept and the checkpoint interval, with every trial at the barrier (barrier) or
-#: only the curricula (after), and the same asynchronously.
+#: processes with every idle process kept and the checkpoint interval, with every trial at the barrier (barrier),
+#: only the curricula in batches (batch) or in curriclip's sliding window (after), and asynchronously.
 _WARM = {"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1"}
-#: set in a child: every trial waits for its batch (``BarrierLimiter``), as before baselines left the batches
-BARRIER_ENV = "CURRICLIP_BENCH_BARRIER"
-_BARRIER = {BARRIER_ENV: "1"}
+#: set in a child: which earlier synchronous rule replaces curriclip's window (``BarrierLimiter``, ``BatchLimiter``)
+LIMITER_ENV = "CURRICLIP_BENCH_LIMITER"
+_BARRIER = {LIMITER_ENV: "barrier"}
 MODES = {
     "before": (
         {**_BARRIER, "CURRICLIP_REUSE_PROCESSES": "0", "CURRICLIP_TRIAL_CACHE": "0"},
         {"checkpoint_every_s": 0},
-        True,
+        "batches",
     ),
-    "warm": ({**_BARRIER, **_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "0"}, {"checkpoint_every_s": 0}, True),
-    "barrier": ({**_BARRIER, **_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "1"}, {}, True),
-    "after": ({**_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "1"}, {}, True),
-    "after-async": ({**_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "1"}, {}, False),
+    "warm": ({**_BARRIER, **_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "0"}, {"checkpoint_every_s": 0}, "batches"),
+    "barrier": ({**_BARRIER, **_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "1"}, {}, "batches"),
+    "batch": ({LIMITER_ENV: "batch", **_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "1"}, {}, "batches"),
+    "after": ({**_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "1"}, {}, "window"),
+    "after-async": ({**_WARM, "CURRICLIP_KEEP_IDLE_PROCESSES": "1"}, {}, "async"),
 }
 #: Breakdown rows: (label, key of the per-search sums).
 PARTS = (
@@ -84,6 +92,7 @@ PARTS = (
     ("checkpoint writes (torch.save)", "checkpoint_write"),
     ("tune.report (persist + wait)", "tune_report"),
     ("batch barrier (slot waits for its batch)", "barrier_idle"),
+    ("proposal held back (batch or window)", "held"),
     ("Tune bookkeeping / idle slots (rest)", "rest"),
 )
 
@@ -115,11 +124,35 @@ def experiment_for(
     return preset_experiment(size, overrides)
 
 
-def barrier_limiter():
-    """The synchronous mode before baselines left the batches: a barrier after every batch of trials."""
-    from curriclip.search.searcher import CurriculumLimiter, Searcher
+def batch_limiter():
+    """The second synchronous mode: Optuna's proposals in batches of ``slots``, counted as if the baselines
+    had filled the first batches; a batch's proposals wait until every earlier batch has been told."""
+    from curriclip.search.searcher import CurriculumLimiter
 
-    class BarrierLimiter(CurriculumLimiter):
+    class BatchLimiter(CurriculumLimiter):
+        def __init__(self, searcher, max_concurrent: int, batch: bool = False, study_trials: int | None = None):
+            super().__init__(searcher, max_concurrent, batch, study_trials)
+            self.baselines = searcher.queued_baselines()
+
+        def _batch(self, index: int) -> int:
+            return (self.baselines + index) // self.max_concurrent
+
+        def _study_may_propose(self) -> bool:
+            first = max(self._batch(self.study_proposed) * self.max_concurrent - self.baselines, 0)
+            return self.study_told >= first
+
+        def _may_tell(self, index: int) -> bool:
+            end = (self._batch(index) + 1) * self.max_concurrent - self.baselines
+            return self.study_proposed >= min(end, self.study_trials)
+
+    return BatchLimiter
+
+
+def barrier_limiter():
+    """The first synchronous mode: a barrier after every batch of trials, baselines included."""
+    from curriclip.search.searcher import Searcher
+
+    class BarrierLimiter(batch_limiter()):
         in_batch = 0
 
         def suggest(self, trial_id: str) -> dict | None:
@@ -156,8 +189,39 @@ def barrier_idle(trials: list[list[dict]], slots: int) -> float:
     return sum(max(end for _, end in batch) - end for batch in batches for _, end in batch)
 
 
-def summarise(trials: list[list[dict]], fit_start: float, fit_end: float, slots: int, synchronous: bool) -> dict:
-    """The search's wall, in-trial time and overhead parts (seconds), from the trials' reports."""
+def held_back_meter(limiter_class: type) -> dict:
+    """Counts the slot-seconds a free slot waits because the limiter holds the next trial back.
+
+    Wraps ``limiter_class.suggest``: between two calls, a call that returned nothing while
+    slots were free and trials remained counts (time to the next call) x (free slots). Tune
+    asks again whenever a trial ends, so the count is exact up to its own loop's latency.
+    """
+    held = {"slot_s": 0.0, "since": None}
+    suggest = limiter_class.suggest
+
+    def metered(self, trial_id: str):
+        now = time.time()
+        if held["since"] is not None:
+            since, free = held["since"]
+            held["slot_s"] += (now - since) * free
+        suggestion = suggest(self, trial_id)
+        free = self.max_concurrent - len(self.running)
+        remaining = self.study_proposed < self.study_trials or self.searcher.queued_baselines()
+        held["since"] = (now, free) if self.batch and suggestion is None and free > 0 and remaining else None
+        return suggestion
+
+    limiter_class.suggest = metered
+    return held
+
+
+def summarise(
+    trials: list[list[dict]], fit_start: float, fit_end: float, slots: int, barrier: bool, held: float = 0.0
+) -> dict:
+    """The search's wall, in-trial time and overhead parts (seconds), from the trials' reports.
+
+    ``barrier``: every trial waited for its batch (measured from the trials' spans); otherwise
+    ``held``, the slot-seconds the limiter held a trial back (``held_back_meter``).
+    """
     sums = dict.fromkeys([key for _, key in PARTS], 0.0)
     in_trial = 0.0
     fresh = 0
@@ -174,7 +238,8 @@ def summarise(trials: list[list[dict]], fit_start: float, fit_end: float, slots:
         measured = sum(timing_first.get(k, 0.0) for k in ("model_build", "data_open", "untrained_eval"))
         sums["setup_other"] += setup - measured - timing_first.get("checkpoint_write", 0.0)
     wall = fit_end - fit_start
-    sums["barrier_idle"] = barrier_idle(trials, slots) if synchronous else 0.0
+    sums["barrier_idle"] = barrier_idle(trials, slots) if barrier else 0.0
+    sums["held"] = 0.0 if barrier else held
     sums["rest"] = wall * slots - in_trial - sum(v for k, v in sums.items() if k != "rest")
     finals = sorted(round(float(reports[-1].get("clip_score", float("nan"))), 6) for reports in trials)
     digest = hashlib.sha256(json.dumps(finals).encode()).hexdigest()[:12]
@@ -211,19 +276,23 @@ def child(args: argparse.Namespace) -> None:
             stamps["end"] = time.time()
 
     tune.Tuner.fit = timed_fit
-    if os.environ.get(BARRIER_ENV) == "1":
+    limiter = os.environ.get(LIMITER_ENV)
+    if limiter:
         import curriclip.search.searcher
 
-        curriclip.search.searcher.CurriculumLimiter = barrier_limiter()
+        curriclip.search.searcher.CurriculumLimiter = {"barrier": barrier_limiter, "batch": batch_limiter}[limiter]()
+    import curriclip.search.searcher
+
+    held = held_back_meter(curriclip.search.searcher.CurriculumLimiter)
     name = f"{args.size}-{args.search}-{args.mode}"
-    _, training, synchronous = MODES[args.mode]
+    _, training, rule = MODES[args.mode]
     experiment = experiment_for(
-        args.size, args.trials, args.concurrency, args.storage, name, training, synchronous, args.search
+        args.size, args.trials, args.concurrency, args.storage, name, training, rule != "async", args.search
     )
     outcome = run_search(experiment)
     records = trial_records(Path(args.storage) / name)
-    barrier = synchronous and os.environ.get(BARRIER_ENV) == "1"  # otherwise only curricula wait: in "rest"
-    summary = summarise(records, stamps["start"], stamps["end"], args.concurrency, barrier)
+    barrier = limiter == "barrier"  # otherwise only curricula wait (batch, window): in "rest"
+    summary = summarise(records, stamps["start"], stamps["end"], args.concurrency, barrier, held["slot_s"])
     summary["errored"] = outcome.errored
     print(json.dumps(summary))
 
@@ -260,13 +329,13 @@ def table(size: str, summaries: dict[str, dict]) -> str:
     rows = [("OVERHEAD SHARE", "overhead"), *(("  " + label, key) for label, key in PARTS)]
     for label, key in rows:
         lines.append(f"{label:40s}" + "".join(f" {s[key]:7.1f} s {share(s[key], s)}" for s in summaries.values()))
-    synchronous = [s["scores_digest"] for mode, s in summaries.items() if MODES[mode][2]]
-    verdict = "yes" if len(set(synchronous)) <= 1 else "NO (the modes ran different work)"
-    lines.append(f"the same final validate scores in every synchronous mode: {verdict}")
-    if any(not MODES[mode][2] for mode in summaries):
-        lines.append("(after-async: asynchronous proposals, so other configurations; its share is its own)")
+    batches = [s["scores_digest"] for mode, s in summaries.items() if MODES[mode][2] == "batches"]
+    verdict = "yes" if len(set(batches)) <= 1 else "NO (the modes ran different work)"
+    lines.append(f"the same final validate scores in every mode with batches: {verdict}")
     if "after" in summaries:
-        lines.append("(after: only curricula wait for their batch; that wait is in the rest row)")
+        lines.append("(after: the window's proposals, so other configurations of the same size)")
+    if "after-async" in summaries:
+        lines.append("(after-async: asynchronous proposals, so other configurations; its share is its own)")
     return "\n".join(lines)
 
 

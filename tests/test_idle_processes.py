@@ -1,9 +1,10 @@
-"""A synchronous search keeps all its warm trial processes across the batch barrier.
+"""A synchronous search keeps all its warm trial processes while it holds a proposal back.
 
 Without ``keep_idle_processes`` Ray Tune keeps one idle process when no trial waits,
-which a synchronous search guarantees at every barrier: every other trial of the
-search then started a fresh process. The cache rule is checked directly against Ray's
-own class, and end to end by counting the processes a real search's trials ran in.
+which a synchronous search guarantees whenever it holds a proposal back (under the
+batch rule, at every barrier): every other trial of the search then started a fresh
+process. The cache rule is checked directly against Ray's own class, and end to end by
+counting the processes a real search's trials ran in.
 """
 
 from __future__ import annotations
@@ -71,11 +72,25 @@ def test_another_rays_cache_is_left_alone(monkeypatch):
         assert not swapped and tune_controller._ObjectCache is _ObjectCache
 
 
+#: where trials claim their start number (set by the test; the trial function travels by value with it)
+_CLAIMS: list[str] = []
+
+
 def _pid_trial(config: dict) -> None:
+    """4 s for the 1st, 3rd, ... trial to start, 1 s for the others (each longer than a process start), so that
+    a trial ends before the one started before it and the next proposal waits with no trial pending."""
     from ray import tune
 
-    time.sleep(3.0)  # longer than a process start: both trials of a batch run at once
-    tune.report({"clip_score": 0.5, "epoch": 1, "pid": os.getpid()})
+    started = time.time()
+    number = 0
+    while True:  # claim the next start number
+        try:
+            os.close(os.open(os.path.join(_CLAIMS[0], str(number)), os.O_CREAT | os.O_EXCL))
+            break
+        except FileExistsError:
+            number += 1
+    time.sleep(4.0 if number % 2 == 0 else 1.0)
+    tune.report({"clip_score": 0.5, "epoch": 1, "pid": os.getpid(), "started": started, "ended": time.time()})
 
 
 @pytest.mark.slow
@@ -87,6 +102,8 @@ def test_a_synchronous_search_runs_every_trial_in_the_first_two_processes(tmp_pa
     from curriclip.search.runner import run_search
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # trial processes cannot import a test module
+    (tmp_path / "claims").mkdir()
+    monkeypatch.setattr(sys.modules[__name__], "_CLAIMS", [str(tmp_path / "claims")])
     monkeypatch.setenv("CURRICLIP_CACHE", str(tmp_path / "cache"))
     experiment = parse_experiment(
         {
@@ -106,5 +123,9 @@ def test_a_synchronous_search_runs_every_trial_in_the_first_two_processes(tmp_pa
     finally:
         ray.shutdown()
     results = [json.loads(p.read_text().splitlines()[-1]) for p in (tmp_path / "runs" / "sync").glob("*/result.json")]
-    assert len(results) == 7  # one fixed single-task baseline and six curricula, in four batches of two
-    assert len({r["pid"] for r in results}) == 2  # Ray alone: a fresh process at every barrier (4-5 in all)
+    assert len(results) == 7  # one fixed single-task baseline and six curricula, two at a time
+    spans = sorted((r["started"], r["ended"]) for r in results)
+    # the premise: a trial ended before the one started before it, so the next proposal waited with no trial pending
+    relative = [(round(start - spans[0][0], 1), round(end - spans[0][0], 1)) for start, end in spans]
+    assert any(later[1] < earlier[1] for earlier, later in zip(spans, spans[1:])), relative
+    assert len({r["pid"] for r in results}) == 2  # Ray alone: a fresh process at every held-back proposal

@@ -231,7 +231,9 @@ def test_pbt_search_exploits_and_every_trial_runs_its_budget(tmp_path, tiny_data
     trials = pd.read_parquet(run_dir / "trials.parquet")
     epochs = pd.read_parquet(run_dir / "epochs.parquet")
     assert len(trials) == 8 and trials["trial_id"].is_unique  # 4 single-task (matched) + 4 curriculum
-    assert (trials["status"] == "completed").all() and (trials["epochs_done"] == 5).all()  # PBT stops nothing
+    # PBT stops nothing; an errored trial names its error (one single-task trial errored once in CI, unexplained)
+    unfinished = trials[(trials["status"] != "completed") | (trials["epochs_done"] != 5)]
+    assert unfinished.empty, unfinished[["trial_id", "status", "epochs_done", "error"]].to_string()
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
     assert not (run_dir / "optuna.db").exists()  # no searcher
     from curriclip.search.scheduler import ready_epoch

@@ -191,6 +191,15 @@ def _synchronous_search(timing_seed: int, slots: int = 2, slow: dict | None = No
     )
     limiter = CurriculumLimiter(searcher, max_concurrent=slots, batch=True, study_trials=6)
     jitter = random.Random(timing_seed)
+    seen = []  # per proposal: how many study trials were told and how many pending when it was made
+    propose = searcher.suggest_study
+
+    def suggest_study(trial_id: str):
+        states = [t.state for t in searcher.study.trials]
+        seen.append((sum(s.is_finished() for s in states), states.count(TrialState.RUNNING)))
+        return propose(trial_id)
+
+    searcher.suggest_study = suggest_study
 
     def score(cfg: dict) -> float:
         return cfg["lr"] * 100 + len(cfg["tasks"]) * 0.1 + (0.3 if cfg.get("pacing") == "step" else 0.0)
@@ -212,7 +221,7 @@ def _synchronous_search(timing_seed: int, slots: int = 2, slow: dict | None = No
         now, trial_id, cfg = heapq.heappop(running)
         result = {"clip_score": score(cfg), "epoch": 4, "training_iteration": 4, "config": {"trial": cfg}}
         limiter.on_trial_complete(trial_id, result)
-    return {"proposals": proposals, "trials": trials, "wall": now, "searcher": searcher, "score": score}
+    return {"proposals": proposals, "trials": trials, "wall": now, "searcher": searcher, "score": score, "seen": seen}
 
 
 @pytest.mark.parametrize("slots", [2, 3])
@@ -248,13 +257,48 @@ def test_synchronous_proposals_do_not_depend_on_timing_and_baselines_wait_for_no
     assert overtaken > 0 if slots > 2 else overtaken == 0  # 4 groups: with 3 slots a group is sometimes busy
 
 
+@pytest.mark.parametrize("slots", [2, 3])
+def test_each_proposal_sees_exactly_the_ones_a_window_earlier_and_waits_for_no_batch(slots):
+    """Proposal s is made with proposals 0 .. s - slots told and the rest pending, whatever the timing."""
+    waited_for_no_batch = 0
+    for seed in range(4):
+        run = _synchronous_search(seed, slots)
+        assert run["seen"] == [(max(0, s - slots + 1), min(s, slots - 1)) for s in range(6)]
+        curricula = [t for t in run["trials"] if t["cfg"]["arm"] == Arm.CURRICULUM]  # in proposal order
+        for s in range(slots, 6):
+            assert curricula[s]["start"] >= curricula[s - slots]["end"]  # it waited for its window
+        # a batch barrier would hold proposal s (s a multiple of slots) until s - 1 had ended; the window need not
+        waited_for_no_batch += sum(curricula[s]["start"] < curricula[s - 1]["end"] for s in range(slots, 6, slots))
+    assert waited_for_no_batch > 0
+
+
 def test_the_study_is_told_only_after_every_baseline_has_finished():
     """A slow last single-task baseline: the curricula finish whole batches before it, yet wait for it."""
     slow = search_baselines(_EXPERIMENT, "/d")[-2]  # the last single-task configuration (level 1.0)
     run = _synchronous_search(0, slots=3, slow=slow)
     trials = run["trials"]
     slow_end = next(t["end"] for t in trials if t["cfg"] == slow)
-    assert sum(t["end"] < slow_end for t in trials if t["cfg"]["arm"] == Arm.CURRICULUM) >= 3  # a batch's worth
+    assert sum(t["end"] < slow_end for t in trials if t["cfg"]["arm"] == Arm.CURRICULUM) >= 3  # a window's worth
     singles = [run["score"](t["cfg"]) for t in trials if scheduler_group(t["cfg"]) == ("single_task", 1.0)]
     assert run["searcher"].reference(1.0) == pytest.approx(sum(singles) / len(singles))  # the slow one counted
     assert run["proposals"] == _synchronous_search(0, slots=3)["proposals"]
+
+
+def test_a_limiter_saved_by_the_batch_rule_resumes_in_the_window():
+    """A search saved before the window (``batch_of``) resumes with its untold proposals in proposal order."""
+    searcher = CurriculumSearcher(
+        space=CurriculumSpace(_EXPERIMENT, "/d"), baselines=[], epochs=4, metric="clip_score", n_startup_trials=2
+    )
+    limiter = CurriculumLimiter(searcher, max_concurrent=2, batch=True, study_trials=6)
+    old = {
+        "proposal_order": {"a": 0, "b": 1, "c": 2, "d": 3},
+        "baselines": 0,
+        "study_trials": 6,
+        "study_proposed": 4,
+        "running": {"c", "d"},
+        "batch_of": {"d": 1, "c": 1},  # a and b told
+        "finished": {},
+    }
+    limiter.set_state(old)
+    assert limiter.study_told == 2 and limiter.study_index == {"c": 2, "d": 3}
+    assert not hasattr(limiter, "batch_of") and not hasattr(limiter, "baselines")

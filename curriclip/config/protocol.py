@@ -48,8 +48,9 @@ class ProtocolConfig(Strict):
     )
     synchronous: bool = Field(
         True,
-        description="propose configurations in batches and tell the searcher in proposal order, so the search "
-        "does not depend on which trial finishes first (costs idle slots at each batch's end)",
+        description="make each proposal with exactly the proposals one window of concurrent slots earlier told, "
+        "in proposal order, so the search does not depend on which trial finishes first (a slot idles only "
+        "when a trial ends before the one a window earlier)",
     )
     validate_fraction: float = Field(
         0.15, gt=0.0, lt=0.5, description="share of training patients carved as validate when a dataset has none"

@@ -10,11 +10,12 @@ value Optuna learns from is centred per sparsity level: the trial's score minus 
 mean validation score of the single-task configurations at its level, so that 100%
 trials, which score higher whatever their curriculum, do not dominate what TPE learns.
 
-``CurriculumLimiter`` is Ray Tune's concurrency limiter; with ``batch=True`` Optuna
-proposes in batches of the concurrent slots and is told a batch's results only when the
-whole batch has finished, in the order they were proposed, so its proposals do not depend
-on which trial finished first. The baselines, drawn up front, wait for no batch: each
-starts as soon as a slot is free and no earlier trial of its (arm, level) group runs.
+``CurriculumLimiter`` is Ray Tune's concurrency limiter; with ``batch=True`` (a synchronous
+search) Optuna's proposal number s is made with exactly proposals 0 .. s - slots told, in
+proposal order, and the ones after them still pending, so its proposals do not depend on
+which trial finished first, and no slot waits for a whole batch to end. The baselines,
+drawn up front, wait for no proposal: each starts as soon as a slot is free and no earlier
+trial of its (arm, level) group runs.
 """
 
 from __future__ import annotations
@@ -252,17 +253,18 @@ class CurriculumSearcher(OptunaSearch):
 
 
 class CurriculumLimiter(ConcurrencyLimiter):
-    """Ray Tune's concurrency limiter, with batches for Optuna only, which also passes on trials it did not hand out.
+    """Ray Tune's concurrency limiter, with a lagged window for Optuna, which also passes on trials it did not hand out.
 
-    With ``batch=True`` the study's proposals form batches of ``max_concurrent``, counted
-    from the first trial as if the baselines had filled the batches before them (so a
-    search proposes the same configurations as one that also held its baselines in
-    batches). A proposal waits until every earlier batch has been told; a batch is told
-    once all its trials and every baseline have finished, in proposal order. Baselines
-    need no barrier: their configurations are fixed, and each starts only when no earlier
-    trial of its scheduler group runs (``CurriculumSearcher.ready_baseline``), so its
-    rungs compare with the same finished trials whatever the timing. A slot that the old
-    all-trials barrier left idle now runs the next baseline.
+    With ``batch=True`` the study's proposal s waits until proposals 0 .. s - max_concurrent
+    have been told, and proposal t is told only once it has finished, every earlier proposal
+    has been told, every baseline has finished, and proposal t + max_concurrent - 1 has been
+    made (or never will be). So proposal s sees the same told trials (0 .. s - max_concurrent)
+    and the same pending ones (constant liar) whatever the timing, and a slot waits only when
+    a proposal finished before one ``max_concurrent`` places earlier: the window slides one
+    trial at a time, where a batch barrier held every slot until the batch's slowest trial
+    ended. Baselines need no window: their configurations are fixed, and each starts only
+    when no earlier trial of its scheduler group runs (``CurriculumSearcher.ready_baseline``),
+    so its rungs compare with the same finished trials whatever the timing.
 
     The stock limiter drops ``on_trial_complete`` for any trial it did not hand out, and
     errored trials re-run by ``resume --resume-errored / --restart-errored`` are such
@@ -272,16 +274,16 @@ class CurriculumLimiter(ConcurrencyLimiter):
     def __init__(
         self, searcher: Searcher, max_concurrent: int, batch: bool = False, study_trials: int | None = None
     ) -> None:
-        """``study_trials``: how many proposals the study will make (batch mode: the size of its last batch)."""
+        """``study_trials``: how many proposals the study will make (the last ones are told without a successor)."""
         super().__init__(searcher, max_concurrent=max_concurrent, batch=batch)
         if batch and study_trials is None:
-            raise ValueError("a batched limiter needs study_trials (the size of the last batch)")
+            raise ValueError("a synchronous limiter needs study_trials (how many proposals the study makes)")
         self.proposal_order: dict[str, int] = {}
-        self.baselines = searcher.queued_baselines() if batch else 0
         self.study_trials = study_trials or 0
         self.study_proposed = 0
+        self.study_told = 0
         self.running: set[str] = set()  # handed out and not finished
-        self.batch_of: dict[str, int] = {}  # study trial not yet told -> its batch
+        self.study_index: dict[str, int] = {}  # study trial not yet told -> its proposal number
         self.finished: dict[str, tuple[dict | None, bool]] = {}  # study trial finished, not yet told -> result
 
     def suggest(self, trial_id: str) -> dict | None:
@@ -294,8 +296,9 @@ class CurriculumLimiter(ConcurrencyLimiter):
         elif self._study_may_propose():
             suggestion = self.searcher.suggest_study(trial_id)
             if suggestion not in (None, Searcher.FINISHED):
-                self.batch_of[trial_id] = self._next_batch()
+                self.study_index[trial_id] = self.study_proposed
                 self.study_proposed += 1
+                self._tell_finished()  # a finished proposal may have waited for this one
         else:
             return None
         if suggestion not in (None, Searcher.FINISHED):
@@ -304,30 +307,36 @@ class CurriculumLimiter(ConcurrencyLimiter):
                 self.running.add(trial_id)
         return suggestion
 
-    def _next_batch(self) -> int:
-        return (self.baselines + self.study_proposed) // self.max_concurrent
-
     def _study_may_propose(self) -> bool:
-        """Every earlier batch told (the study's state at this proposal does not depend on timing)."""
-        batch = self._next_batch()
-        return all(earlier >= batch for earlier in self.batch_of.values())
+        """Every proposal ``max_concurrent`` or more places before this one told."""
+        return self.study_told >= self.study_proposed - self.max_concurrent + 1
 
-    def _batch_size(self, batch: int) -> int:
-        """How many study proposals fall in ``batch`` (the first and the last may be short)."""
-        low = max(batch * self.max_concurrent - self.baselines, 0)
-        high = min((batch + 1) * self.max_concurrent - self.baselines, self.study_trials)
-        return max(high - low, 0)
+    def _may_tell(self, index: int) -> bool:
+        """Proposal ``index`` may be told: the last proposal that must not see it has been made (or never will)."""
+        last_blind = index + self.max_concurrent - 1
+        return self.study_proposed > last_blind or last_blind >= self.study_trials
 
-    def _tell_finished_batches(self) -> None:
-        while self.batch_of and self.searcher.baselines_done():
-            first = min(self.batch_of.values())
-            members = sorted((t for t, b in self.batch_of.items() if b == first), key=self.proposal_order.__getitem__)
-            if len(members) < self._batch_size(first) or any(t not in self.finished for t in members):
+    def _tell_finished(self) -> None:
+        """Tell the study its finished proposals, in proposal order, as far as the window allows."""
+        pending = {index: trial_id for trial_id, index in self.study_index.items()}
+        while self.searcher.baselines_done() and (trial_id := pending.get(self.study_told)) is not None:
+            if trial_id not in self.finished or not self._may_tell(self.study_told):
                 return
-            for done in members:
-                done_result, done_error = self.finished.pop(done)
-                del self.batch_of[done]
-                self.searcher.on_trial_complete(done, result=done_result, error=done_error)
+            done_result, done_error = self.finished.pop(trial_id)
+            del self.study_index[trial_id]
+            self.study_told += 1
+            self.searcher.on_trial_complete(trial_id, result=done_result, error=done_error)
+
+    def set_state(self, state: dict) -> None:
+        """Restores a saved limiter, converting one saved by the batch rule (``batch_of``) to the window's state."""
+        state = dict(state)
+        if "batch_of" in state:  # its told proposals are a prefix; the untold ones follow in proposal order
+            order = state.get("proposal_order", {})
+            pending = sorted(state.pop("batch_of"), key=lambda trial_id: order.get(trial_id, 0))
+            state["study_told"] = state.get("study_proposed", 0) - len(pending)
+            state["study_index"] = {trial_id: state["study_told"] + i for i, trial_id in enumerate(pending)}
+            state.pop("baselines", None)
+        super().set_state(state)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if not self.batch:
@@ -340,8 +349,8 @@ class CurriculumLimiter(ConcurrencyLimiter):
             self.searcher.on_trial_complete(trial_id, result=result, error=error)
             return
         self.running.discard(trial_id)
-        if trial_id in self.batch_of:
+        if trial_id in self.study_index:
             self.finished[trial_id] = (result, error)
         else:  # a baseline: nothing waits on its order
             self.searcher.on_trial_complete(trial_id, result=result, error=error)
-        self._tell_finished_batches()
+        self._tell_finished()

@@ -81,8 +81,10 @@ def baseline_configs(experiment: ExperimentConfig, dataset_dir: str, arm: Arm) -
 def search_baselines(experiment: ExperimentConfig, dataset_dir: str) -> list[dict[str, Any]]:
     """Every tuned baseline arm's search configurations, interleaved level by level and arm by arm.
 
-    Interleaving puts one configuration of each (arm, level) group in each batch of a
-    synchronous search, so the schedulers' rungs only ever compare with earlier batches.
+    Interleaving puts one configuration of each (arm, level) group in every run of that many
+    consecutive trials, so in a synchronous search with no more slots than groups a trial
+    starts after every earlier trial of its group has ended, and the schedulers' rungs
+    compare it only with finished trials.
     """
     arms = [arm for arm in (Arm.SINGLE_TASK, Arm.MULTITASK) if arm in experiment.protocol.arms]
     per_arm = [baseline_configs(experiment, dataset_dir, arm) for arm in arms]
