@@ -15,7 +15,7 @@ directory that already has its ``answer.json``, and prints one table:
 
 The true effect is measured without Ray or search (``--truth-seeds K``): each question's two arms
 with a fixed recipe (training.lr; the curriculum: metadata scorer, easiest first, step pacing
-a=1 b=0.6, i.e. the easiest 60% for the whole budget, every task from the first step), trained with K paired seeds
+a=1 b=0.7, i.e. the easiest 70% for the whole budget, every task from the first step), trained with K paired seeds
 at every level of the preset and evaluated on test. It is cached as ``--runs/truth-<preset>-k<K>.csv``
 (``--jobs`` runs at a time) and printed as its own table with Holm-corrected intervals and the K
 the protocol would need. Earlier figures can be given as ``--truth FILE``
@@ -144,7 +144,7 @@ def direct_confirm(preset: str, seeds: int, overrides: dict, metrics: list[str],
     """A confirm-like table (level, arm, seed, metrics) of the preset's question arms, trained without Ray or search.
 
     Fixed recipes at training.lr (``curriclip.protocol.direct.fixed_recipes``; the curriculum:
-    metadata scorer, easiest first, step pacing a=1 b=0.6, i.e. the easiest 60% throughout,
+    metadata scorer, easiest first, step pacing a=1 b=0.7, i.e. the easiest 70% throughout,
     every task from the first step), K paired seeds 20000 + k at every level, evaluated on test.
     """
     experiment = preset_experiment(preset, overrides)

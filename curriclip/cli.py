@@ -255,11 +255,16 @@ def data_synth(
     noise_fraction: float = typer.Option(
         0.0, "--noise-fraction", help="noisy_hard_pairs: the fraction of training pairs that get another's report."
     ),
+    noise_band: float | None = typer.Option(
+        None,
+        "--noise-band",
+        help="noisy_hard_pairs: the hardest fraction of the training pairs they are drawn from (default: twice it).",
+    ),
 ) -> None:
     """Generate the synthetic chest-X-ray benchmark (images, reports, labels, difficulty), or a planted variant."""
     from curriclip.data.sources import generate_synthetic
 
-    planted_options(variant, noise_fraction)
+    planted_options(variant, noise_fraction, noise_band)
     path = generate_synthetic(
         new_dataset_directory(out),
         n=n,
@@ -267,22 +272,24 @@ def data_synth(
         seed=seed,
         variant=variant,
         noise_fraction=noise_fraction,
+        noise_band=noise_band,
     )
     typer.echo(path)
 
 
-def planted_options(variant: str | None, noise_fraction: float) -> None:
-    """``--variant``/``--noise-fraction`` checked as ``data.variant``/``data.noise_fraction`` are, before any work."""
+def planted_options(variant: str | None, noise_fraction: float, noise_band: float | None = None) -> None:
+    """``--variant``, ``--noise-fraction`` and ``--noise-band`` checked as the data block checks them."""
     from pydantic import ValidationError
 
     from curriclip.config.sections import DataConfig
 
     try:
-        DataConfig(variant=variant, noise_fraction=noise_fraction)
+        DataConfig(variant=variant, noise_fraction=noise_fraction, noise_band=noise_band)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "variant"  # model-level checks name no field
-        option = {"noise_fraction": "--noise-fraction"}.get(field, "--variant")
+        model_level = "noise_band" if "noise_band (" in error["msg"] else "variant"  # those checks name no field
+        field = str(error["loc"][0]) if error["loc"] else model_level
+        option = {"noise_fraction": "--noise-fraction", "noise_band": "--noise-band"}.get(field, "--variant")
         raise CurriclipError(f"{option}: {error['msg'].removeprefix('Value error, ')}") from None
 
 

@@ -64,12 +64,12 @@ THOROUGH: dict = {
 PLANTED_NOISE: dict = {
     **DEFAULT,
     "name": "planted-noise",
-    "data": {**DEFAULT["data"], "variant": "noisy_hard_pairs", "noise_fraction": 0.2},
+    "data": {**DEFAULT["data"], "variant": "noisy_hard_pairs", "noise_fraction": 0.3, "noise_band": 0.3},
     "space": {
         **DEFAULT["space"],
         "sparsity": [0.3, 1.0],
         "stage_span": [0.0, 0.0],
-        "pacing": {"step": {"a": [1.0, 1.0], "b": [0.5, 0.7]}},
+        "pacing": {"step": {"a": [1.0, 1.0], "b": [0.6, 0.7]}},
     },
     "search": {**DEFAULT["search"], "metric": "clip_score_gap"},
     "protocol": {"confirm_seeds": 10, "arms": ["single_task", "curriculum", "curriculum_random"]},

@@ -108,6 +108,28 @@ def test_data_block_validates_variant_options():
         DataConfig(noise_fraction=0.3)
     with pytest.raises(ValueError, match="variant"):
         DataConfig(variant="label_noise")
+    with pytest.raises(ValueError, match="set data.variant"):
+        DataConfig(noise_band=0.3)
+    with pytest.raises(ValueError, match="must hold the noise"):
+        DataConfig(variant="noisy_hard_pairs", noise_fraction=0.3, noise_band=0.2)
+
+
+def test_a_noise_band_as_wide_as_the_noise_makes_exactly_the_hardest_pairs_noisy():
+    table = generate_table(1000, image_size=16, seed=3)
+    train = np.flatnonzero(pc.equal(table["split"], "train").to_numpy(zero_copy_only=False))
+    hardness = table["difficulty"].to_numpy()[train]
+    hardest = set(train[np.argsort(-hardness, kind="stable")][: round(0.3 * len(train))].tolist())
+    full = noise_plan(1000, 3, 0.3, noise_band=0.3)
+    assert set(full.rows.tolist()) == hardest  # the whole band, and nothing easier
+    assert not np.any(full.rows == full.donors) and sorted(full.donors) == sorted(full.rows)
+    wide = noise_plan(1000, 3, 0.3, noise_band=0.9)  # a third of the band noisy, some of it among the easier pairs
+    assert len(wide.rows) == len(full.rows) and set(wide.rows.tolist()) != hardest
+    default = noise_plan(1000, 3, 0.3)  # no band: twice the noise, as before the option existed
+    twice = set(train[np.argsort(-hardness, kind="stable")][: 2 * len(full.rows)].tolist())
+    assert set(default.rows.tolist()) <= twice and set(default.rows.tolist()) != hardest
+    name = synthetic_dir_name(100, 32, 0, "noisy_hard_pairs", 0.3)
+    assert name.endswith("-noisy_hard_pairs-f0.3")  # the name it always had
+    assert synthetic_dir_name(100, 32, 0, "noisy_hard_pairs", 0.3, 0.3) == f"{name}-b0.3"
 
 
 # --- sparsity_mode: reports ------------------------------------------------------------------------
@@ -231,7 +253,8 @@ def test_planted_presets_validate_and_plant_what_they_say():
     assert set(noise.protocol.arms) == {"single_task", "curriculum", "curriculum_random"}
     [(name, ranges)] = noise.space.pacing.items()
     total = noise.training.epochs * noise.training.steps_per_epoch
-    # never more than the easiest 70%: at least 3/4 of the hardest 40% (the noise's band) stays out
+    # never more than the easiest 70%: the hardest 30% (the noise's band, every pair of it noisy) stays out
+    assert noise.data.noise_band == noise.data.noise_fraction == 0.3
     for a in ranges["a"]:
         for b in ranges["b"]:
             assert max(pacing.get(name)(t, total, a=a, b=b) for t in range(total)) == b <= 0.7
@@ -312,6 +335,7 @@ def test_cli_synth_writes_a_planted_variant_and_refuses_bad_options(tmp_path):
         (["--noise-fraction", "0.2"], "--variant"),
         (["--variant", "label_flips", "--noise-fraction", "0.2"], "--variant"),
         (["--variant", "noisy_hard_pairs", "--noise-fraction", "1.5"], "--noise-fraction"),
+        (["--variant", "noisy_hard_pairs", "--noise-fraction", "0.3", "--noise-band", "0.2"], "--noise-band"),
     ):
         bad = runner.invoke(app, ["data", "synth", "--out", str(tmp_path / "bad"), "--n", "120", *args])
         assert bad.exit_code == 2 and f"error: {option}:" in bad.output, (args, bad.output)

@@ -107,6 +107,13 @@ class DataConfig(Strict):
     noise_fraction: float = Field(
         0.0, ge=0.0, lt=1.0, description="synthetic noisy_hard_pairs: the fraction of training pairs made noisy"
     )
+    noise_band: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="synthetic noisy_hard_pairs: the hardest fraction of the training pairs the noisy ones are drawn "
+        "from (at least noise_fraction; default twice it)",
+    )
 
     @field_validator("source")
     @classmethod
@@ -121,8 +128,12 @@ class DataConfig(Strict):
             raise ValueError(f"variant {self.variant!r} is a synthetic benchmark option (source: synthetic)")
         if self.variant == "noisy_hard_pairs" and self.noise_fraction <= 0:
             raise ValueError("variant 'noisy_hard_pairs' needs noise_fraction > 0")
-        if self.variant is None and self.noise_fraction > 0:
-            raise ValueError("noise_fraction is an option of variant 'noisy_hard_pairs' (set data.variant)")
+        if self.variant is None and (self.noise_fraction > 0 or self.noise_band is not None):
+            raise ValueError(
+                "noise_fraction and noise_band are options of variant 'noisy_hard_pairs' (set data.variant)"
+            )
+        if self.noise_band is not None and self.noise_band < self.noise_fraction:
+            raise ValueError(f"noise_band ({self.noise_band:g}) must hold the noise: at least noise_fraction")
         return self
 
     def source_options(self) -> dict:

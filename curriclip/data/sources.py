@@ -51,6 +51,7 @@ def generate_synthetic(
     quiet: bool = False,
     variant: str | None = None,
     noise_fraction: float = 0.0,
+    noise_band: float | None = None,
 ) -> Path:
     """Generate the synthetic benchmark (or a planted variant of it) into ``out`` (atomically).
 
@@ -60,29 +61,40 @@ def generate_synthetic(
     from curriclip.data.synthetic import GENERATOR_VERSION, iter_batches
     from curriclip.data.synthetic import variants as planted
 
-    planted.check_variant(variant, noise_fraction)
+    planted.check_variant(variant, noise_fraction, noise_band)
     progress = None if quiet else _progress_printer(f"generating synthetic CXR data -> {out}")
     batches = iter_batches(n=n, image_size=image_size, seed=seed, progress=progress)
     extra: dict = {"generator": {"version": GENERATOR_VERSION, "n": n, "image_size": image_size, "seed": seed}}
     if variant == planted.NOISY_HARD_PAIRS:
-        plan = planted.noise_plan(n, seed, noise_fraction)
+        plan = planted.noise_plan(n, seed, noise_fraction, noise_band=noise_band)
         batches = planted.apply_noise(batches, plan)
         extra["generator"].update(variant=variant, noise_fraction=noise_fraction)
-        extra["variant"] = planted.manifest_entry(plan, noise_fraction)
+        if noise_band is not None:
+            extra["generator"]["noise_band"] = noise_band
+        extra["variant"] = planted.manifest_entry(plan, noise_fraction, noise_band)
     return write_dataset(_shards(batches), out, DEFAULT_LABEL_NAMES, source="synthetic", extra=extra)
 
 
 def synthetic_dir_name(
-    n: int, image_size: int, seed: int, variant: str | None = None, noise_fraction: float = 0.0
+    n: int,
+    image_size: int,
+    seed: int,
+    variant: str | None = None,
+    noise_fraction: float = 0.0,
+    noise_band: float | None = None,
 ) -> str:
     """The cache directory name of a synthetic dataset: every generator option is in it, so variants never share one.
 
-    The null variant keeps the name it always had (existing caches stay valid).
+    The null variant, and a variant without a ``noise_band``, keep the names they always had
+    (existing caches stay valid).
     """
     from curriclip.data.synthetic import GENERATOR_VERSION
 
     name = f"synthetic-s{SCHEMA_VERSION}g{GENERATOR_VERSION}-n{n}-px{image_size}-seed{seed}"
-    return name if variant is None else f"{name}-{variant}-f{noise_fraction:g}"
+    if variant is None:
+        return name
+    band = "" if noise_band is None else f"-b{noise_band:g}"
+    return f"{name}-{variant}-f{noise_fraction:g}{band}"
 
 
 def _shards(batches: Iterable[pa.RecordBatch], rows: int = 4096) -> Iterator[pa.Table]:
@@ -106,16 +118,23 @@ def synthetic_source(
     path: str | None = None,
     variant: str | None = None,
     noise_fraction: float = 0.0,
+    noise_band: float | None = None,
     **_: object,
 ) -> Path:
     """The cached synthetic benchmark (or planted variant) for its options, generated on first use."""
     root = Path(path) if path else cache_dir() / "datasets"
-    out = root / synthetic_dir_name(n, image_size, seed, variant, noise_fraction)
+    out = root / synthetic_dir_name(n, image_size, seed, variant, noise_fraction, noise_band)
     if (out / "manifest.json").is_file():
         return out
     try:
         return generate_synthetic(
-            out, n=n, image_size=image_size, seed=seed, variant=variant, noise_fraction=noise_fraction
+            out,
+            n=n,
+            image_size=image_size,
+            seed=seed,
+            variant=variant,
+            noise_fraction=noise_fraction,
+            noise_band=noise_band,
         )
     except (DataError, OSError):
         if (out / "manifest.json").is_file():  # another process finished it first

@@ -26,10 +26,10 @@ def fixed_recipes(aux: list[str]) -> dict[str, dict[str, Any]]:
     """Each arm's recipe: training.lr, and for the curriculum the one planted-noise's noise is planted for.
 
     The curriculum (metadata scorer, easiest first) trains every task from the first step, like
-    multitask, on the easiest 60% of the pairs for the whole budget (step pacing, a = 1):
-    planted-noise's noisy pairs lie in the hardest 40%.
+    multitask, on the easiest 70% of the pairs for the whole budget (step pacing, a = 1):
+    planted-noise's noisy pairs are the hardest 30%.
     """
-    paced = {"pacing": "step", "pacing_params": {"a": 1.0, "b": 0.6}}
+    paced = {"pacing": "step", "pacing_params": {"a": 1.0, "b": 0.7}}
     curriculum = {"tasks": [ITC, *aux], "stage_span": 0.0, **paced}
     return {
         "single_task": {"tasks": [ITC], "pacing": "none"},

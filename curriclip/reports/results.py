@@ -321,8 +321,9 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
         notes.append(
             f"Planted data (calibration run, not a real result): the synthetic benchmark's noisy_hard_pairs variant, "
             f"in which {variant.get('noisy_pairs')} training pairs ({100 * variant.get('noise_fraction', 0):.0f}%, "
-            "among the hardest) carry another pair's report; validate and test are clean. The metadata scorer's "
-            "difficulty is the image's: an oracle for difficulty, not for noise."
+            f"drawn from the hardest {100 * variant.get('noise_band', 2 * variant.get('noise_fraction', 0)):.0f}%) "
+            "carry another pair's report; validate and test are clean. The metadata scorer's difficulty is the "
+            "image's: an oracle for difficulty, and for noise as far as that band is noisy."
         )
     if manifest.get("source") == "synthetic" and (experiment.get("space") or {}).get("sparsity_mode") == "reports":
         notes.append(
