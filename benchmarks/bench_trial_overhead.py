@@ -291,7 +291,7 @@ def child(args: argparse.Namespace) -> None:
     )
     outcome = run_search(experiment)
     records = trial_records(Path(args.storage) / name)
-    barrier = limiter == "barrier"  # otherwise only curricula wait (batch, window): in "rest"
+    barrier = limiter == "barrier"  # otherwise only curricula wait (batch, window): in the held-back row
     summary = summarise(records, stamps["start"], stamps["end"], args.concurrency, barrier, held["slot_s"])
     summary["errored"] = outcome.errored
     print(json.dumps(summary))

@@ -176,8 +176,10 @@ def _synchronous_search(timing_seed: int, slots: int = 2, slow: dict | None = No
     """A synchronous search driven like Ray Tune does, with trial lengths jittered by ``timing_seed``.
 
     Each trial's score is a function of its config alone, so only the order of events
-    differs between seeds; ``slow`` takes 50 times as long as its kind. Returns the study's
-    proposals in order, the start and end of every trial, and the wall time.
+    differs between seeds; ``slow`` takes 50 times as long as its kind. Every trial reports
+    epoch 1 halfway; curricula without step pacing stop at epoch 2 (pruned), the others run
+    all 4. Returns the study's proposals in order, the start and end of every trial, and the
+    wall time.
     """
     exp = _EXPERIMENT
     baselines = search_baselines(exp, "/d")  # 3 single-task + 3 multitask per level, interleaved
@@ -204,9 +206,13 @@ def _synchronous_search(timing_seed: int, slots: int = 2, slow: dict | None = No
     def score(cfg: dict) -> float:
         return cfg["lr"] * 100 + len(cfg["tasks"]) * 0.1 + (0.3 if cfg.get("pacing") == "step" else 0.0)
 
-    now, running, trials, proposals, number = 0.0, [], [], [], 0
-    while number < len(baselines) + 6 or running:
-        while len(running) < slots and number < len(baselines) + 6:  # Tune asks whenever a slot is free
+    def result(cfg: dict, epoch: int) -> dict:
+        value = score(cfg) - 0.1 * (4 - epoch)
+        return {"clip_score": value, "epoch": epoch, "training_iteration": epoch, "config": {"trial": cfg}}
+
+    now, events, running, trials, proposals, number = 0.0, [], 0, [], [], 0
+    while number < len(baselines) + 6 or events:
+        while running < slots and number < len(baselines) + 6:  # Tune asks whenever a slot is free
             suggestion = limiter.suggest(f"t{number}")
             if suggestion is None:
                 break
@@ -215,12 +221,17 @@ def _synchronous_search(timing_seed: int, slots: int = 2, slow: dict | None = No
                 proposals.append(cfg)
             length = {Arm.SINGLE_TASK: 2.0, Arm.MULTITASK: 3.0}.get(cfg["arm"], 1.0) * jitter.uniform(0.2, 3.0)
             length *= 50 if cfg == slow else 1
-            heapq.heappush(running, (now + length, f"t{number}", cfg))
+            pruned = cfg["arm"] == Arm.CURRICULUM and cfg.get("pacing") != "step"
+            heapq.heappush(events, (now + length / 2, f"t{number}", cfg, 1))
+            heapq.heappush(events, (now + length, f"t{number}", cfg, 2 if pruned else 4))
             trials.append({"id": f"t{number}", "cfg": cfg, "start": now, "end": now + length})
+            running += 1
             number += 1
-        now, trial_id, cfg = heapq.heappop(running)
-        result = {"clip_score": score(cfg), "epoch": 4, "training_iteration": 4, "config": {"trial": cfg}}
-        limiter.on_trial_complete(trial_id, result)
+        now, trial_id, cfg, epoch = heapq.heappop(events)
+        limiter.on_trial_result(trial_id, result(cfg, epoch))  # Tune passes every result on, the last one too
+        if epoch > 1:
+            running -= 1
+            limiter.on_trial_complete(trial_id, result(cfg, epoch))
     return {"proposals": proposals, "trials": trials, "wall": now, "searcher": searcher, "score": score, "seen": seen}
 
 
@@ -233,8 +244,11 @@ def test_synchronous_proposals_do_not_depend_on_timing_and_baselines_wait_for_no
     assert len({tuple(order) for order in ends}) == len(runs)  # the timings changed the order trials finished in
     first = runs[0]["proposals"]
     assert len(first) == 6 and len({json.dumps(p, sort_keys=True) for p in first}) == 6
-    for run in runs[1:]:
+    studies = [[(t.state, t.value, dict(t.intermediate_values)) for t in run["searcher"].study.trials] for run in runs]
+    assert any(state == TrialState.PRUNED for state, _, _ in studies[0])  # pruned trials: scored by epoch 2
+    for run, study in zip(runs[1:], studies[1:]):
         assert run["proposals"] == first  # the same configurations, in the same order
+        assert study == studies[0]  # told the same values, intermediate ones included (centred the same)
 
     queue = [json.dumps(cfg, sort_keys=True) for cfg in search_baselines(_EXPERIMENT, "/d")]
     overtaken = 0
@@ -273,7 +287,7 @@ def test_each_proposal_sees_exactly_the_ones_a_window_earlier_and_waits_for_no_b
 
 
 def test_the_study_is_told_only_after_every_baseline_has_finished():
-    """A slow last single-task baseline: the curricula finish whole batches before it, yet wait for it."""
+    """A slow last single-task baseline: the curricula finish a window's worth before it, yet wait for it."""
     slow = search_baselines(_EXPERIMENT, "/d")[-2]  # the last single-task configuration (level 1.0)
     run = _synchronous_search(0, slots=3, slow=slow)
     trials = run["trials"]
@@ -302,3 +316,21 @@ def test_a_limiter_saved_by_the_batch_rule_resumes_in_the_window():
     limiter.set_state(old)
     assert limiter.study_told == 2 and limiter.study_index == {"c": 2, "d": 3}
     assert not hasattr(limiter, "batch_of") and not hasattr(limiter, "baselines")
+
+
+def test_a_window_wider_than_the_study_proposes_no_more_than_the_study_trials():
+    """With a baseline's group busy and slots to spare, the limiter stops at study_trials (then the baseline runs)."""
+    exp = ExperimentConfig.model_validate(
+        {"space": {"sparsity": [1.0]}, "search": {"seeds": [0], "num_trials": 2, "n_startup_trials": 1}}
+    )
+    baselines = baseline_configs(exp, "/d", Arm.SINGLE_TASK)
+    assert len(baselines) == 2 and len({scheduler_group(b) for b in baselines}) == 1  # one group: one at a time
+    searcher = CurriculumSearcher(
+        space=CurriculumSpace(exp, "/d"), baselines=baselines, epochs=4, metric="clip_score", n_startup_trials=1
+    )
+    limiter = CurriculumLimiter(searcher, max_concurrent=3, batch=True, study_trials=1)
+    assert limiter.suggest("b0")["trial"]["arm"] == Arm.SINGLE_TASK
+    assert limiter.suggest("c0")["trial"]["arm"] == Arm.CURRICULUM
+    assert limiter.suggest("c1") is None  # the study's one proposal is made; the second baseline waits its turn
+    limiter.on_trial_complete("b0", {"clip_score": 0.5, "epoch": 4, "config": {"trial": baselines[0]}})
+    assert limiter.suggest("b1")["trial"] == baselines[1]

@@ -222,7 +222,7 @@ def run_search(
         f"curriclip: search phase (validate split): {per_arm[Arm.SINGLE_TASK]} single-task + "
         f"{per_arm[Arm.MULTITASK]} multitask + {curriculum_trials(experiment)} curriculum configurations "
         f"({experiment.protocol.tuning} tuning, {experiment.search.proposer} proposals"
-        f"{', synchronous batches' if experiment.protocol.synchronous and searcher is not None else ''}, "
+        f"{', synchronous window' if experiment.protocol.synchronous and searcher is not None else ''}, "
         f"{experiment.search.scheduler} scheduler), {concurrency} at a time, into {run.uri}",
         file=sys.stderr,
         flush=True,

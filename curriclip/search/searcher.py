@@ -164,9 +164,10 @@ class CurriculumSearcher(OptunaSearch):
     def reference(self, level: float) -> float:
         """The centre of ``level``: the mean single-task validation score there, frozen when first used.
 
-        In a synchronous search every baseline has finished before the first curriculum
-        trial is told, so the centre is the same in every run; asynchronously it is the
-        mean of the single-task trials finished by then (0 when none has).
+        In a synchronous search every baseline has finished before a curriculum trial's
+        first result or its end is told (``CurriculumLimiter`` holds both), so the centre is
+        the same in every run; asynchronously it is the mean of the single-task trials
+        finished by then (0 when none has).
         """
         if level not in self._reference:
             scores = self._single_task.get(level, [])
@@ -258,8 +259,11 @@ class CurriculumLimiter(ConcurrencyLimiter):
     With ``batch=True`` the study's proposal s waits until proposals 0 .. s - max_concurrent
     have been told, and proposal t is told only once it has finished, every earlier proposal
     has been told, every baseline has finished, and proposal t + max_concurrent - 1 has been
-    made (or never will be). So proposal s sees the same told trials (0 .. s - max_concurrent)
-    and the same pending ones (constant liar) whatever the timing, and a slot waits only when
+    made (or never will be). A proposal's intermediate results wait for its tell too (Optuna
+    scores a pruned trial by its last one, and each is centred on its level's single-task
+    mean, which is final only once every baseline has finished). So proposal s sees the same
+    told trials (0 .. s - max_concurrent), with the same values, and the same pending ones
+    (constant liar) whatever the timing, and a slot waits only when
     a proposal finished before one ``max_concurrent`` places earlier: the window slides one
     trial at a time, where a batch barrier held every slot until the batch's slowest trial
     ended. Baselines need no window: their configurations are fixed, and each starts only
@@ -285,6 +289,7 @@ class CurriculumLimiter(ConcurrencyLimiter):
         self.running: set[str] = set()  # handed out and not finished
         self.study_index: dict[str, int] = {}  # study trial not yet told -> its proposal number
         self.finished: dict[str, tuple[dict | None, bool]] = {}  # study trial finished, not yet told -> result
+        self.results: dict[str, list[dict]] = {}  # study trial not yet told -> its intermediate results
 
     def suggest(self, trial_id: str) -> dict | None:
         if not self.batch:
@@ -308,8 +313,9 @@ class CurriculumLimiter(ConcurrencyLimiter):
         return suggestion
 
     def _study_may_propose(self) -> bool:
-        """Every proposal ``max_concurrent`` or more places before this one told."""
-        return self.study_told >= self.study_proposed - self.max_concurrent + 1
+        """A proposal is left, and every proposal ``max_concurrent`` or more places before it has been told."""
+        left = self.study_proposed < self.study_trials
+        return left and self.study_told >= self.study_proposed - self.max_concurrent + 1
 
     def _may_tell(self, index: int) -> bool:
         """Proposal ``index`` may be told: the last proposal that must not see it has been made (or never will)."""
@@ -325,6 +331,8 @@ class CurriculumLimiter(ConcurrencyLimiter):
             done_result, done_error = self.finished.pop(trial_id)
             del self.study_index[trial_id]
             self.study_told += 1
+            for result in self.results.pop(trial_id, []):
+                self.searcher.on_trial_result(trial_id, result)
             self.searcher.on_trial_complete(trial_id, result=done_result, error=done_error)
 
     def set_state(self, state: dict) -> None:
@@ -337,6 +345,12 @@ class CurriculumLimiter(ConcurrencyLimiter):
             state["study_index"] = {trial_id: state["study_told"] + i for i, trial_id in enumerate(pending)}
             state.pop("baselines", None)
         super().set_state(state)
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if self.batch and trial_id in self.study_index:  # a proposal not yet told: its results wait for its tell
+            self.results.setdefault(trial_id, []).append(result)
+            return
+        self.searcher.on_trial_result(trial_id, result)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if not self.batch:
