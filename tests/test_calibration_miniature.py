@@ -5,11 +5,12 @@ Ray, no search) on planted-noise's data at the default size, at its planted leve
 judged by the protocol's own ``compare_family`` (its margin and alpha; the two planted
 questions form one Holm family). The curriculum is the preset's recipe: every task from the
 first step, the easiest 70% of the pairs for the whole budget, so none of the hardest 30%,
-every one of which carries another pair's report. Why K = 5 is reliable: with 8 seeds the
-curriculum's gap is +0.216 [+0.163, +0.268] above single_task's and +0.140 [+0.084, +0.196]
-above curriculum_random's (its order alone), and the first 5 seeds give p = 0.0008 and
-p = 0.0055; CPU training is deterministic given the seed and the thread count, so CI computes
-these numbers every time with the pinned torch. The null is an A/A pair: single_task against
+every one of which carries another pair's report. Why K = 5 is reliable: with 10 seeds the
+curriculum's gap is +0.215 [+0.167, +0.263] above single_task's and +0.137 [+0.086, +0.187]
+above curriculum_random's (its order alone; Holm intervals over the two levels,
+``bench_calibration.py``), and the first 5 seeds give p = 0.0008 and p = 0.0055; CPU
+training is deterministic given the seed and the thread count, so CI computes these numbers
+every time with the pinned torch. The null is an A/A pair: single_task against
 single_task on 4 other seeds, which nothing but seed noise separates.
 """
 
