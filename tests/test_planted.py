@@ -284,6 +284,7 @@ def test_a_planted_run_says_so_in_its_report_header(tmp_path, noisy_dataset, tin
     (run / "run.json").write_text(json.dumps({"dataset_dir": str(noisy_dataset)}))
     notes = load_results(run).notes
     assert len(notes) == 1 and "noisy_hard_pairs" in notes[0] and f"{round(NOISE * 100)}%" in notes[0]
+    assert f"drawn from the hardest {round(2 * NOISE * 100)}%" in notes[0]  # the default band: twice the noise
     (run / "run.json").write_text(json.dumps({"dataset_dir": str(tiny_dataset)}))
     assert load_results(run).notes == []  # the null variant is the benchmark: no note
     (run / "experiment.yaml").write_text("space:\n  sparsity_mode: reports\n")

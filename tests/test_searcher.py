@@ -314,8 +314,8 @@ def test_a_limiter_saved_by_the_batch_rule_resumes_in_the_window():
         "finished": {},
     }
     limiter.set_state(old)
-    assert limiter.study_told == 2 and limiter.study_index == {"c": 2, "d": 3}
-    assert not hasattr(limiter, "batch_of") and not hasattr(limiter, "baselines")
+    assert limiter.study_told == 2 and limiter.untold == ["c", "d"] and limiter.study_proposed == 4
+    assert not any(hasattr(limiter, old) for old in ("batch_of", "baselines", "proposal_order"))
 
 
 def test_a_window_wider_than_the_study_proposes_no_more_than_the_study_trials():

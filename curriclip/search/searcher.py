@@ -282,12 +282,10 @@ class CurriculumLimiter(ConcurrencyLimiter):
         super().__init__(searcher, max_concurrent=max_concurrent, batch=batch)
         if batch and study_trials is None:
             raise ValueError("a synchronous limiter needs study_trials (how many proposals the study makes)")
-        self.proposal_order: dict[str, int] = {}
         self.study_trials = study_trials or 0
-        self.study_proposed = 0
-        self.study_told = 0
+        self.study_told = 0  # proposals told, in proposal order
+        self.untold: list[str] = []  # the proposals made and not yet told, in proposal order
         self.running: set[str] = set()  # handed out and not finished
-        self.study_index: dict[str, int] = {}  # study trial not yet told -> its proposal number
         self.finished: dict[str, tuple[dict | None, bool]] = {}  # study trial finished, not yet told -> result
         self.results: dict[str, list[dict]] = {}  # study trial not yet told -> its intermediate results
 
@@ -301,16 +299,18 @@ class CurriculumLimiter(ConcurrencyLimiter):
         elif self._study_may_propose():
             suggestion = self.searcher.suggest_study(trial_id)
             if suggestion not in (None, Searcher.FINISHED):
-                self.study_index[trial_id] = self.study_proposed
-                self.study_proposed += 1
+                self.untold.append(trial_id)
                 self._tell_finished()  # a finished proposal may have waited for this one
         else:
             return None
-        if suggestion not in (None, Searcher.FINISHED):
-            self.proposal_order[trial_id] = len(self.proposal_order)
-            if self.batch:
-                self.running.add(trial_id)
+        if self.batch and suggestion not in (None, Searcher.FINISHED):
+            self.running.add(trial_id)
         return suggestion
+
+    @property
+    def study_proposed(self) -> int:
+        """How many proposals the study has made."""
+        return self.study_told + len(self.untold)
 
     def _study_may_propose(self) -> bool:
         """A proposal is left, and every proposal ``max_concurrent`` or more places before it has been told."""
@@ -324,12 +324,12 @@ class CurriculumLimiter(ConcurrencyLimiter):
 
     def _tell_finished(self) -> None:
         """Tell the study its finished proposals, in proposal order, as far as the window allows."""
-        pending = {index: trial_id for trial_id, index in self.study_index.items()}
-        while self.searcher.baselines_done() and (trial_id := pending.get(self.study_told)) is not None:
+        while self.untold and self.searcher.baselines_done():
+            trial_id = self.untold[0]
             if trial_id not in self.finished or not self._may_tell(self.study_told):
                 return
             done_result, done_error = self.finished.pop(trial_id)
-            del self.study_index[trial_id]
+            self.untold.pop(0)
             self.study_told += 1
             for result in self.results.pop(trial_id, []):
                 self.searcher.on_trial_result(trial_id, result)
@@ -339,15 +339,14 @@ class CurriculumLimiter(ConcurrencyLimiter):
         """Restores a saved limiter, converting one saved by the batch rule (``batch_of``) to the window's state."""
         state = dict(state)
         if "batch_of" in state:  # its told proposals are a prefix; the untold ones follow in proposal order
-            order = state.get("proposal_order", {})
-            pending = sorted(state.pop("batch_of"), key=lambda trial_id: order.get(trial_id, 0))
-            state["study_told"] = state.get("study_proposed", 0) - len(pending)
-            state["study_index"] = {trial_id: state["study_told"] + i for i, trial_id in enumerate(pending)}
+            order = state.pop("proposal_order", {})
+            state["untold"] = sorted(state.pop("batch_of"), key=lambda trial_id: order.get(trial_id, 0))
+            state["study_told"] = state.pop("study_proposed", 0) - len(state["untold"])
             state.pop("baselines", None)
         super().set_state(state)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        if self.batch and trial_id in self.study_index:  # a proposal not yet told: its results wait for its tell
+        if self.batch and trial_id in self.untold:  # a proposal not yet told: its results wait for its tell
             self.results.setdefault(trial_id, []).append(result)
             return
         self.searcher.on_trial_result(trial_id, result)
@@ -363,7 +362,7 @@ class CurriculumLimiter(ConcurrencyLimiter):
             self.searcher.on_trial_complete(trial_id, result=result, error=error)
             return
         self.running.discard(trial_id)
-        if trial_id in self.study_index:
+        if trial_id in self.untold:
             self.finished[trial_id] = (result, error)
         else:  # a baseline: nothing waits on its order
             self.searcher.on_trial_complete(trial_id, result=result, error=error)
