@@ -318,13 +318,12 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
     notes = []
     variant = manifest.get("variant") or {}
     if variant.get("name") == "noisy_hard_pairs":
-        from curriclip.data.synthetic.variants import noise_band_of
-
         fraction = variant.get("noise_fraction", 0)
+        band = variant.get("noise_band", 2 * fraction)  # manifests before noise_band: twice the noise
         notes.append(
             f"Planted data (calibration run, not a real result): the synthetic benchmark's noisy_hard_pairs variant, "
             f"in which {variant.get('noisy_pairs')} training pairs ({100 * fraction:.0f}%, "
-            f"drawn from the hardest {100 * noise_band_of(fraction, variant.get('noise_band')):.0f}%) "
+            f"drawn from the hardest {100 * band:.0f}%) "
             "carry another pair's report; validate and test are clean. The metadata scorer's difficulty is the "
             "image's: an oracle for difficulty, and for noise as far as that band is noisy."
         )
