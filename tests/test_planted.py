@@ -240,6 +240,7 @@ def test_planted_presets_validate_and_plant_what_they_say():
     assert noise.data.variant == "noisy_hard_pairs" and noise.data.noise_fraction > 0
     mtl = preset_experiment("planted-mtl")
     assert mtl.space.sparsity_mode == SparsityMode.REPORTS and max(mtl.space.sparsity) <= 0.1
+    assert "label_text" in mtl.space.tasks  # the task that lets the text tower learn from the labelled images
     null = preset_experiment("null")
     assert null.data.variant is None and null.space.sparsity_mode == SparsityMode.PAIRS
     default = preset_experiment("default")
@@ -268,7 +269,7 @@ def test_reports_mode_multitask_trial_trains_on_the_kept_pairs_plus_every_image(
     from curriclip.trainables.parallel import DataParallel
     from curriclip.trainables.trial import build_trial
 
-    fields = {"arm": "multitask", "tasks": ["itc", "findings", "rotation"], "pacing": "none", "pacing_params": {}}
+    fields = {"arm": "multitask", "tasks": ["itc", "findings", "label_text"], "pacing": "none", "pacing_params": {}}
     trial = build_trial(_reports_cfg(tiny_dataset, stage_span=0.0, steps_per_epoch=2, **fields), DataParallel())
     pairs = build_trial(_reports_cfg(tiny_dataset, sparsity_mode="pairs", stage_span=0.0, **fields), DataParallel())
     assert len(trial.data.train) == len(pairs.data.train)  # train_pairs counts the pairs, not the extra images
@@ -299,7 +300,8 @@ def test_planted_mtl_baselines_are_reports_mode_trials_at_its_levels(tiny_datase
     assert trial_level({"sparsity": 0.05, "label_fraction": 1.0, "sparsity_mode": "reports"}) == 0.05
     configs = search_baselines(preset_experiment("planted-mtl"), str(tiny_dataset))
     assert {c["sparsity_mode"] for c in configs} == {SparsityMode.REPORTS}
-    assert sorted({c["sparsity"] for c in configs}) == [0.05, 0.1]
+    assert sorted({c["sparsity"] for c in configs}) == [0.02, 0.05]
+    assert {tuple(c["tasks"]) for c in configs if c["arm"] == "multitask"} == {("itc", "findings", "label_text")}
     assert {c["arm"] for c in configs} == {"single_task", "multitask"}
 
 

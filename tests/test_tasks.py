@@ -10,6 +10,7 @@ import torch
 from conftest import tiny_trial
 
 from curriclip.config import TrialConfig
+from curriclip.data.label_text import label_sentences
 from curriclip.data.loader import load_split
 from curriclip.errors import DataError
 from curriclip.models import MultiTaskModel, build_clip, model_info
@@ -33,6 +34,7 @@ REACH = {
     "itc": VISUAL + TEXT + ("clip.logit_scale",),
     "text_findings": TEXT,
     "findings_impression": TEXT,
+    "label_text": VISUAL + TEXT,
     **{name: VISUAL for name in IMAGE_TASKS},
 }
 
@@ -61,6 +63,7 @@ def fixed_batch(tiny_dataset):
         findings_tokens=tokenizer(split.findings),
         impression_tokens=tokenizer(split.impressions),
         has_sections=sections_mask(split.findings, split.impressions),
+        label_tokens=tokenizer(label_sentences(split.labels, split.label_names)),
     ), len(split.label_names)
 
 
@@ -168,6 +171,7 @@ def test_trial_trains_all_tasks_together(tiny_dataset):
         "itc": math.log(16),
         "image_contrastive": math.log(16),
         "findings_impression": math.log(16),
+        "label_text": math.log(16),
     }
     for name in ALL_BUT_SEGMENTATION:
         loss = metrics[f"loss/{name}"]

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import torch
 
 from curriclip.data.image_cache import mapped_images, resize_images  # noqa: F401  (re-exported)
+from curriclip.data.label_text import label_sentences
 from curriclip.data.mask_store import MaskStore, masks_from_column
 from curriclip.data.schema import labels_matrix
 from curriclip.data.store import image_channels, read_split
@@ -234,6 +235,10 @@ def _sections(split: SplitArrays, tokenize: Tokenizer) -> dict[str, Rows]:
     }
 
 
+def _label_text(split: SplitArrays, tokenize: Tokenizer) -> dict[str, Rows]:
+    return {"label_tokens": tokenize(label_sentences(split.labels, split.label_names))}
+
+
 @dataclass(frozen=True)
 class BatchColumn:
     """A need a task may declare: the rows it adds to every training batch, and why a split may lack it.
@@ -255,6 +260,7 @@ BATCH_COLUMNS: dict[str, BatchColumn] = {
     "text": BatchColumn(lambda split, tokenize: {"tokens": tokenize(split.texts)}, _no_text),
     "masks": BatchColumn(lambda split, tokenize: {"masks": split.masks}, _no_masks, dtype=torch.float32),
     "sections": BatchColumn(_sections, _no_sections),
+    "label_text": BatchColumn(_label_text, _no_labels),
 }
 
 

@@ -19,5 +19,6 @@ TASKS.lazy("rotation", "curriclip.tasks.rotation:RotationPrediction")
 TASKS.lazy("segmentation", "curriclip.tasks.segmentation:Segmentation")
 TASKS.lazy("findings_impression", "curriclip.tasks.findings_impression:FindingsImpressionContrastive")
 TASKS.lazy("regions", "curriclip.tasks.regions:Regions")
+TASKS.lazy("label_text", "curriclip.tasks.label_text:LabelTextContrastive")
 
 __all__ = ["TASKS"]

@@ -28,9 +28,10 @@ class Batch(SimpleNamespace):
 
     ``batch.images`` (uint8), ``batch.tokens``, ``batch.labels`` (NaN = not mentioned),
     ``batch.masks`` (B, K, H, W float), ``batch.findings_tokens`` / ``batch.impression_tokens``
-    / ``batch.has_sections``, ``batch.has_report`` (sparsity_mode reports only: rows whose report
-    the trial may use; see ``report_rows``): which need supplies which attribute is declared once, in
-    ``curriclip.data.loader.BATCH_COLUMNS``, and a batch holds only what some task declared.
+    / ``batch.has_sections``, ``batch.label_tokens`` (the labels rendered as text), ``batch.has_report``
+    (sparsity_mode reports only: rows whose report the trial may use; see ``report_rows``): which need
+    supplies which attribute is declared once, in ``curriclip.data.loader.BATCH_COLUMNS``, and a batch
+    holds only what some task declared.
     """
 
     def __getattr__(self, name: str):
