@@ -82,7 +82,7 @@ PLANTED_NOISE: dict = {
 #: tower learns the finding vocabulary from every labelled image (CXR-CLIP's use of image-label data). No curriculum
 #: arm, so no curricula are searched. Measured directly (10 paired seeds, fixed recipes; README): multitask's gap is
 #: +0.062 and +0.045 above single_task's at 2% and 5% (CLIP score +0.10, +0.05); the whole protocol (K = 10) calls all
-#: four better in 11 min 46 s on 2 cores. An earlier design (findings and rotation at 5% and 10%) planted nothing:
+#: four better in 11 min 53 s on 2 cores. An earlier design (findings and rotation at 5% and 10%) planted nothing:
 #: the label tasks trained the image tower only, and the few reports left the text tower the bottleneck.
 PLANTED_MTL: dict = {
     **DEFAULT,
