@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import torch
 
+from curriclip.data.label_text import finding_phrase
 from curriclip.metrics.alignment import cosine_matrix
 from curriclip.metrics.spec import EvalInputs, Metric
 
@@ -26,7 +27,7 @@ def finding_prompts(
     label_names: Sequence[str], positive: str = POSITIVE_TEMPLATE, negative: str = NEGATIVE_TEMPLATE
 ) -> tuple[list[str], list[str]]:
     """Positive and negative prompt per finding (``pleural_effusion``: "pleural effusion." / "no pleural effusion.")."""
-    names = [name.replace("_", " ").strip().lower() for name in label_names]
+    names = [finding_phrase(name) for name in label_names]
     return [positive.format(finding=n) for n in names], [negative.format(finding=n) for n in names]
 
 

@@ -45,5 +45,5 @@ class LabelTextContrastive(Task):
         logits = head.logit_scale.clamp(0, math.log(100)).exp() * image @ text.T  # (images, distinct texts)
         members = F.one_hot(which, texts.shape[0]).to(logits.dtype)
         image_to_text = F.cross_entropy(logits, which)
-        text_to_image = F.cross_entropy(logits.T, members.T / members.sum(dim=0, keepdim=True).T)
+        text_to_image = F.cross_entropy(logits.T, (members / members.sum(dim=0)).T)  # each text's images share it
         return (image_to_text + text_to_image) / 2
