@@ -75,7 +75,7 @@ def _overrides(preset: str, tiny: bool) -> dict:
 
 def finished_run(runs: Path, preset: str, tiny: bool = False) -> Path:
     """``runs/calib-<preset>``: reused when it has its answer, else run (search and confirm)."""
-    from curriclip.search import run_search
+    from curriclip.pipeline import run_search
 
     run_dir = runs / f"calib-{preset}"
     if (run_dir / "answer.json").is_file():

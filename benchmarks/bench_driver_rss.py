@@ -2,7 +2,7 @@
 
     python benchmarks/bench_driver_rss.py [--trials 500] [--concurrency 2]
 
-Runs ``curriclip.search.runner.run_search`` with curriclip's searcher (Optuna, the
+Runs ``curriclip.pipeline.run_search`` with curriclip's searcher (Optuna, the
 baseline queue, the per-level scheduler), progress output and exports, and a no-op
 trainable (one report per trial, as in ``bench_search_overhead.py``), so what grows is
 the search machinery's, not the trials'. The driver's RSS is sampled each time a trial
@@ -52,8 +52,8 @@ def main() -> None:
     from curriclip.cluster import init_ray
     from curriclip.config import parse_experiment
     from curriclip.data.sources import resolve
-    from curriclip.search import progress
-    from curriclip.search.runner import run_search
+    from curriclip.pipeline import run_search
+    from curriclip.rundir import progress
     from curriclip.spaces import search_baselines
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -90,9 +90,9 @@ def main() -> None:
     experiment = base.model_copy(update={"search": base.search.model_copy(update={"num_trials": args.trials - fixed})})
     resolve("synthetic", n=200, image_size=32, seed=0)
     rss_start = process.memory_info().rss / 2**20
-    from curriclip.search import runner
+    from curriclip import pipeline
 
-    finish = runner._finish
+    finish = pipeline.publish
 
     def traced_finish(*a, **k):  # the search's end, before the export
         if snapshots:
@@ -100,7 +100,7 @@ def main() -> None:
             tracemalloc.stop()
         return finish(*a, **k)
 
-    runner._finish = traced_finish
+    pipeline.publish = traced_finish
     run_search(experiment, trainable=noop)
     rss_exported = process.memory_info().rss / 2**20
     if snapshots:

@@ -147,7 +147,8 @@ def step_throughput(args: argparse.Namespace, device: torch.device) -> dict:
 def trials_per_hour(args: argparse.Namespace, gpus: float, storage: str) -> tuple[float, int]:
     """(trials per hour, concurrent trials) of one curriclip search with ``gpus`` GPUs per trial."""
     from curriclip.config import parse_experiment
-    from curriclip.search.runner import _concurrency, run_search
+    from curriclip.pipeline import run_search
+    from curriclip.rundir.launch import concurrency as _concurrency
 
     share = f"{1 / gpus:g}" if gpus else f"cpu{args.cpus_per_trial:g}"
     resources = {"cpus_per_trial": args.cpus_per_trial, "gpus_per_trial": gpus}

@@ -37,7 +37,7 @@ def main() -> None:
 
     from curriclip.cluster import init_ray
     from curriclip.config import parse_experiment
-    from curriclip.search.runner import run_search
+    from curriclip.pipeline import run_search
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     init_ray(None)

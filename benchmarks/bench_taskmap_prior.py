@@ -8,7 +8,7 @@ trial (``run_trial``, no Ray) and its final CLIP score stored in a table (cached
 ``--table``). Then, for each sampler seed, the project's searcher settings (Optuna TPE,
 multivariate, group, constant liar, the preset's startup trials) run over the real
 ``CurriculumSpace`` with the score looked up: once plain, once with the task map's
-orderings enqueued first (``with_prior_points``), exactly as ``run_search`` does.
+orderings enqueued first (``with_prior_points``), exactly as the search phase does.
 Trials-to-best is the 1-based index of the first trial that proposes a best-scoring
 ordering (budget + 1 when none did).
 
@@ -39,7 +39,8 @@ import optuna
 from curriclip.config import ITC, TrialConfig
 from curriclip.presets import preset_experiment
 from curriclip.spaces import CurriculumSpace, sparsity_grid
-from curriclip.taskmap.prior import ordering_params, prior_orderings, with_prior_points
+from curriclip.spaces.priors import ordering_params, with_prior_points
+from curriclip.taskmap.prior import experiment_orderings, prior_orderings
 
 
 def narrowed_experiment(tasks: list[str], task_map: str | None, trials: int):
@@ -111,11 +112,12 @@ def search(table: dict[str, float], experiment, dataset: str, prior: bool, seed:
     )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     points = [*s.points, *sparsity_grid(experiment)]
-    if prior:
-        points = with_prior_points(experiment, points)
+    orderings = experiment_orderings(experiment) if prior else None
+    if orderings:
+        points = with_prior_points(experiment, points, orderings)
     for point in points:
         study.enqueue_trial(point, skip_if_exists=False)
-    space = CurriculumSpace(experiment, dataset)
+    space = CurriculumSpace(experiment, dataset, orderings)
     out = []
     for _ in range(s.num_trials):
         trial = study.ask()

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_trial_overhead.py [--smoke-trials 8] [--default-trials 24] [--concurrency 2]
 
-Runs the same real trials through ``curriclip.search.runner.run_search`` once per mode and trial
+Runs the same real trials through ``curriclip.pipeline.run_search`` once per mode and trial
 size, each search in its own child process (its own local Ray):
 
 - before: every trial in a fresh process, no per-process caches, a checkpoint after every epoch
@@ -261,7 +261,7 @@ def child(args: argparse.Namespace) -> None:
     import optuna
     from ray import tune
 
-    from curriclip.search.runner import run_search
+    from curriclip.pipeline import run_search
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("ray.tune").setLevel(logging.ERROR)

@@ -6,7 +6,6 @@ line naming the field or file and exit with code 2; nothing is left half-written
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -14,8 +13,10 @@ from pathlib import Path
 
 import typer
 
+from curriclip.cli_errors import user_errors
 from curriclip.data.brats.cli import add_commands as add_brats_commands
 from curriclip.errors import CurriclipError
+from curriclip.fusion.cli import fuse
 from curriclip.taskmap.cli import taskmap_app
 
 app = typer.Typer(
@@ -27,23 +28,6 @@ app = typer.Typer(
 data_app = typer.Typer(help="Create datasets in curriclip's Arrow schema.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(taskmap_app, name="taskmap")
-
-
-def user_errors(fn):
-    """Turn CurriclipError into a one-line message and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except CurriclipError as exc:
-            typer.echo(f"curriclip: error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("curriclip: interrupted", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 def writable_directory(path: Path, option: str) -> None:
@@ -65,12 +49,14 @@ def comma_list(values: list[str] | None) -> list[str] | None:
 
 
 def _summary(outcome) -> None:
+    from curriclip.names import RunFile
+
     typer.echo(f"run directory: {outcome.run_dir}")
-    typer.echo(f"  trials:  {outcome.run_dir}/trials.parquet")
-    typer.echo(f"  epochs:  {outcome.run_dir}/epochs.parquet")
-    typer.echo(f"  report:  {outcome.run_dir}/report.html")
+    typer.echo(f"  trials:  {outcome.run_dir}/{RunFile.TRIALS}")
+    typer.echo(f"  epochs:  {outcome.run_dir}/{RunFile.EPOCHS}")
+    typer.echo(f"  report:  {outcome.run_dir}/{RunFile.REPORT}")
     if outcome.confirm_planned:
-        typer.echo(f"  answer:  {outcome.run_dir}/answer.json")
+        typer.echo(f"  answer:  {outcome.run_dir}/{RunFile.ANSWER}")
     if not outcome.complete:
         typer.echo(
             f"search stopped with {outcome.finished}/{outcome.total} trials finished; "
@@ -116,7 +102,7 @@ def search(
     exp = preset_experiment(preset, overrides, source=str(experiment) if experiment else None)
     if "://" not in (storage or exp.storage):
         writable_directory(Path(storage or exp.storage).expanduser(), "--storage" if storage else "storage:")
-    from curriclip.search import run_search
+    from curriclip.pipeline import run_search
 
     _summary(run_search(exp, name=name, storage=storage, address=address, num_trials=num_trials))
 
@@ -132,7 +118,7 @@ def resume(
     restart_errored: bool = typer.Option(False, "--restart-errored", help="Re-run errored trials from scratch."),
 ) -> None:
     """Continue a search stopped by Ctrl-C or a crash, without re-running finished trials."""
-    from curriclip.search import resume_search
+    from curriclip.pipeline import resume_search
 
     if resume_errored and restart_errored:
         raise CurriclipError("--resume-errored and --restart-errored exclude each other")
@@ -149,7 +135,7 @@ def confirm(
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
 ) -> None:
     """Re-run each arm's validation winner with K fresh paired seeds on test (adds seeds, resumes, never twice)."""
-    from curriclip.protocol.confirm import run_confirm
+    from curriclip.pipeline import confirm as run_confirm
 
     outcome = run_confirm(run_dir, seeds=seeds, address=address)
     typer.echo(
@@ -167,20 +153,9 @@ def report(
     out: Path | None = typer.Option(None, "--out", help="HTML file to write (default: RUN_DIR/report.html)."),
 ) -> None:
     """Export the run's results to Parquet and render the interactive HTML report."""
-    from curriclip.reports import build_report
-    from curriclip.search.export import export_and_report, has_ray_state
-    from curriclip.search.storage import RunLocation
+    from curriclip.pipeline import report as render_report
 
-    run = RunLocation(run_dir)
-    if not run.exists():
-        raise CurriclipError(f"{run.uri}: run directory not found")
-    if has_ray_state(run):
-        path = export_and_report(run, out)
-        typer.echo(f"{run.uri}/report.html" if run.remote and out is None else path)
-    elif not run.remote and run.exists("trials.parquet"):
-        typer.echo(build_report(run.path, out))
-    else:
-        raise CurriclipError(f"{run.uri}: neither Ray Tune state nor trials.parquet found (not a run directory)")
+    typer.echo(render_report(run_dir, out))
 
 
 @app.command()
@@ -424,7 +399,8 @@ def data_csv(
     )
 
 
-add_brats_commands(app, data_app, user_errors)  # data synth-brats, data brats, fuse
+add_brats_commands(data_app, user_errors)  # data synth-brats, data brats
+app.command("fuse")(user_errors(fuse))
 
 
 def main() -> None:

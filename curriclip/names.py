@@ -120,6 +120,23 @@ class EpochColumn(StrEnum):
     TIME_S = "time_s"
 
 
+class RunFile(StrEnum):
+    """The files of a run directory that curriclip writes and reads (Ray Tune's own state aside)."""
+
+    EXPERIMENT = "experiment.yaml"  # the validated experiment as run
+    RUN = "run.json"  # the resolved dataset and the planned trial count
+    OPTUNA_DB = "optuna.db"  # the Optuna study of a local run
+    TRIALS = "trials.parquet"  # one row per trial (both phases)
+    EPOCHS = "epochs.parquet"  # one row per trial and epoch
+    SCHEDULES = "schedules.parquet"  # each search-phase curriculum's schedule, epoch by epoch
+    CONFIRM = "confirm.parquet"  # one row per confirm run: arm x level x seed, final test metrics
+    PER_PAIR = "per_pair.parquet"  # the confirm runs' per-pair test scores
+    ANSWER = "answer.json"  # the verdict table
+    FUSION = "fusion.parquet"  # ``curriclip fuse``'s rows
+    FUSION_SUMMARY = "fusion.json"  # what those rows say: per fusion, best members and the floor
+    REPORT = "report.html"
+
+
 #: Prefix of the searcher's parameter columns in ``trials.parquet`` (``param/order_0``, ...).
 PARAM_PREFIX = "param/"
 #: Prefix of the last epoch's metrics in ``trials.parquet`` (``final/clip_score``, ...).

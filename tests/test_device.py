@@ -219,7 +219,7 @@ def fake_cluster(monkeypatch):
 
 
 def test_concurrency_counts_workers_and_gpu_shares(fake_cluster):
-    from curriclip.search.runner import _concurrency
+    from curriclip.rundir.launch import concurrency as _concurrency
 
     def fit(**resources) -> int:
         return _concurrency(parse_experiment({"resources": resources}))
@@ -243,7 +243,7 @@ def test_concurrency_counts_workers_and_gpu_shares(fake_cluster):
 
 
 def test_data_parallel_trials_take_no_tune_cpu(monkeypatch):
-    from curriclip.search.runner import _trainable
+    from curriclip.rundir.launch import trainable_for as _trainable
 
     single = _trainable(parse_experiment({"resources": {"cpus_per_trial": 2, "gpus_per_trial": 0.5}}))
     assert single._resources.required_resources == {"CPU": 2.0, "GPU": 0.5}

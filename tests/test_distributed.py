@@ -168,7 +168,8 @@ def local_ray():
 def test_two_worker_tune_trial_matches_single_process(local_ray, tiny_dataset, tmp_path):
     from ray import tune
 
-    from curriclip.search.runner import _concurrency, _trainable
+    from curriclip.rundir.launch import concurrency as _concurrency
+    from curriclip.rundir.launch import trainable_for as _trainable
     from curriclip.trainables.tune_trainable import load_state
 
     experiment = parse_experiment(
@@ -196,7 +197,7 @@ def test_two_worker_tune_trial_matches_single_process(local_ray, tiny_dataset, t
 
 @pytest.mark.slow
 def test_cluster_checks_on_a_real_cpu_only_cluster(local_ray):
-    from curriclip.search.runner import _concurrency
+    from curriclip.rundir.launch import concurrency as _concurrency
 
     with pytest.raises(ConfigError, match="resources.gpus_per_trial: trials ask for GPUs but the Ray cluster has none"):
         _concurrency(parse_experiment({"resources": {"gpus_per_trial": 1}}))

@@ -13,7 +13,7 @@ from curriclip.data.loader import SplitArrays
 from curriclip.errors import CurriclipError, DataError
 from curriclip.names import Arm
 from curriclip.protocol.select import Winner, confirm_plan
-from curriclip.search.export import check_test_split
+from curriclip.rundir.export import check_test_split
 from curriclip.spaces import baseline_configs
 from curriclip.trainables import run_trial
 from curriclip.trainables.controls import derangement, shuffle_pairs

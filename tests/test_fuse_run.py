@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from curriclip.cli import app
 from curriclip.config import TrialConfig
 from curriclip.data.brats.synth import generate_synth_brats
-from curriclip.fusion import draw, report_section
+from curriclip.fusion.summary import fusion_summary
+from curriclip.reports.figures.fusion import draw
 from curriclip.trainables import run_trial
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,7 @@ def test_fuse_writes_rows_that_agree_with_each_trials_evaluation(tmp_path, monke
     assert again.exit_code == 0, again.output
     frame = pd.read_parquet(run_dir / "fusion.parquet")
     assert sorted(frame.groupby("top_k").size().to_dict().items()) == [(2, 3), (3, 4)]
-    section = report_section(run_dir)
+    section = fusion_summary(run_dir)
     assert [f["top_k"] for f in section["fusions"]] == [2, 3]
     assert len(draw(section).data) == 3 + 1 + 4 + 1  # bars per member and a floor marker, per panel
     assert np.isfinite(section["fusions"][1]["fusion"]["dice_wt"])

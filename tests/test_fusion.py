@@ -8,8 +8,8 @@ import torch
 
 from curriclip.data.brats.regions import pairwise_rater_dice, simulate_raters
 from curriclip.fusion.compare import floor_verdict
-from curriclip.fusion.dice import dice_per_region, mean_dice
 from curriclip.fusion.vote import fuse, hierarchical_vote
+from curriclip.metrics.dice import dice_per_region, mean_dice
 from curriclip.tasks.regions import nested_probabilities
 
 

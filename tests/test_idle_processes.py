@@ -99,7 +99,7 @@ def test_a_synchronous_search_runs_every_trial_in_the_first_two_processes(tmp_pa
     from ray import cloudpickle
 
     from curriclip.config import parse_experiment
-    from curriclip.search.runner import run_search
+    from curriclip.pipeline import run_search
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # trial processes cannot import a test module
     (tmp_path / "claims").mkdir()

@@ -103,3 +103,56 @@ def test_controls_do_not_import_the_loop():
 )
 def test_every_trainables_module_imports(module):
     importlib.import_module(f"curriclip.trainables.{module}")
+
+
+def _package_imports(graph: dict[str, set[str]], package: str) -> set[str]:
+    """The curriclip packages (first level below curriclip) that modules of ``package`` import."""
+    prefix = f"curriclip.{package}"
+    found = set()
+    for name, targets in graph.items():
+        if name == prefix or name.startswith(prefix + "."):
+            found |= {t.split(".")[1] for t in targets if t.count(".") >= 1 and t.split(".")[1] != package}
+    return found
+
+
+#: package -> the packages it must not import: the phases stand side by side on the run directory, the report
+#: reads files only, and the libraries a trial is built from know nothing of the layers that drive them.
+FORBIDDEN = {
+    "search": {"protocol", "reports", "pipeline"},
+    "protocol": {"search", "reports", "pipeline"},
+    "reports": {"curriculum", "fusion", "taskmap", "trainables", "search", "protocol", "pipeline"},
+    "tasks": {"fusion", "trainables", "search", "protocol", "reports", "taskmap"},
+    "metrics": {"data", "fusion", "trainables", "search", "protocol", "reports", "taskmap"},
+    "data": {"fusion", "trainables", "search", "protocol", "reports", "taskmap", "metrics"},
+    "spaces": {"taskmap", "search", "protocol", "reports"},
+    "rundir": {"search", "protocol", "reports", "pipeline"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_import_runs_back_up_a_floor(package):
+    assert not _package_imports(import_graph(), package) & FORBIDDEN[package]
+
+
+def test_the_layer_check_sees_an_upward_import():
+    graph = {"curriclip.search.runner": {"curriclip.protocol.confirm"}, "curriclip.protocol.confirm": set()}
+    assert _package_imports(graph, "search") == {"protocol"}
+
+
+def test_no_private_name_is_imported_across_packages():
+    """``from curriclip.a.b import _name`` only within package ``a``: private names are not an interface."""
+    offenders = []
+    for name, path in _modules().items():
+        package = name.split(".")[1] if "." in name else ""
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("curriclip.")
+                and not node.level
+            ):
+                target = node.module.split(".")[1]
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                if private and target != package:
+                    offenders.append(f"{name}: from {node.module} import {', '.join(private)}")
+    assert not offenders

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from conftest import TINY_PX
 
-from curriclip.data.label_text import NO_FINDING, label_sentences
+from curriclip.label_phrases import NO_FINDING, label_sentences
 from curriclip.tasks.base import Batch, StepContext, get
 
 NAN = float("nan")

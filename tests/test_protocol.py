@@ -233,7 +233,7 @@ def test_the_answer_gives_each_of_the_four_verdicts_and_flags_geometry():
 def test_confirm_refuses_a_search_that_has_not_finished(tmp_path):
     from curriclip.errors import CurriclipError
     from curriclip.protocol.confirm import _check_search_finished
-    from curriclip.search.storage import RunLocation
+    from curriclip.rundir.storage import RunLocation
 
     trials = _trials_table()  # 5 search trials, all ended
     _check_search_finished(RunLocation(str(tmp_path)), trials, total=5)

@@ -20,6 +20,7 @@ from curriclip.reports.figures.clip_dynamics import clip_dynamics_figure
 from curriclip.reports.figures.data_fraction import data_fraction_figure
 from curriclip.reports.figures.ordering import ordering_figure
 from curriclip.reports.figures.parallel_coordinates import params_figure
+from curriclip.stats import over_trials
 
 EVIL = "</script><script>alert(1)</script>"
 LEVELS = (0.05, 0.25, 1.0)
@@ -177,28 +178,28 @@ def test_answer_table_values(full_run):
 
 
 def test_verdicts():
-    assert stats.verdict(1, 5, 0.1, float("nan")).startswith("not enough trials")
-    assert stats.verdict(3, 3, 0.01, 0.05).startswith("no clear difference (|diff| 0.0100 < 95% interval")
-    assert stats.verdict(3, 3, 0.1, 0.05).startswith("curriculum better by 0.1000")
-    assert stats.verdict(3, 3, -0.1, 0.05).startswith("curriculum worse by 0.1000")
+    assert over_trials.verdict(1, 5, 0.1, float("nan")).startswith("not enough trials")
+    assert over_trials.verdict(3, 3, 0.01, 0.05).startswith("no clear difference (|diff| 0.0100 < 95% interval")
+    assert over_trials.verdict(3, 3, 0.1, 0.05).startswith("curriculum better by 0.1000")
+    assert over_trials.verdict(3, 3, -0.1, 0.05).startswith("curriculum worse by 0.1000")
 
 
 def test_t_quantiles_and_ci():
     # published two-sided 95% Student-t quantiles
-    assert stats.t975(1) == pytest.approx(12.7062, abs=1e-4)
-    assert stats.t975(30) == pytest.approx(2.0423, abs=1e-4)
-    assert stats.t975(60) == pytest.approx(2.0003, abs=1e-4)
-    assert stats.t975(1e9) == pytest.approx(1.95996, abs=1e-4)
-    assert np.isnan(stats.t975(0.5))
-    n, m, hw = stats.mean_ci([1.0])
+    assert over_trials.t975(1) == pytest.approx(12.7062, abs=1e-4)
+    assert over_trials.t975(30) == pytest.approx(2.0423, abs=1e-4)
+    assert over_trials.t975(60) == pytest.approx(2.0003, abs=1e-4)
+    assert over_trials.t975(1e9) == pytest.approx(1.95996, abs=1e-4)
+    assert np.isnan(over_trials.t975(0.5))
+    n, m, hw = over_trials.mean_ci([1.0])
     assert (n, m) == (1, 1.0) and np.isnan(hw)
-    n, m, hw = stats.mean_ci([1.0, 2.0, 3.0])
+    n, m, hw = over_trials.mean_ci([1.0, 2.0, 3.0])
     assert m == 2.0 and hw == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-6)
 
 
 def test_welch_interval_rounds_degrees_of_freedom_down():
     a, b = [1.0, 2.0, 3.0], [2.0, 4.0, 9.0, 5.0]
-    diff, hw = stats.welch_ci(a, b)
+    diff, hw = over_trials.welch_ci(a, b)
     var_a, var_b = np.var(a, ddof=1) / 3, np.var(b, ddof=1) / 4
     dof = (var_a + var_b) ** 2 / (var_a**2 / 2 + var_b**2 / 3)  # 3.96: rounded down to 3
     assert diff == pytest.approx(3.0) and 3 < dof < 4
@@ -302,11 +303,13 @@ def test_atomic_write_failure_leaves_no_temp_and_keeps_old(tmp_path, full_run, m
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(page.os, "replace", boom)
+    from curriclip.rundir import atomic
+
+    monkeypatch.setattr(atomic.os, "replace", boom)
     with pytest.raises(OSError):
         build_report(run)
     assert out.read_text() == "old report"
-    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in run.iterdir() if ".tmp" in p.name]
 
 
 def test_figures_return_figures_and_hover(full_run):
@@ -361,25 +364,24 @@ def test_rendering_imports_neither_torch_nor_ray(tmp_path):
     epochs.to_parquet(tmp_path / "epochs.parquet")
     code = (
         "import sys; from curriclip.reports import build_report; "
-        f"build_report({str(tmp_path)!r}); import curriclip.taskmap.page, curriclip.fusion.report; "
+        f"build_report({str(tmp_path)!r}); import curriclip.reports.task_map_page, curriclip.reports.figures.fusion; "
         "bad = {m.split('.')[0] for m in sys.modules} & {'ray', 'torch'}; assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
 
 
 def test_report_modules_import_only_light_dependencies():
-    """Static check of curriclip/reports/**.py: stdlib, numpy, pandas, plotly, scipy, jinja2, yaml, optuna
-    (imported inside functions only) and itself, plus the torch-free curriculum inspector, the shared
-    names, the registry, the config contract and the task map's and fusion's report helpers (checked torch-free
-    in ``test_rendering_imports_neither_torch_nor_ray``), so the report layer never needs Ray or torch."""
+    """Static check of curriclip/reports/**.py: stdlib, numpy, pandas, plotly, scipy, scikit-learn, jinja2, yaml,
+    optuna (imported inside functions only) and itself, plus the shared names, the registry, the errors, the config
+    contract, the run directory's atomic writes and task-map files, and the statistics over trials, so the report
+    layer never needs Ray or torch, and never the packages that compute (curriculum, fusion, taskmap, trainables)."""
     import ast
 
-    allowed = {"numpy", "pandas", "plotly", "yaml", "optuna", "scipy", "jinja2", "markupsafe", "curriclip"}
+    allowed = {"numpy", "pandas", "plotly", "yaml", "optuna", "scipy", "sklearn", "jinja2", "markupsafe", "curriclip"}
     allowed |= set(sys.stdlib_module_names)
-    allowed_internal = ("curriclip.reports", "curriclip.curriculum.inspect", "curriclip.names")
-    allowed_internal += ("curriclip.config", "curriclip.registry")
-    # the optional Task map and Fusion sections read their packages' torch-free report helpers
-    allowed_internal += ("curriclip.taskmap", "curriclip.fusion")
+    allowed_internal = ("curriclip.reports", "curriclip.names", "curriclip.config", "curriclip.registry")
+    allowed_internal += ("curriclip.errors", "curriclip.rundir.atomic", "curriclip.rundir.task_map")
+    allowed_internal += ("curriclip.stats.over_trials",)
     root = Path(page.__file__).parent
     paths = list(root.rglob("*.py"))
     assert len(paths) > 20  # the figure and section modules are checked too

@@ -162,29 +162,34 @@ def test_loss_and_schedule_figures(rich_run, monkeypatch):
     # itc: 3 arms completed + curriculum not completed; findings, rotation: curriculum (completed, not)
     assert len(loss.data) == 4 + 2 + 2
 
-    # schedule from the recorded epochs when the curriculum engine cannot read a trial's config
+    # schedule from the recorded epochs when the curriculum engine could not read a trial's config at export
+    from curriclip.rundir import schedules as exported
+
     def unreadable(cfg, points=100, train_pairs=None):
         raise KeyError("tasks")
 
-    monkeypatch.setattr(schedules, "schedule_table", unreadable)
-    frame, source = schedules.schedule_frame(res.epochs, res.trials, ["cu_0_0"])
+    monkeypatch.setattr(exported, "schedule_table", unreadable)
+    planned = exported.schedules_table(res.trials)
+    assert planned.empty
+    frame, source = schedules.schedule_frame(res.epochs, planned, ["cu_0_0"])
     assert source.startswith("recorded epochs")
     assert set(frame["task"]) == {"itc", "findings", "rotation"} and np.allclose(frame["weight"], 1 / 3)
     ep = epochs[epochs["trial_id"] == "cu_0_0"]
     assert frame.drop_duplicates("x")["data_fraction"].tolist() == pytest.approx(ep["data_fraction"].tolist())
-    fig = schedules.schedule_figure(res.epochs, res.trials)
+    fig = schedules.draw(schedules.schedules_data(res.epochs, res.trials, planned))
     assert len(fig.data) == 4  # itc, findings, rotation, data fraction
     assert fig.data[3].z.shape == (len(trials[trials["arm"] == "curriculum"]) - 1, 5)  # errored one has no epochs
 
-    # from the engine's schedule_table when present: planned weights over training progress
+    # from schedules.parquet when the export wrote it: planned weights over training progress, in epochs
     def fake_table(cfg, points=100, train_pairs=None):
         assert train_pairs == 100
         return pd.DataFrame({"step": [0, 0, 9, 9], "progress": [0.0, 0.0, 0.9, 0.9], "task": ["itc", "x"] * 2,
                              "weight": [1.0, 0.0, 1.0, 0.5], "data_fraction": [0.2, 0.2, 1.0, 1.0]})  # fmt: skip
 
-    monkeypatch.setattr(schedules, "schedule_table", fake_table)
-    frame, source = schedules.schedule_frame(res.epochs, res.trials, ["cu_0_0"])
-    assert "schedule_table" in source and frame["x"].tolist() == pytest.approx([0, 0, 4.5, 4.5])
+    monkeypatch.setattr(exported, "schedule_table", fake_table)
+    planned = exported.schedules_table(res.trials)
+    frame, source = schedules.schedule_frame(res.epochs, planned, ["cu_0_0"])
+    assert "schedules.parquet" in source and frame["x"].tolist() == pytest.approx([0, 0, 4.5, 4.5])
 
 
 def test_importances_find_the_parameter_that_matters(tmp_path):

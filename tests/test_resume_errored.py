@@ -45,6 +45,7 @@ def _flaky(marker: Path):
 def test_errored_trials_run_again_on_resume(tmp_path, tiny_dataset, monkeypatch, flag):
     import ray
 
+    from curriclip import pipeline
     from curriclip.config import parse_experiment
     from curriclip.search import runner
 
@@ -61,9 +62,9 @@ def test_errored_trials_run_again_on_resume(tmp_path, tiny_dataset, monkeypatch,
         },
         source="test",
     )
-    monkeypatch.setattr(runner, "_trainable", lambda exp: _flaky(marker))
+    monkeypatch.setattr(runner, "trainable_for", lambda exp: _flaky(marker))
     try:
-        runner.run_search(experiment)
+        pipeline.run_search(experiment)
         run_dir = tmp_path / "runs" / "flaky"
         before = pd.read_parquet(run_dir / "trials.parquet")
         assert sorted(before["status"]) == ["completed", "completed", "errored", "errored"]
@@ -73,11 +74,11 @@ def test_errored_trials_run_again_on_resume(tmp_path, tiny_dataset, monkeypatch,
             for t in before.loc[before["status"] == "completed", "trial_id"]
         }
 
-        runner.resume_search(run_dir)  # no flag: errored trials stay errored
+        pipeline.resume_search(run_dir)  # no flag: errored trials stay errored
         assert sorted(pd.read_parquet(run_dir / "trials.parquet")["status"]) == sorted(before["status"])
 
         marker.write_text("ok")  # the fault is fixed
-        runner.resume_search(run_dir, **{flag: True})
+        pipeline.resume_search(run_dir, **{flag: True})
         after = pd.read_parquet(run_dir / "trials.parquet")
         assert len(after) == 4 and after["trial_id"].is_unique  # one row per trial, no duplicates
         assert (after["status"] == "completed").all() and (after["epochs_done"] == EPOCHS).all()

@@ -131,9 +131,11 @@ def test_missing_fields_take_trial_config_defaults():
 
 
 def test_schedule_figure_traces():
-    from curriclip.reports.figures.trial_schedule import trial_schedule_figure
+    from curriclip.curriculum.inspect import describe, schedule_table
+    from curriclip.reports.figures.trial_schedule import draw
 
-    fig = trial_schedule_figure(_trial(schedule="ramped"), points=50)
+    config = _trial(schedule="ramped")
+    fig = draw(schedule_table(config, points=50), describe(config))
     assert [trace.name for trace in fig.data] == ["rotation", "itc", "findings", "data fraction"]
     assert all(len(trace.x) == 50 for trace in fig.data)
     assert max(fig.data[1].y) == 1.0 and min(fig.data[1].y) == 0.0

@@ -304,7 +304,7 @@ def test_export_killed_mid_write_leaves_the_previous_tables(e2e_run, tmp_path):
     before = (copy / "trials.parquet").read_bytes()
     code = (
         "import os, sys, time, pandas as pd\n"
-        "from curriclip.search import export\n"
+        "from curriclip.rundir import export\n"
         "real = pd.DataFrame.to_parquet\n"
         "def slow(self, path, *a, **k):\n"
         "    real(self, path, *a, **k)\n"

@@ -139,8 +139,8 @@ def test_objectives_in_the_experiment_file_make_a_multi_objective_study(tmp_path
     import optuna
 
     from curriclip.config import parse_experiment
+    from curriclip.rundir.storage import RunLocation
     from curriclip.search import runner
-    from curriclip.search.storage import RunLocation
 
     experiment = parse_experiment({"search": {"objectives": {"clip_score": "max", "time_s": "min"}}})
     (tmp_path / "run").mkdir()
@@ -155,7 +155,7 @@ def test_progress_line_gives_the_untrained_model_on_the_searched_metric(capsys):
     """The progress line's untrained figure is the same metric as the trial's score (it once printed CLIP score)."""
     from types import SimpleNamespace
 
-    from curriclip.search.progress import ProgressPrinter
+    from curriclip.rundir.progress import ProgressPrinter
 
     printer = ProgressPrinter(total=1, metric="clip_score_gap", epochs=2, split="test")
     result = {"clip_score_gap": 0.05, "init_clip_score_gap": -0.001, "init_clip_score": 0.209, "epoch": 2}

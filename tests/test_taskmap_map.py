@@ -11,7 +11,9 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from curriclip.taskmap import FAILURE_FAMILIES, TASK_FAMILIES, draw_section, report_section
+from curriclip.reports.figures.task_map import task_map_data
+from curriclip.reports.sections.task_map import task_map_blocks
+from curriclip.taskmap import FAILURE_FAMILIES, TASK_FAMILIES
 from curriclip.taskmap.train import PRESETS
 from curriclip.taskmap.trajectories import SWEEPS
 
@@ -59,10 +61,11 @@ def test_smoke_map_writes_embeddings_metrics_and_page(tiny_dataset, tmp_path, mo
 
     page = (map_dir / "taskmap.html").read_text()
     assert '<script src="http' not in page and len(page) > 3_000_000  # plotly.js embedded: opens offline
-    data = report_section(run_dir)
-    assert data is not None and data["metrics"] == metrics
-    assert draw_section(data).count("Plotly.newPlot") == 3
-    assert report_section(tmp_path) is None
+    assert page.count("Plotly.newPlot") == 3  # the map's three figures
+    data = task_map_data(run_dir)
+    assert data is not None and data.metrics == metrics
+    assert [b.kind for b in task_map_blocks(data)] == ["text", "table", "plot", "plot", "plot"]
+    assert task_map_data(tmp_path) is None
     assert cpu_seconds < 60, f"the smoke map took {cpu_seconds:.0f} CPU s"
 
     again = CliRunner().invoke(app, ["taskmap", "map", str(tiny_dataset), "--out", str(run_dir), "--preset", "smoke"])

@@ -12,7 +12,8 @@ import pytest
 from curriclip.config import parse_experiment
 from curriclip.errors import ConfigError
 from curriclip.spaces import CurriculumSpace, sparsity_grid
-from curriclip.taskmap.prior import prior_orderings, with_prior_points
+from curriclip.spaces.priors import with_prior_points
+from curriclip.taskmap.prior import experiment_orderings, prior_orderings
 
 
 @pytest.fixture
@@ -81,12 +82,13 @@ def _experiment(**space):
 
 def test_ordering_prior_taco_enqueues_its_orderings_first(task_map):
     experiment = _experiment(ordering_prior="taco", task_map=str(task_map))
-    points = with_prior_points(experiment, [*experiment.search.points, *sparsity_grid(experiment)])
+    orderings = experiment_orderings(experiment)
+    points = with_prior_points(experiment, [*experiment.search.points, *sparsity_grid(experiment)], orderings)
     assert len(points) == 6  # merged into the sparsity grid, no extra trials
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for point in points:
         study.enqueue_trial(point)
-    space = CurriculumSpace(experiment, "/data")
+    space = CurriculumSpace(experiment, "/data", orderings)
     trials = [space(study.ask()) for _ in range(6)]
     nearest = ["itc", "denoising", "findings", "rotation"]
     farthest = ["itc", "rotation", "findings", "denoising"]
@@ -104,13 +106,16 @@ def test_ordering_prior_taco_enqueues_its_orderings_first(task_map):
 
 def test_plain_space_records_no_prior(task_map):
     experiment = _experiment()
-    assert with_prior_points(experiment, [{"sparsity": 0.3}]) == [{"sparsity": 0.3}]
+    assert experiment_orderings(experiment) == {}
+    assert with_prior_points(experiment, [{"sparsity": 0.3}], {}) == [{"sparsity": 0.3}]
     trial = CurriculumSpace(experiment, "/data")(optuna.create_study().ask())
     assert "prior" not in trial
 
 
 def test_ordering_prior_needs_a_task_map(task_map, tmp_path):
     with pytest.raises(ConfigError, match="space.task_map"):
-        CurriculumSpace(_experiment(ordering_prior="taco"), "/data")
+        experiment_orderings(_experiment(ordering_prior="taco"))
     with pytest.raises(ConfigError, match="not a task map"):
-        CurriculumSpace(_experiment(ordering_prior="taco", task_map=str(tmp_path / "nowhere")), "/data")
+        experiment_orderings(_experiment(ordering_prior="taco", task_map=str(tmp_path / "nowhere")))
+    with pytest.raises(ConfigError, match="space.ordering_prior: 'taco' needs its orderings"):
+        CurriculumSpace(_experiment(ordering_prior="taco", task_map=str(task_map)), "/data")

@@ -10,9 +10,9 @@ import torch
 from conftest import tiny_trial
 
 from curriclip.config import TrialConfig
-from curriclip.data.label_text import label_sentences
 from curriclip.data.loader import load_split
 from curriclip.errors import DataError
+from curriclip.label_phrases import label_sentences
 from curriclip.models import MultiTaskModel, build_clip, model_info
 from curriclip.tasks import TASKS
 from curriclip.tasks.base import Batch, StepContext, label_targets, sections_mask

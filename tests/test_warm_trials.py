@@ -253,7 +253,7 @@ def test_checkpoints_after_the_last_epoch_and_when_the_interval_has_passed(monke
 def test_pbt_checkpoints_every_epoch_whatever_the_interval():
     """PBT restores trials from checkpoints at its perturbations: the interval does not apply to it."""
     from curriclip.presets import preset_experiment
-    from curriclip.search.launch import checkpoint_interval
+    from curriclip.rundir.launch import checkpoint_interval
 
     pbt = preset_experiment("smoke", {"search": {"scheduler": "pbt"}, "training": {"checkpoint_every_s": 600}})
     asha = preset_experiment("smoke", {"training": {"checkpoint_every_s": 600}})

@@ -81,3 +81,12 @@ def schedule_table(trial_config: Mapping[str, Any], points: int = 100, train_pai
         for task in schedule.ordering:
             rows.append((int(step), step / total, task, float(weights.get(task, 0.0)), float(fraction)))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def describe(trial_config: Mapping[str, Any]) -> str:
+    """One line naming a trial's curriculum: schedule, ordering, pacing, scorer and control."""
+    cfg = trial_fields(trial_config)
+    return (
+        f"{field_value(cfg, 'schedule')} schedule of {' > '.join(cfg['tasks'])}; pacing {field_value(cfg, 'pacing')}, "
+        f"scorer {field_value(cfg, 'scorer')}, control {field_value(cfg, 'control')}"
+    )

@@ -18,11 +18,11 @@ import pyarrow.compute as pc
 import torch
 
 from curriclip.data.image_cache import mapped_images, resize_images  # noqa: F401  (re-exported)
-from curriclip.data.label_text import label_sentences
 from curriclip.data.mask_store import MaskStore, masks_from_column
 from curriclip.data.schema import labels_matrix
 from curriclip.data.store import image_channels, read_split
 from curriclip.errors import DataError
+from curriclip.label_phrases import label_sentences
 
 COLUMNS = [
     "sample_id",

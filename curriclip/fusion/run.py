@@ -22,15 +22,14 @@ import yaml
 
 from curriclip.errors import DataError
 from curriclip.fusion.compare import ALIGNMENT, FUSED, SELECTION, comparison, floor_verdict
-from curriclip.fusion.dice import dice_per_region
 from curriclip.fusion.members import predict_member, select_trials
 from curriclip.fusion.vote import fuse
-
-FUSION_FILE = "fusion.parquet"
+from curriclip.metrics.dice import dice_per_region
+from curriclip.names import RunFile
 
 
 def _search_metric(run_dir: Path) -> str:
-    path = run_dir / "experiment.yaml"
+    path = run_dir / RunFile.EXPERIMENT
     if not path.is_file():
         raise DataError(f"{path}: missing (not a run directory)")
     return str((yaml.safe_load(path.read_text()).get("search") or {}).get("metric", "clip_score"))
@@ -70,9 +69,10 @@ def _rank(frame: pd.DataFrame, column: str) -> pd.Series:
 
 def fuse_run(run_dir: Path, top: int, method: str = "vote") -> pd.DataFrame:
     """Fuse the top-``top`` trials of ``run_dir``; returns (and saves) this fusion's rows."""
-    from curriclip.search.export import _atomic_parquet
+    from curriclip.fusion.summary import write_fusion_summary
+    from curriclip.rundir.atomic import atomic_parquet
 
-    trials_path = run_dir / "trials.parquet"
+    trials_path = run_dir / RunFile.TRIALS
     if not trials_path.is_file():
         raise DataError(f"{trials_path}: missing (run `curriclip report {run_dir}` to export the results)")
     metric = _search_metric(run_dir)
@@ -111,11 +111,12 @@ def fuse_run(run_dir: Path, top: int, method: str = "vote") -> pd.DataFrame:
     frame.insert(2, "task", task)
     frame["search_metric"] = metric
     frame["selection"] = SELECTION
-    path = run_dir / FUSION_FILE
+    path = run_dir / RunFile.FUSION
     previous = pd.read_parquet(path) if path.is_file() else pd.DataFrame()
     if not previous.empty:
         previous = previous[~((previous["top_k"] == top) & (previous["method"] == method))]
-    _atomic_parquet(pd.concat([previous, frame], ignore_index=True), path)
+    atomic_parquet(pd.concat([previous, frame], ignore_index=True), path)
+    write_fusion_summary(run_dir)
     return frame
 
 

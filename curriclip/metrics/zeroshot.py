@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import torch
 
-from curriclip.data.label_text import finding_phrase
+from curriclip.label_phrases import finding_phrase
 from curriclip.metrics.alignment import cosine_matrix
 from curriclip.metrics.spec import EvalInputs, Metric
 

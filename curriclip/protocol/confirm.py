@@ -6,6 +6,7 @@ stores, and resumes like a search: an interrupted confirm experiment is restored
 (finished runs stay finished, unfinished ones continue from their checkpoints); then
 the runs the plan still lacks, keyed by (arm, level, seed), start in a new experiment.
 Calling it again with the same K therefore runs nothing, and a larger K adds seeds.
+The tables, the answer and the report follow in ``curriclip.pipeline``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ import pandas as pd
 from curriclip.cluster import init_ray
 from curriclip.config import parse_experiment
 from curriclip.errors import CurriclipError
-from curriclip.names import Phase, Status
+from curriclip.names import Phase, RunFile, Status
 from curriclip.names import TrialColumn as Col
 from curriclip.protocol.select import ConfirmRun, confirm_plan, select_winners
-from curriclip.search.storage import RunLocation, confirm_dirs, join
+from curriclip.rundir.export import collect_experiment, export_results
+from curriclip.rundir.launch import concurrency, run_config, trainable_for, trial_dirname
+from curriclip.rundir.progress import ProgressPrinter
+from curriclip.rundir.reading import read_run
+from curriclip.rundir.storage import RunLocation, confirm_dirs, join
 
 
 @dataclass
@@ -32,6 +37,21 @@ class ConfirmOutcome:
     errored: int
     ran: int
     notes: list[str]
+
+
+@dataclass
+class ConfirmRuns:
+    """What one call of the confirm phase planned and started; ``outcome`` counts them in the exported trials."""
+
+    plan: list[ConfirmRun]
+    ran: int
+    notes: list[str]
+
+    def outcome(self, trials: pd.DataFrame) -> ConfirmOutcome:
+        finished = finished_keys(trials)
+        errored = finished_keys(trials, (Status.ERRORED,)) - finished
+        keys = {r.key for r in self.plan}
+        return ConfirmOutcome(len(self.plan), len(keys & finished), len(errored), self.ran, self.notes)
 
 
 def _key(row) -> tuple[str, float, int]:
@@ -65,8 +85,6 @@ def _restore_unfinished(run: RunLocation, trainable, name: str) -> None:
     uri = join(run.uri, name)
     if not tune.Tuner.can_restore(uri):
         return
-    from curriclip.search.export import collect_experiment
-
     trials, _, _ = collect_experiment(RunLocation(uri))
     if not trials.empty and trials[Col.STATUS].isin([Status.COMPLETED, Status.ERRORED]).all():
         return
@@ -77,8 +95,6 @@ def _restore_unfinished(run: RunLocation, trainable, name: str) -> None:
 def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmRun], concurrency: int, name: str):
     from ray import tune
 
-    from curriclip.search.launch import trial_dirname
-    from curriclip.search.progress import ProgressPrinter
     from curriclip.trainables.tune_trainable import reuse_processes
 
     param_space = {"trial": tune.grid_search([r.trial for r in missing])}
@@ -91,23 +107,15 @@ def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmR
             trial_dirname_creator=trial_dirname,
             reuse_actors=reuse_processes(),  # warm trial processes (curriclip.trainables.tune_trainable)
         ),
-        run_config=tune.RunConfig(
-            name=name,
-            storage_path=run.uri,
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            failure_config=tune.FailureConfig(max_failures=2),
-            callbacks=[ProgressPrinter(len(missing), experiment.search.metric, experiment.training.epochs, "test")],
-            verbose=0,
+        run_config=run_config(
+            name, run.uri, [ProgressPrinter(len(missing), experiment.search.metric, experiment.training.epochs, "test")]
         ),
     )
     tuner.fit()
 
 
-def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = None, trainable=None) -> ConfirmOutcome:
-    """Run (or extend, or resume) the confirm phase of a finished search; exports, answer and report follow."""
-    from curriclip.search.export import export_and_report, export_results
-    from curriclip.search.launch import _concurrency, _trainable, read_run
-
+def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = None, trainable=None) -> ConfirmRuns:
+    """Run (or extend, or resume) the confirm phase of a finished search."""
     experiment, meta = read_run(run_dir)
     run = RunLocation(run_dir)
     k = experiment.protocol.confirm_seeds if seeds is None else seeds
@@ -118,13 +126,12 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
         raw["protocol"]["confirm_seeds"] = k
         experiment = parse_experiment(raw, source=f"{run.uri} with --seeds {k}")
     init_ray(address)
-    concurrency = _concurrency(experiment)
-    trainable = trainable or _trainable(experiment)
+    slots = concurrency(experiment)
+    trainable = trainable or trainable_for(experiment)
     names = confirm_dirs(run)
     if names:
         _restore_unfinished(run, trainable, names[-1])
-    staging = export_results(run)
-    trials = pd.read_parquet(staging / "trials.parquet")
+    trials = export_results(run).trials
     _check_search_finished(run, trials, int(meta["total_trials"]))
     plan, notes = confirm_plan(experiment, select_winners(trials, experiment), k)
     for note in notes:
@@ -135,14 +142,10 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
         name = f"confirm-{len(names) + 1}"
         print(
             f"curriclip: confirm: {len(missing)} of {len(plan)} runs ({len(plan) - len(missing)} already done), "
-            f"{concurrency} at a time, into {join(run.uri, name)}",
+            f"{slots} at a time, into {join(run.uri, name)}",
             file=sys.stderr,
             flush=True,
         )
-        _run_missing(run, experiment, trainable, missing, concurrency, name)
-    run.write_text("run.json", json.dumps({**meta, "confirm_seeds": max(k, int(meta.get("confirm_seeds", 0)))}))
-    export_and_report(run)
-    trials = pd.read_parquet(run.staging() / "trials.parquet")
-    finished = finished_keys(trials)
-    errored = finished_keys(trials, (Status.ERRORED,)) - finished
-    return ConfirmOutcome(len(plan), len({r.key for r in plan} & finished), len(errored), len(missing), notes)
+        _run_missing(run, experiment, trainable, missing, slots, name)
+    run.write_text(RunFile.RUN, json.dumps({**meta, "confirm_seeds": max(k, int(meta.get("confirm_seeds", 0)))}))
+    return ConfirmRuns(plan, len(missing), notes)

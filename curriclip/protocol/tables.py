@@ -9,20 +9,19 @@ verdict table (``curriclip.protocol.answer``), so scripts read the answer withou
 from __future__ import annotations
 
 import json
-import math
-import os
-import uuid
 from pathlib import Path
 
 import pandas as pd
 
-from curriclip.names import FINAL_PREFIX, Phase
+from curriclip.names import FINAL_PREFIX, Phase, RunFile
 from curriclip.names import TrialColumn as Col
-from curriclip.search.storage import RunLocation
+from curriclip.rundir.atomic import atomic_json, atomic_parquet
+from curriclip.rundir.reading import read_run
+from curriclip.rundir.storage import RunLocation
 
 #: The test metrics a confirm row keeps (``mean_r1`` is the mean of image->text and text->image R@1).
 CONFIRM_METRICS = ("clip_score", "clip_score_gap", "mean_r1")
-PROTOCOL_FILES = ["confirm.parquet", "per_pair.parquet", "answer.json"]
+PROTOCOL_FILES = [RunFile.CONFIRM, RunFile.PER_PAIR, RunFile.ANSWER]
 
 
 def _final(rows: pd.DataFrame, key: str) -> pd.Series:
@@ -73,40 +72,17 @@ def per_pair_table(per_pair: pd.DataFrame, confirm: pd.DataFrame) -> pd.DataFram
     return table.drop(columns="trial_id").sort_values(["level", "arm", "seed", "sample_id"]).reset_index(drop=True)
 
 
-def jsonable(value):
-    """``value`` with NaN and infinities as null and numpy scalars as Python numbers (strict JSON)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def write_protocol_tables(run: RunLocation, staging: Path, trials: pd.DataFrame, per_pair: pd.DataFrame) -> list[str]:
     """Write the confirm phase's tables and the answer into ``staging``; the names written."""
     from curriclip.protocol.answer import build_answer
     from curriclip.protocol.select import select_winners
-    from curriclip.search.launch import read_run
 
     experiment, _ = read_run(run.uri)
     winners = select_winners(trials, experiment)
     confirm = confirm_table(trials, experiment, winners)
     pairs = per_pair_table(per_pair, confirm)
     answer = build_answer(experiment, confirm, pairs)
-    _atomic(staging / "confirm.parquet", lambda p: confirm.to_parquet(p, index=False))
-    _atomic(staging / "per_pair.parquet", lambda p: pairs.to_parquet(p, index=False))
-    _atomic(
-        staging / "answer.json",
-        lambda p: p.write_text(json.dumps(jsonable(answer), indent=1, allow_nan=False), encoding="utf-8"),
-    )
+    atomic_parquet(confirm, staging / RunFile.CONFIRM)
+    atomic_parquet(pairs, staging / RunFile.PER_PAIR)
+    atomic_json(staging / RunFile.ANSWER, answer)
     return list(PROTOCOL_FILES)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -24,7 +22,8 @@ import plotly.io as pio
 import plotly.offline
 from markupsafe import Markup
 
-from curriclip.names import TrialColumn
+from curriclip.names import RunFile, TrialColumn
+from curriclip.rundir.atomic import atomic_text
 
 from .blocks import Plot
 from .results import Results, clean_config, load_results
@@ -150,27 +149,9 @@ def render_html(results: Results, generated: str | None = None) -> str:
     )
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the run's HTML report (default ``RUN_DIR/report.html``) and return its path."""
     run_dir = Path(run_dir)
-    out_path = Path(out) if out is not None else run_dir / "report.html"
-    _atomic_write(out_path, render_html(load_results(run_dir)))
-    return out_path
+    out_path = Path(out) if out is not None else run_dir / RunFile.REPORT
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_text(out_path, render_html(load_results(run_dir)))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from curriclip.names import PARAM_PREFIX, EpochColumn, Phase, Status, TrialColumn
+from curriclip.names import PARAM_PREFIX, EpochColumn, Phase, RunFile, Status, TrialColumn
 
 from .style import is_missing
 
@@ -28,7 +28,7 @@ from .style import is_missing
 PHASE, SPLIT_EVALUATED = TrialColumn.PHASE, TrialColumn.SPLIT_EVALUATED
 SEARCH_PHASE, CONFIRM_PHASE = Phase.SEARCH, Phase.CONFIRM
 VALIDATE_SPLIT, TEST_SPLIT = "validate", "test"
-ANSWER_FILE, CONFIRM_FILE = "answer.json", "confirm.parquet"
+ANSWER_FILE, CONFIRM_FILE = RunFile.ANSWER, RunFile.CONFIRM
 ANSWER_SCHEMA = 1
 
 TRIAL_COLUMNS = {
@@ -106,6 +106,7 @@ class Results:
     confirm: pd.DataFrame = field(default_factory=lambda: _normalise(pd.DataFrame(), CONFIRM_COLUMNS))
     answer: dict | None = None  # answer.json, once the confirm phase has run
     legacy: bool = False  # trials.parquet predates the protocol (no phase column): selected on test
+    schedules: pd.DataFrame = field(default_factory=pd.DataFrame)  # schedules.parquet: planned curriculum schedules
 
     @property
     def experiment(self) -> dict:
@@ -274,10 +275,10 @@ def load_results(run_dir: str | Path) -> Results:
     """Read a run directory's result files; missing or unreadable files give empty frames."""
     run_dir = Path(run_dir)
     notes: list[str] = []
-    raw = drop_sensitive(_read_parquet(run_dir / "trials.parquet", notes))
+    raw = drop_sensitive(_read_parquet(run_dir / RunFile.TRIALS, notes))
     legacy = not raw.empty and PHASE not in raw.columns
     trials = _normalise(_fill_phase(raw), TRIAL_COLUMNS)
-    epochs = _normalise(drop_sensitive(_read_parquet(run_dir / "epochs.parquet", notes)), EPOCH_COLUMNS)
+    epochs = _normalise(drop_sensitive(_read_parquet(run_dir / RunFile.EPOCHS, notes)), EPOCH_COLUMNS)
     confirm = _normalise(drop_sensitive(_read_parquet(run_dir / CONFIRM_FILE, notes)), CONFIRM_COLUMNS)
     trials = _derive_choices(trials)
     # Drop rows without an id: nothing can be said about them.
@@ -291,7 +292,7 @@ def load_results(run_dir: str | Path) -> Results:
     epochs = _drop_confirm_epochs(epochs, confirm_trials)
     if not epochs.empty:
         epochs = _fill_epochs_from_trials(epochs, trials)
-    yaml_path = run_dir / "experiment.yaml"
+    yaml_path = run_dir / RunFile.EXPERIMENT
     experiment_yaml = None
     if yaml_path.exists():
         try:
@@ -299,7 +300,10 @@ def load_results(run_dir: str | Path) -> Results:
         except OSError as exc:
             notes.append(f"could not read experiment.yaml: {exc}")
     answer = load_answer(run_dir, notes)
-    results = Results(run_dir, trials, epochs, experiment_yaml, notes, confirm_trials, confirm, answer, legacy)
+    schedules = _read_parquet(run_dir / RunFile.SCHEDULES, notes)
+    results = Results(
+        run_dir, trials, epochs, experiment_yaml, notes, confirm_trials, confirm, answer, legacy, schedules
+    )
     results.notes[:0] = planted_notes(run_dir, results.experiment)  # first in the header
     return results
 
@@ -311,7 +315,7 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
     written by ``curriclip.data.sources.generate_synthetic``), and the experiment's sparsity mode.
     """
     try:
-        dataset_dir = Path(json.loads((run_dir / "run.json").read_text())["dataset_dir"])
+        dataset_dir = Path(json.loads((run_dir / RunFile.RUN).read_text())["dataset_dir"])
         manifest = json.loads((dataset_dir / "manifest.json").read_text())
     except (OSError, KeyError, TypeError, ValueError):
         return []

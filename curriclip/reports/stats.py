@@ -1,66 +1,24 @@
-"""The statistics of the search phase: Student-t and Welch intervals (``scipy.stats``), per-level
-summaries, their verdict text and the expected best score after n configurations.
+"""The search phase's tables: per-level summaries over trials and the expected best score after n
+configurations, with the intervals and verdict text of ``curriclip.stats.over_trials``.
 
 Figures and tables both call these, so the figure and the table under it are computed by the
-same code. Intervals are 95% two-sided; a Welch interval uses the Welch-Satterthwaite degrees of
-freedom rounded down (conservative: a slightly wider interval, never a narrower one). The spread
-they measure is over trials, i.e. over different configurations (and seeds), not seed-to-seed
-variation of one configuration; the confirmed answer (``confirmed``) is what measures that.
+same code. The spread they measure is over trials, i.e. over different configurations (and
+seeds), not seed-to-seed variation of one configuration; the confirmed answer (``confirmed``,
+read from answer.json) is what measures that.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from curriclip.names import Arm, Status, TrialColumn
+from curriclip.stats.over_trials import finite_values, mean_ci, verdict, welch_ci
 
 from .style import arms_in, levels_in
 
 BASELINE_ARM = Arm.SINGLE_TASK
 SCORE = TrialColumn.FINAL_CLIP_SCORE
-
-
-def t975(dof: float) -> float:
-    """The 0.975 quantile of Student's t with ``dof`` degrees of freedom (NaN when dof < 1)."""
-    if not dof or dof < 1 or math.isnan(dof):
-        return float("nan")
-    return float(scipy_stats.t.ppf(0.975, dof))
-
-
-def _values(values) -> np.ndarray:
-    return pd.to_numeric(pd.Series(values, dtype="float64"), errors="coerce").dropna().to_numpy()
-
-
-def mean_ci(values) -> tuple[int, float, float]:
-    """(n, mean, 95% t-interval half-width); the half-width is NaN when n < 2."""
-    sample = _values(values)
-    n = int(sample.size)
-    if n == 0:
-        return 0, float("nan"), float("nan")
-    mean = float(sample.mean())
-    if n < 2:
-        return n, mean, float("nan")
-    return n, mean, t975(n - 1) * float(scipy_stats.sem(sample))
-
-
-def welch_ci(a, b) -> tuple[float, float]:
-    """(mean(b) - mean(a), Welch 95% half-width); half-width NaN unless both have n >= 2."""
-    a, b = _values(a), _values(b)
-    if a.size == 0 or b.size == 0:
-        return float("nan"), float("nan")
-    diff = float(b.mean() - a.mean())
-    if a.size < 2 or b.size < 2:
-        return diff, float("nan")
-    var_a, var_b = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se2 = var_a + var_b
-    if se2 == 0:
-        return diff, 0.0
-    dof = se2**2 / (var_a**2 / (a.size - 1) + var_b**2 / (b.size - 1))
-    return diff, t975(math.floor(dof)) * math.sqrt(se2)
 
 
 def answer_trials(trials: pd.DataFrame) -> pd.DataFrame:
@@ -79,20 +37,6 @@ def curriculum_completed(trials: pd.DataFrame) -> pd.DataFrame:
 def centred_scores(df: pd.DataFrame) -> pd.Series:
     """Final CLIP score minus its sparsity level's mean (levels differ far more than curricula do)."""
     return df[SCORE] - df.groupby(TrialColumn.SPARSITY)[SCORE].transform("mean")
-
-
-NO_CLEAR_DIFFERENCE = "no clear difference"
-
-
-def verdict(n_single: int, n_curr: int, diff: float, hw: float, arm: str = Arm.CURRICULUM) -> str:
-    """The search phase's verdict on a difference of means over trials (configurations, not seeds)."""
-    arm = str(arm)
-    if n_single < 2 or n_curr < 2 or math.isnan(hw):
-        return f"not enough trials (need ≥ 2 per arm; single-task n={n_single}, {arm} n={n_curr})"
-    if abs(diff) > hw:
-        word = "better" if diff > 0 else "worse"
-        return f"{arm} {word} by {abs(diff):.4f}: the 95% interval over trials excludes zero (half-width {hw:.4f})"
-    return f"{NO_CLEAR_DIFFERENCE} (|diff| {abs(diff):.4f} < 95% interval half-width {hw:.4f}, over trials)"
 
 
 def answer_summary(trials: pd.DataFrame) -> pd.DataFrame:
@@ -176,7 +120,7 @@ def expected_max(values) -> np.ndarray:
     E[max_n] = sum_i v_(i) [(i/N)^n - ((i-1)/N)^n]: the probability that the n-th order
     statistic is v_(i), times v_(i). Empty input gives an empty array.
     """
-    sample = np.sort(_values(values))
+    sample = np.sort(finite_values(values))
     size = sample.size
     if size == 0:
         return np.empty(0)

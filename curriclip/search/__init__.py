@@ -1,5 +1,9 @@
-"""Search: Ray Tune's Tuner driven by the curriculum searcher, arm-aware ASHA, export and resume."""
+"""Search phase: Ray Tune's Tuner driven by the curriculum searcher and per-(arm, level) schedulers, and its resume.
 
-from curriclip.search.runner import SearchOutcome, read_run, resume_search, run_search
+It ranks configurations on ``validate`` only; the confirm phase (``curriclip.protocol``)
+and the report (``curriclip.reports``) follow in ``curriclip.pipeline``.
+"""
 
-__all__ = ["SearchOutcome", "read_run", "resume_search", "run_search"]
+from curriclip.search.runner import resume_search_phase, run_search_phase
+
+__all__ = ["resume_search_phase", "run_search_phase"]

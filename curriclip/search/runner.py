@@ -1,9 +1,9 @@
-"""Launch and resume searches: Ray Tune's Tuner + the curriculum searcher + arm-aware ASHA.
+"""The search phase: Ray Tune's Tuner + the curriculum searcher + per-(arm, level) schedulers, and its resume.
 
 A run directory ``<storage>/<name>/`` holds Ray Tune's experiment state (which
-``Tuner.restore`` resumes), ``experiment.yaml`` (the validated experiment as run),
-``run.json`` (the resolved dataset), and after each fit ``trials.parquet``,
-``epochs.parquet`` and ``report.html``.
+``Tuner.restore`` resumes), ``experiment.yaml`` (the validated experiment as run) and
+``run.json`` (the resolved dataset). Exports, the confirm phase and the report follow
+in ``curriclip.pipeline``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import difflib
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -21,34 +20,13 @@ from curriclip.cluster import init_ray
 from curriclip.config import ExperimentConfig, parse_experiment
 from curriclip.data.sources import resolve as resolve_dataset
 from curriclip.errors import ConfigError, CurriclipError
-from curriclip.names import ITC, TRIAL_KEYS, Arm, Status
+from curriclip.names import ITC, TRIAL_KEYS, Arm, RunFile
+from curriclip.rundir.export import check_records
+from curriclip.rundir.launch import concurrency, local_gpus_visible, run_config, trainable_for, trial_dirname
+from curriclip.rundir.progress import ProgressPrinter
+from curriclip.rundir.reading import read_run
+from curriclip.rundir.storage import RunLocation, is_uri, join
 from curriclip.search.idle_processes import keep_idle_processes
-from curriclip.search.launch import (
-    EXPERIMENT_FILE,
-    RUN_FILE,
-    _concurrency,
-    _trainable,
-    local_gpus_visible,
-    read_run,
-    trial_dirname,
-)
-from curriclip.search.storage import RunLocation, is_uri, join
-
-OPTUNA_DB = "optuna.db"
-
-
-@dataclass
-class SearchOutcome:
-    run_dir: str  # local path or URI
-    finished: int
-    total: int
-    errored: int
-    confirm_planned: int = 0  # confirm runs of the plan (0: no confirm phase)
-    confirm_missing: int = 0  # confirm runs the plan still lacks (an interrupted or failed confirm phase)
-
-    @property
-    def complete(self) -> bool:
-        return self.finished >= self.total
 
 
 def _check_local_gpus(experiment: ExperimentConfig, address: str | None) -> None:
@@ -79,32 +57,10 @@ def _check_metric_names(experiment: ExperimentConfig) -> None:
             raise ConfigError(f"{field}: {name!r} is not a metric a trial reports{hint}")
 
 
-def _run_config(experiment: ExperimentConfig, name: str, storage: Path, total: int):
-    from ray import tune
-
-    from curriclip.search.progress import ProgressPrinter
-
-    return tune.RunConfig(
-        name=name,
-        storage_path=str(storage),
-        # PBT copies a stronger trial's latest checkpoint while that trial trains on: keep a few
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=3 if experiment.search.scheduler == "pbt" else 1),
-        failure_config=tune.FailureConfig(max_failures=2),
-        callbacks=[ProgressPrinter(total, experiment.search.metric, experiment.training.epochs)],
-        verbose=0,
-    )
-
-
-def _finish(run: RunLocation, total: int) -> SearchOutcome:
-    import pandas as pd
-
-    from curriclip.search.export import export_and_report
-
-    export_and_report(run)
-    trials = pd.read_parquet(run.staging() / "trials.parquet")
-    finished = int(trials["status"].isin([Status.COMPLETED, Status.PRUNED, Status.ERRORED]).sum()) if len(trials) else 0
-    errored = int((trials["status"] == Status.ERRORED).sum()) if len(trials) else 0
-    return SearchOutcome(run.uri, finished, total, errored)
+def _run_config(experiment: ExperimentConfig, name: str, storage: str, total: int):
+    progress = ProgressPrinter(total, experiment.search.metric, experiment.training.epochs)
+    # PBT copies a stronger trial's latest checkpoint while that trial trains on: keep a few
+    return run_config(name, storage, [progress], keep_checkpoints=3 if experiment.search.scheduler == "pbt" else 1)
 
 
 def _with_overrides(
@@ -133,26 +89,41 @@ def _new_run(experiment: ExperimentConfig) -> tuple[RunLocation, str]:
     return run, str(dataset_dir)
 
 
-def _proposals(experiment: ExperimentConfig, dataset_dir: str, baselines: list[dict], concurrency: int, run):
+def _prior_orderings(experiment: ExperimentConfig) -> dict[str, list[str]] | None:
+    """The task map's orderings when ``space.ordering_prior`` asks for them (read before anything is written)."""
+    if experiment.space.ordering_prior == "none":
+        return None
+    from curriclip.taskmap.prior import experiment_orderings
+
+    return experiment_orderings(experiment)
+
+
+def _proposals(
+    experiment: ExperimentConfig,
+    dataset_dir: str,
+    baselines: list[dict],
+    concurrency: int,
+    run,
+    prior_orderings: dict[str, list[str]] | None = None,
+):
     """(searcher, param_space, num_samples): Optuna proposing curricula after the baselines, or all drawn up front."""
     from ray import tune
 
     from curriclip.search.searcher import CurriculumLimiter, CurriculumSearcher
     from curriclip.spaces import CurriculumSpace, curriculum_trials, random_population, sparsity_grid
+    from curriclip.spaces.priors import with_prior_points
 
     search = experiment.search
     points = [*search.points, *sparsity_grid(experiment)]
-    if experiment.space.ordering_prior != "none":  # the task map's orderings first (curriclip.taskmap.prior)
-        from curriclip.taskmap.prior import with_prior_points
-
-        points = with_prior_points(experiment, points)
+    if prior_orderings:  # the prior's orderings first
+        points = with_prior_points(experiment, points, prior_orderings)
     if search.proposer != "optuna":  # every config drawn up front, one grid value each: no searcher
-        configs = baselines + [c["trial"] for c in random_population(experiment, dataset_dir, points)]
-        return None, {"trial": tune.grid_search(configs)}, 1
+        population = random_population(experiment, dataset_dir, points, prior_orderings)
+        return None, {"trial": tune.grid_search(baselines + [c["trial"] for c in population])}, 1
     # SQLite beside the run when it is local; a remote run keeps the study in the searcher state Ray stores there.
-    default_study = None if run.remote else f"sqlite:///{run.path}/{OPTUNA_DB}"
+    default_study = None if run.remote else f"sqlite:///{run.path}/{RunFile.OPTUNA_DB}"
     searcher = CurriculumSearcher(
-        space=CurriculumSpace(experiment, dataset_dir),
+        space=CurriculumSpace(experiment, dataset_dir, prior_orderings),
         baselines=baselines,
         epochs=experiment.training.epochs,
         metric=list(search.objectives) if search.objectives else search.metric,
@@ -184,15 +155,15 @@ def _scheduler(experiment: ExperimentConfig):
     )
 
 
-def run_search(
+def run_search_phase(
     experiment: ExperimentConfig,
     name: str | None = None,
     storage: str | None = None,
     address: str | None = None,
     num_trials: int | None = None,
     trainable=None,
-) -> SearchOutcome:
-    """Run a whole search (blocking); results, exports and the report land in the run directory.
+) -> tuple[ExperimentConfig, RunLocation, int]:
+    """Run the search phase (blocking): (the experiment as run, its run directory, the planned trial count).
 
     ``trainable`` replaces curriclip's Ray Tune trainable (benchmarks of the search machinery only).
     """
@@ -204,6 +175,7 @@ def run_search(
     experiment = _with_overrides(experiment, name, storage, num_trials)
     _check_local_gpus(experiment, address)
     _check_metric_names(experiment)
+    prior_orderings = _prior_orderings(experiment)  # a missing or broken task map is refused before Ray starts
     storage_root = (
         experiment.storage if is_uri(experiment.storage) else str(Path(experiment.storage).expanduser().resolve())
     )
@@ -213,42 +185,36 @@ def run_search(
     total = len(baselines) + curriculum_trials(experiment)
 
     init_ray(address)
-    concurrency = _concurrency(experiment)
-    run.write_text(EXPERIMENT_FILE, yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False))
-    run.write_text(RUN_FILE, json.dumps({"dataset_dir": dataset_dir, "total_trials": total}, indent=2))
-    searcher, param_space, num_samples = _proposals(experiment, dataset_dir, baselines, concurrency, run)
+    slots = concurrency(experiment)
+    run.write_text(RunFile.EXPERIMENT, yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False))
+    run.write_text(RunFile.RUN, json.dumps({"dataset_dir": dataset_dir, "total_trials": total}, indent=2))
+    searcher, param_space, num_samples = _proposals(experiment, dataset_dir, baselines, slots, run, prior_orderings)
     per_arm = {arm: sum(1 for b in baselines if b["arm"] == arm) for arm in (Arm.SINGLE_TASK, Arm.MULTITASK)}
     print(
         f"curriclip: search phase (validate split): {per_arm[Arm.SINGLE_TASK]} single-task + "
         f"{per_arm[Arm.MULTITASK]} multitask + {curriculum_trials(experiment)} curriculum configurations "
         f"({experiment.protocol.tuning} tuning, {experiment.search.proposer} proposals"
         f"{', synchronous window' if experiment.protocol.synchronous and searcher is not None else ''}, "
-        f"{experiment.search.scheduler} scheduler), {concurrency} at a time, into {run.uri}",
+        f"{experiment.search.scheduler} scheduler), {slots} at a time, into {run.uri}",
         file=sys.stderr,
         flush=True,
     )
     tuner = tune.Tuner(
-        trainable or _trainable(experiment),
+        trainable or trainable_for(experiment),
         param_space=param_space,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             scheduler=_scheduler(experiment),
             num_samples=num_samples,
-            max_concurrent_trials=None if searcher is not None else concurrency,  # the limiter's job otherwise
+            max_concurrent_trials=None if searcher is not None else slots,  # the limiter's job otherwise
             trial_dirname_creator=trial_dirname,
             reuse_actors=reuse_processes(),  # warm trial processes (curriclip.trainables.tune_trainable)
         ),
         run_config=_run_config(experiment, experiment.name, storage_root, total),
     )
-    with keep_idle_processes(concurrency if reuse_processes() else 0):
+    with keep_idle_processes(slots if reuse_processes() else 0):
         tuner.fit()
-    outcome = _finish(run, total)
-    if experiment.protocol.confirm_seeds and outcome.complete:
-        from curriclip.protocol.confirm import run_confirm
-
-        confirmed = run_confirm(run.uri, address=address, trainable=trainable)
-        outcome.confirm_planned, outcome.confirm_missing = confirmed.planned, confirmed.planned - confirmed.done
-    return outcome
+    return experiment, run, total
 
 
 def _say_validate_split(experiment: ExperimentConfig, dataset_dir: str) -> None:
@@ -265,13 +231,12 @@ def _say_validate_split(experiment: ExperimentConfig, dataset_dir: str) -> None:
         )
 
 
-def resume_search(
+def resume_search_phase(
     run_dir: str | Path, address: str | None = None, resume_errored: bool = False, restart_errored: bool = False
-) -> SearchOutcome:
-    """Continue an interrupted search: finished trials stay finished, the searcher's state comes back."""
+) -> tuple[ExperimentConfig, RunLocation, int]:
+    """Continue an interrupted search phase: finished trials stay finished, the searcher's state comes back."""
     from ray import tune
 
-    from curriclip.search.export import check_records
     from curriclip.trainables.tune_trainable import reuse_processes
 
     experiment, meta = read_run(run_dir)
@@ -280,19 +245,13 @@ def resume_search(
     if not tune.Tuner.can_restore(run.uri):
         raise CurriclipError(f"{run.uri}: no Ray Tune experiment state to resume (did the search start?)")
     init_ray(address)
-    concurrency = _concurrency(experiment)
+    slots = concurrency(experiment)
     tuner = tune.Tuner.restore(
         run.uri,
-        trainable=_trainable(experiment),
+        trainable=trainable_for(experiment),
         resume_errored=resume_errored,
         restart_errored=restart_errored,
     )
-    with keep_idle_processes(concurrency if reuse_processes() else 0):
+    with keep_idle_processes(slots if reuse_processes() else 0):
         tuner.fit()
-    outcome = _finish(run, meta["total_trials"])
-    if experiment.protocol.confirm_seeds and outcome.complete:  # idempotent: runs only what is missing
-        from curriclip.protocol.confirm import run_confirm
-
-        confirmed = run_confirm(run.uri, address=address)
-        outcome.confirm_planned, outcome.confirm_missing = confirmed.planned, confirmed.planned - confirmed.done
-    return outcome
+    return experiment, run, int(meta["total_trials"])

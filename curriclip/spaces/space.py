@@ -9,14 +9,17 @@ searched parameters and the contract travel together through Ray Tune.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from curriclip.config import ExperimentConfig, TrialConfig, level_fields
 from curriclip.curriculum import pacing
+from curriclip.errors import ConfigError
 from curriclip.names import ITC, Arm
 from curriclip.spaces.permutations import lehmer_decode, random_keys_decode
+from curriclip.spaces.priors import prior_name, prior_params
 
 
 def base_trial_fields(experiment: ExperimentConfig, dataset_dir: str) -> dict[str, Any]:
@@ -124,7 +127,12 @@ def suggest_pacing_params(
     return params
 
 
-def random_population(experiment: ExperimentConfig, dataset_dir: str, points: list[dict]) -> list[dict[str, Any]]:
+def random_population(
+    experiment: ExperimentConfig,
+    dataset_dir: str,
+    points: list[dict],
+    prior_orderings: Mapping[str, list[str]] | None = None,
+) -> list[dict[str, Any]]:
     """``curriculum_trials`` curriculum configs drawn up front by Optuna's random sampler.
 
     For schedulers that cannot take a searcher (PBT) and for plain random search. The
@@ -137,24 +145,28 @@ def random_population(experiment: ExperimentConfig, dataset_dir: str, points: li
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=experiment.search.sampler_seed))
     for point in points[: curriculum_trials(experiment)]:
         study.enqueue_trial(point, skip_if_exists=False)
-    space = CurriculumSpace(experiment, dataset_dir)
+    space = CurriculumSpace(experiment, dataset_dir, prior_orderings)
     return [space(study.ask()) for _ in range(curriculum_trials(experiment))]
 
 
 class CurriculumSpace:
     """Define-by-run search space over orderings, pacing (+ its parameters), span, sparsity, lr."""
 
-    def __init__(self, experiment: ExperimentConfig, dataset_dir: str) -> None:
+    def __init__(
+        self, experiment: ExperimentConfig, dataset_dir: str, prior_orderings: Mapping[str, list[str]] | None = None
+    ) -> None:
         self.space = experiment.space
         self.seeds = list(experiment.search.seeds)
         self.tuning = experiment.protocol.tuning
         self.base = base_trial_fields(experiment, dataset_dir)
         self.items = [ITC, *self.space.tasks]
-        self.priors: dict = {}  # prior ordering name -> its parameters (space.ordering_prior)
-        if self.space.ordering_prior != "none":
-            from curriclip.taskmap.prior import prior_params
-
-            self.priors = prior_params(experiment)
+        if self.space.ordering_prior != "none" and prior_orderings is None:
+            raise ConfigError(
+                f"space.ordering_prior: {self.space.ordering_prior!r} needs its orderings handed to the space "
+                "(curriclip.taskmap.prior.experiment_orderings)"
+            )
+        # prior ordering name -> its parameters, recorded as each trial's `param/prior` in trials.parquet
+        self.priors = prior_params(experiment, prior_orderings) if prior_orderings else {}
 
     def __call__(self, trial: Any) -> dict[str, Any]:
         s = self.space
@@ -201,8 +213,6 @@ class CurriculumSpace:
             **level_fields(s.sparsity_mode, sparsity),
             seed=self.seeds[trial.number % len(self.seeds)],
         )
-        if self.priors:  # recorded as the trial's `param/prior` in trials.parquet
-            from curriclip.taskmap.prior import prior_name
-
+        if self.priors:
             return {"trial": cfg.model_dump(), "prior": prior_name(ordering_params, self.priors)}
         return {"trial": cfg.model_dump()}

@@ -8,13 +8,10 @@ trajectories of iterative modifications), and ``prior`` turns it into task order
 that a curriculum search tries first (``space.ordering_prior: taco``).
 
 Task families are a registry (one line each below); ``curriclip list task_families``
-shows them. For ``curriclip report``: ``report_section(run_or_map_dir)`` returns the
-map's data (or None) and ``draw_section(data)`` its HTML fragment.
+shows them. The map's files (``curriclip.rundir.task_map``) are what the report reads.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from curriclip.registry import Registry
 
@@ -43,17 +40,3 @@ FAMILIES.lazy("wrong_mask", "curriclip.taskmap.failure:WRONG_MASK")
 FAILURE_FAMILIES = ("identity", "shuffled_targets", "random_targets", "wrong_mask")
 #: every real task family, in listing order
 TASK_FAMILIES = tuple(name for name in FAMILIES.names() if name not in FAILURE_FAMILIES)
-
-
-def report_section(run_or_map_dir: Any) -> dict | None:
-    """The task map of a run (``<run>/taskmap``) or a map directory, as data for a report; None when absent."""
-    from curriclip.taskmap.page import section_data
-
-    return section_data(run_or_map_dir)
-
-
-def draw_section(data: dict) -> str:
-    """The report's "Task map" section (an HTML fragment; plotly.js is expected on the page)."""
-    from curriclip.taskmap.page import section_html
-
-    return section_html(data)

@@ -7,31 +7,17 @@ print one line and exit with code 2, like every curriclip command.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from pathlib import Path
 
 import typer
 
+from curriclip.cli_errors import user_errors
 from curriclip.errors import CurriclipError
 
 taskmap_app = typer.Typer(
     help="Map tasks into one embedding space (Task-Contrastive Learning) and order curricula by it.",
     no_args_is_help=True,
 )
-
-
-def one_line_errors(fn):
-    """CurriclipError -> one line on stderr and exit code 2 (as curriclip.cli.user_errors)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except CurriclipError as exc:
-            typer.echo(f"curriclip: error: {exc}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -53,7 +39,7 @@ def run_on_cluster(address: str, **kwargs) -> Path:
 
 
 @taskmap_app.command("map")
-@one_line_errors
+@user_errors
 def map_command(
     dataset_dir: Path = typer.Argument(
         ..., help="A curriclip dataset directory (synthetic, MIMIC-CXR, IU X-Ray, CSV)."
@@ -103,7 +89,7 @@ def map_command(
 
 
 @taskmap_app.command("orderings")
-@one_line_errors
+@user_errors
 def orderings_command(
     map_dir: Path = typer.Argument(..., help="A task map (OUT/taskmap) or a run directory holding one."),
     tasks: str = typer.Option("findings,rotation", "--tasks", help="Comma-separated auxiliary tasks."),

@@ -125,8 +125,8 @@ def build_map(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Train, embed, measure and write ``<out>/taskmap``; returns that directory."""
+    from curriclip.reports.task_map_page import write_task_map_page
     from curriclip.taskmap.baseline import ClipBaseline
-    from curriclip.taskmap.page import write_page
 
     started = time.monotonic()
     final = Path(out) / MAP_DIR
@@ -172,7 +172,7 @@ def build_map(
     (work / METRICS).write_text(json.dumps(metrics, indent=2))
     (work / SETTINGS).write_text(json.dumps(asdict(settings), indent=2))
     torch.save({"encoder": encoder.state_dict(), "settings": settings.to_json()}, work / ENCODER)
-    write_page(work, work / PAGE)
+    write_task_map_page(work, work / PAGE)
     (work / "checkpoint.pt").unlink(missing_ok=True)
     try:
         os.replace(work, final)

@@ -40,19 +40,18 @@ TASK_PROXIES = {
     "findings": "findings",
 }
 PRIOR_NAMES = ("nearest_first", "farthest_first", "chain")
-NOT_FROM_PRIOR = "none"
 
 
 def family_centroids(map_dir: str | Path, model: str = "taco") -> dict[str, np.ndarray]:
     """Unit-norm mean embedding of each family's held-out instances in the map at ``map_dir``."""
     import pandas as pd
 
-    from curriclip.taskmap.page import find_map_dir
+    from curriclip.rundir.task_map import EMBEDDINGS_FILE, find_map_dir
 
     found = find_map_dir(map_dir)
     if found is None:
         raise ConfigError(f"space.task_map: {map_dir} is not a task map (make one with `curriclip taskmap map`)")
-    table = pd.read_parquet(found / "embeddings.parquet", columns=["model", "set", "family", "embedding"])
+    table = pd.read_parquet(found / EMBEDDINGS_FILE, columns=["model", "set", "family", "embedding"])
     rows = table[(table["model"] == model) & (table["set"] == "eval")]
     centroids = {}
     for family, part in rows.groupby("family"):
@@ -104,55 +103,11 @@ def prior_orderings(map_dir: str | Path, tasks: list[str]) -> dict[str, list[str
     return orderings_from_positions(task_positions(centroids, list(tasks)), centroids[ANCHOR])
 
 
-def ordering_params(ordering: list[str], items: list[str], encoding: str) -> dict[str, Any]:
-    """The Optuna parameters of the curriculum space that decode to ``ordering`` (see curriclip.spaces)."""
-    from curriclip.spaces.permutations import lehmer_encode
-
-    if encoding == "lehmer":
-        return {f"order_{i}": digit for i, digit in enumerate(lehmer_encode(ordering, items))}
-    return {f"key_{task}": (ordering.index(task) + 0.5) / len(items) for task in items}
-
-
-def prior_params(experiment: Any) -> dict[str, dict[str, Any]]:
-    """Prior name -> Optuna parameters of its ordering; empty unless ``space.ordering_prior`` is ``taco``."""
+def experiment_orderings(experiment: Any) -> dict[str, list[str]]:
+    """Prior name -> ordering of the experiment's tasks by its task map (empty without ``space.ordering_prior``)."""
     space = experiment.space
     if getattr(space, "ordering_prior", "none") == "none":
         return {}
     if not space.task_map:
         raise ConfigError("space.task_map: ordering_prior 'taco' needs the path of a task map")
-    items = [ITC, *space.tasks]
-    orderings = prior_orderings(space.task_map, list(space.tasks))
-    return {name: ordering_params(order, items, space.ordering_encoding) for name, order in orderings.items()}
-
-
-def with_prior_points(experiment: Any, points: list[dict]) -> list[dict]:
-    """``points`` with the prior orderings merged in first, each at every sparsity level of the grid.
-
-    User points (``search.points``) stay first and untouched; the prior orderings are
-    merged into the following (sparsity-grid) points round-robin, so with L levels and P
-    orderings the first P x L grid points try every ordering at every level. When the
-    sparsity is searched (no grid) the orderings are added as points of their own.
-    """
-    priors = list(prior_params(experiment).values())
-    if not priors:
-        return points
-    user = len(experiment.search.points)
-    head, grid = list(points[:user]), [dict(p) for p in points[user:]]
-    if not grid:
-        return head + [dict(p) for p in priors]
-    levels = max(1, len(experiment.space.sparsity)) if experiment.space.sparsity_axis == "grid" else 1
-    for i in range(min(len(grid), len(priors) * levels)):
-        grid[i].update(priors[i // levels])
-    return head + grid
-
-
-def prior_name(params: dict[str, Any], priors: dict[str, dict[str, Any]]) -> str:
-    """Which prior ordering a trial's ordering parameters are (``none`` when drawn by the sampler).
-
-    Random keys match exactly only when enqueued (the sampler draws continuous keys); with
-    Lehmer codes a sampled trial that happens to pick a prior ordering is labelled with it too.
-    """
-    for name, wanted in priors.items():
-        if all(key in params and abs(float(params[key]) - float(value)) < 1e-12 for key, value in wanted.items()):
-            return name
-    return NOT_FROM_PRIOR
+    return prior_orderings(space.task_map, list(space.tasks))

@@ -8,7 +8,7 @@ masks thresholded at 1/2 satisfy ET ⊆ TC ⊆ WT. Loss: soft batch Dice per reg
 
 Needs a dataset whose label names are ``wt, tc, et`` (the BRATS family: ``curriclip data
 synth-brats`` or ``curriclip data brats``). Evaluation reports Dice per region with
-BRATS's empty-mask convention (``curriclip.fusion.dice``): ``dice_wt``, ``dice_tc``,
+BRATS's empty-mask convention (``curriclip.metrics.dice``): ``dice_wt``, ``dice_tc``,
 ``dice_et`` and their mean ``dice_mean``.
 """
 
@@ -72,7 +72,7 @@ class Regions(Task):
 
     def evaluate(self, model: nn.Module, head: nn.Module, split, device: torch.device, batch_size: int = 128) -> dict:
         """Dice per region over the held-out slices (both empty 1, one empty 0) and their mean."""
-        from curriclip.fusion.dice import mean_dice
+        from curriclip.metrics.dice import mean_dice
 
         if split.masks is None or len(split) == 0:
             return {}

@@ -1,6 +1,6 @@
-"""``curriclip data synth-brats``, ``curriclip data brats`` and ``curriclip fuse``, added to the main CLI.
+"""``curriclip data synth-brats`` and ``curriclip data brats``, added to the main CLI's ``data`` group.
 
-The commands live here so that ``curriclip/cli.py`` needs one line: ``add_commands(app, data_app, user_errors)``.
+The commands live here so that ``curriclip/cli.py`` needs one line: ``add_commands(data_app, user_errors)``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from pathlib import Path
 import typer
 
 
-def add_commands(app: typer.Typer, data_app: typer.Typer, user_errors: Callable) -> None:
-    """Register the BRATS data commands under ``data`` and ``fuse`` at the top level."""
+def add_commands(data_app: typer.Typer, user_errors: Callable) -> None:
+    """Register the BRATS data commands under ``data``."""
     data_app.command("synth-brats")(user_errors(synth_brats))
     data_app.command("brats")(user_errors(brats))
-    app.command("fuse")(user_errors(fuse))
 
 
 def synth_brats(
@@ -72,15 +71,3 @@ def brats(
     )
     typer.echo(f"brats: {counts['cases']} cases, {counts['slices']} slices, {counts['skipped']} skipped", err=True)
     typer.echo(path)
-
-
-def fuse(
-    run_dir: Path = typer.Argument(..., help="A search's run directory."),
-    top: int = typer.Option(3, "--top", min=2, help="How many of the best trials to fuse."),
-    method: str = typer.Option("vote", "--method", help="vote (hierarchical majority) or staple (SimpleITK)."),
-) -> None:
-    """Fuse the segmentations and embeddings of the top-K trials; writes fusion.parquet in the run directory."""
-    from curriclip.fusion.run import fuse_run, summary_lines
-
-    result = fuse_run(run_dir.expanduser().resolve(), top, method)
-    typer.echo("\n".join(summary_lines(result)))

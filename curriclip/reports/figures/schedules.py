@@ -2,14 +2,14 @@
 final CLIP score at the top; columns = training time in epochs; colour = the task's loss weight,
 0 = not yet active) and one panel with the fraction of data admitted by pacing.
 
-Planned schedules come from ``curriclip.curriculum.inspect.schedule_table`` (exact, from each
-trial's config); a config it cannot read falls back to the recorded epochs (a task counts as
+Planned schedules come from ``schedules.parquet`` (exact: the curriculum engine's schedule of
+each trial's config, exported with the run); a trial it lacks (a run exported before that file
+existed, a config the engine could not read) is drawn from its recorded epochs (a task counts as
 active, weight 1 / number of active tasks, in an epoch whose ``active_tasks`` lists it).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,41 +17,19 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from curriclip.curriculum.inspect import schedule_table
-from curriclip.names import FINAL_PREFIX, Arm, EpochColumn, Status, TrialColumn
+from curriclip.names import Arm, EpochColumn, TrialColumn
 
 from ..results import ACTIVE_TASKS, DATA_FRACTION, ordering_tasks
 from ..stats import SCORE
-from ..style import apply_layout, empty_figure, fmt_num, is_missing, plot_text, tasks_itc_first
+from ..style import apply_layout, empty_figure, fmt_num, plot_text, tasks_itc_first
 from . import FigureSpec
 
 TITLE = "Schedule each curriculum trial followed (rows: trials, best first; colour: task weight)"
 FRAME_COLUMNS = ["trial_id", "x", "task", "weight", "data_fraction"]
 FROM_EPOCHS = "recorded epochs (active_tasks, data_fraction)"
-FROM_CONFIG = "the curriculum engine's schedule_table (planned schedule, from each trial's config)"
+FROM_CONFIG = "schedules.parquet (the curriculum engine's planned schedule of each trial's config)"
 DATA_PANEL = "data fraction"
 MAX_TRIALS = 40
-
-
-def _planned(trial_id: str, row: pd.Series) -> pd.DataFrame:
-    """The planned schedule of one trial from its config, x in epochs; only what it trained when it stopped early."""
-    cfg = json.loads(row[TrialColumn.CONFIG_JSON] or "{}")
-    pairs = row.get(f"{FINAL_PREFIX}train_pairs")
-    table = pd.DataFrame(schedule_table(cfg) if is_missing(pairs) else schedule_table(cfg, train_pairs=int(pairs)))
-    n_epochs = float(cfg.get("epochs") or row[TrialColumn.EPOCHS_DONE] or 1)
-    planned = pd.DataFrame(
-        dict(
-            trial_id=trial_id,
-            x=table["progress"].astype(float) * n_epochs,
-            task=table["task"].astype(str),
-            weight=table["weight"].astype(float),
-            data_fraction=table["data_fraction"].astype(float),
-        )
-    )
-    done = row[TrialColumn.EPOCHS_DONE]
-    if row[TrialColumn.STATUS] != Status.COMPLETED and not is_missing(done):
-        planned = planned[planned["x"] <= float(done)]
-    return planned
 
 
 def _recorded(trial_id: str, epochs: pd.DataFrame) -> pd.DataFrame:
@@ -65,19 +43,16 @@ def _recorded(trial_id: str, epochs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 
-def schedule_frame(epochs: pd.DataFrame, trials: pd.DataFrame, trial_ids: list[str]) -> tuple[pd.DataFrame, str]:
+def schedule_frame(epochs: pd.DataFrame, planned: pd.DataFrame, trial_ids: list[str]) -> tuple[pd.DataFrame, str]:
     """The schedule each of ``trial_ids`` followed, long form [trial_id, x (epochs, fractional),
-    task, weight, data_fraction], and where it came from."""
+    task, weight, data_fraction], and where it came from (``planned``: schedules.parquet's rows)."""
     frames, source = [], FROM_EPOCHS
-    info = trials.set_index(TrialColumn.TRIAL_ID) if not trials.empty else None
+    planned_ids = set(planned["trial_id"].astype(str)) if not planned.empty else set()
     for trial_id in trial_ids:
         schedule = None
-        if info is not None and trial_id in info.index:
-            try:
-                schedule = _planned(trial_id, info.loc[trial_id])
-                source = FROM_CONFIG
-            except Exception:  # noqa: BLE001 - a config the engine can't read: use the epochs
-                schedule = None
+        if str(trial_id) in planned_ids:
+            schedule = planned[planned["trial_id"].astype(str) == str(trial_id)][FRAME_COLUMNS]
+            source = FROM_CONFIG
         if schedule is None and not epochs.empty:
             schedule = _recorded(trial_id, epochs)
         if schedule is not None and not schedule.empty:
@@ -96,13 +71,15 @@ class SchedulesData:
     source: str
 
 
-def schedules_data(epochs: pd.DataFrame, trials: pd.DataFrame, max_trials: int = MAX_TRIALS) -> SchedulesData | None:
+def schedules_data(
+    epochs: pd.DataFrame, trials: pd.DataFrame, planned: pd.DataFrame, max_trials: int = MAX_TRIALS
+) -> SchedulesData | None:
     cur = trials[trials[TrialColumn.ARM] == Arm.CURRICULUM] if not trials.empty else trials
     if cur.empty:
         return None
     cur = cur.sort_values(SCORE, ascending=False, na_position="last").head(max_trials)
     ids = cur[TrialColumn.TRIAL_ID].tolist()
-    frame, source = schedule_frame(epochs, trials, ids)
+    frame, source = schedule_frame(epochs, planned, ids)
     frame = frame[frame["task"] != ""] if not frame.empty else frame
     if frame.empty:
         return None
@@ -170,11 +147,4 @@ def draw(data: SchedulesData | None, empty_note: str = "no curriculum trials yet
     return fig
 
 
-def schedule_figure(epochs: pd.DataFrame, trials: pd.DataFrame, max_trials: int = MAX_TRIALS) -> go.Figure:
-    has_curriculum = not trials.empty and (trials[TrialColumn.ARM] == Arm.CURRICULUM).any()
-    note = "no schedule information recorded (active_tasks / data_fraction)" if has_curriculum else None
-    data = schedules_data(epochs, trials, max_trials)
-    return draw(data) if note is None else draw(data, note)
-
-
-FIGURE = FigureSpec(TITLE, lambda results: schedules_data(results.epochs, results.trials), draw)
+FIGURE = FigureSpec(TITLE, lambda results: schedules_data(results.epochs, results.trials, results.schedules), draw)

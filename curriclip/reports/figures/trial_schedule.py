@@ -1,24 +1,20 @@
 """One trial's curriculum before training: one line per task's loss weight, and the data fraction.
 
-Not on the search page (``schedules`` shows every trial); for notebooks and ``inspect`` users.
-The numbers come from ``curriclip.curriculum.inspect.schedule_table``.
+Not on the search page (``schedules`` shows every trial); for notebooks, drawing a table of
+``curriclip.curriculum.inspect.schedule_table`` titled by ``inspect.describe``::
+
+    draw(schedule_table(config), describe(config))
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pandas as pd
 import plotly.graph_objects as go
 
-from curriclip.curriculum.inspect import field_value, schedule_table, trial_fields
 
-
-def draw(table: pd.DataFrame, trial_config: Mapping[str, Any]) -> go.Figure:
+def draw(table: pd.DataFrame, title: str = "") -> go.Figure:
     """Traces: one per task in ordering order (named by the task), then ``data fraction`` (dashed);
     the x axis is the fraction of training."""
-    cfg = trial_fields(trial_config)
     fig = go.Figure()
     for task in dict.fromkeys(table["task"]):
         part = table[table["task"] == task]
@@ -33,10 +29,6 @@ def draw(table: pd.DataFrame, trial_config: Mapping[str, Any]) -> go.Figure:
             line={"dash": "dash", "color": "black", "shape": "hv"},
         )
     )
-    title = (
-        f"{field_value(cfg, 'schedule')} schedule of {' > '.join(cfg['tasks'])}; pacing {field_value(cfg, 'pacing')}, "
-        f"scorer {field_value(cfg, 'scorer')}, control {field_value(cfg, 'control')}"
-    )
     fig.update_layout(
         title=title,
         xaxis_title="fraction of training",
@@ -45,10 +37,3 @@ def draw(table: pd.DataFrame, trial_config: Mapping[str, Any]) -> go.Figure:
         template="plotly_white",
     )
     return fig
-
-
-def trial_schedule_figure(
-    trial_config: Mapping[str, Any], points: int = 100, train_pairs: int | None = None
-) -> go.Figure:
-    """Plotly figure of one trial's curriculum (``schedule_table`` drawn)."""
-    return draw(schedule_table(trial_config, points, train_pairs), trial_config)

@@ -2,10 +2,15 @@
 
 One row per fusion (K, method): the fused Dice per region and alignment metrics against the best
 single trial, whether the fusion is above every single trial, and which trial was best on which
-region; the figure (``curriclip.fusion.draw``) puts every member beside the inter-rater floor.
+region; the figure (``figures.fusion``) puts every member beside the inter-rater floor. Read from
+``fusion.json``, which ``curriclip fuse`` writes.
 """
 
 from __future__ import annotations
+
+import json
+
+from curriclip.names import RunFile
 
 from ..blocks import Cell, Column, Plot, Table, cell, num, text
 from ..results import Results
@@ -25,10 +30,15 @@ def _row(fusion: dict) -> list[Cell]:
 
 
 def blocks(results: Results) -> list:
-    from curriclip.fusion import draw, report_section
+    from ..figures.fusion import draw
 
-    section = report_section(results.run_dir)
-    if section is None or not section["fusions"]:
+    path = results.run_dir / RunFile.FUSION_SUMMARY
+    try:
+        section = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (ValueError, UnicodeDecodeError):
+        results.notes.append(f"{path}: unreadable; run `curriclip fuse` again to rewrite it")
+        section = None
+    if not section or not section.get("fusions"):
         return []
     first = section["fusions"][0]
     regions = list(first["best_trial_per_region"])

@@ -7,13 +7,14 @@ from __future__ import annotations
 import pandas as pd
 
 from curriclip.names import Arm, Status, TrialColumn
+from curriclip.stats.over_trials import NO_CLEAR_DIFFERENCE
 
 from ..blocks import Cell, Column, Plot, Table, cell, num, plus_minus, text, verdict_css
 from ..figures import FIGURES
 from ..figures.companion import companion_metrics
 from ..figures.expected_max import TUNED_ARMS, search_score_column
 from ..results import VALIDATE_SPLIT, Results
-from ..stats import BASELINE_ARM, NO_CLEAR_DIFFERENCE, answer_summary, answer_trials, arm_summary
+from ..stats import BASELINE_ARM, answer_summary, answer_trials, arm_summary
 from ..style import fmt_sparsity
 from . import Section, plot
 

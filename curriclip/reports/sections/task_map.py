@@ -1,32 +1,52 @@
 """Task map: the TaCo map of the run's tasks, when the run has one (``<run>/taskmap`` or ``space.task_map``).
 
-The map and its figures are ``curriclip.taskmap``'s; this section only finds the map and places
-its fragment (2-D projection by category, similarity matrix, modification trajectories) on the page.
+Read from the map's files (``metrics.json``, ``embeddings.parquet``); the figures are
+``curriclip.reports.figures.task_map``'s. ``task_map_blocks`` also fills the map's own page.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from markupsafe import Markup
-
-from ..blocks import Text, text
+from ..blocks import Column, Plot, Table, cell, num, text
+from ..figures.task_map import (
+    MODELS,
+    TaskMapData,
+    metric_rows,
+    projection_figure,
+    similarity_figure,
+    task_map_data,
+    trajectory_figure,
+)
 from ..results import Results
 from . import Section
 
 
-def blocks(results: Results) -> list:
-    from curriclip.taskmap import draw_section, report_section
+def task_map_blocks(data: TaskMapData) -> list:
+    """A line on the map, its headline numbers against the CLIP baseline, and its three figures."""
+    metrics = data.metrics
+    columns = [Column("measure"), *(Column(label, numeric=True) for label in MODELS.values())]
+    rows = [[cell(name), *(num(v, ".3f") for v in values)] for name, values in metric_rows(metrics)]
+    return [
+        text(
+            "Task embeddings learned by task-contrastive learning (TaCo) from <code>{path}</code>: dataset "
+            "<code>{dataset}</code>, {families} task families, failure tasks: {failure}.",
+            path=str(data.map_dir),
+            dataset=str(metrics.get("dataset")),
+            families=len(metrics.get("families", [])),
+            failure=", ".join(metrics.get("failure_families", [])) or "none",
+        ),
+        Table(columns, rows),
+        *(Plot(draw(data.embeddings)) for draw in (projection_figure, similarity_figure, trajectory_figure)),
+    ]
 
+
+def blocks(results: Results) -> list:
     named = (results.experiment.get("space") or {}).get("task_map")
     for where in (results.run_dir, named):
-        data = report_section(where) if where and Path(where).exists() else None
+        data = task_map_data(where) if where and Path(where).exists() else None
         if data is not None:
-            note = text(
-                "Task embeddings learned by task-contrastive learning (TaCo) from <code>{path}</code>.",
-                path=data["map_dir"],
-            )
-            return [note, Text(Markup(draw_section(data)), css="")]  # built and escaped by curriclip.taskmap
+            return task_map_blocks(data)
     return []
 
 

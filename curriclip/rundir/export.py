@@ -7,9 +7,9 @@ experiment state), and writes atomically so a reader never sees half a file.
 
 A run holds the search phase's Tune experiment (the run directory itself) and the
 confirm phase's (``confirm-<n>/`` inside it); both land in the same tables, told apart
-by the ``phase`` and ``split_evaluated`` columns. When confirm runs exist, the
-protocol's tables follow (``curriclip.protocol.tables``): ``confirm.parquet``,
-``per_pair.parquet`` and ``answer.json``.
+by the ``phase`` and ``split_evaluated`` columns. Each curriculum's planned schedule is
+exported beside them (``schedules.parquet``), so the report draws it without the
+curriculum engine. The protocol's tables are written from these by ``curriclip.protocol``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -34,12 +33,15 @@ from curriclip.names import (
     Arm,
     EpochColumn,
     Phase,
+    RunFile,
     SparsityMode,
     Split,
     Status,
 )
 from curriclip.names import TrialColumn as Col
-from curriclip.search.storage import RunLocation, confirm_dirs
+from curriclip.rundir.atomic import atomic_parquet
+from curriclip.rundir.schedules import schedules_table
+from curriclip.rundir.storage import RunLocation, confirm_dirs
 
 RAY_STATUS = {
     "TERMINATED": Status.COMPLETED,
@@ -119,12 +121,6 @@ def _error_summary(run: RunLocation, trial_dir: str) -> str | None:
         text = f.read().decode("utf-8", errors="replace")
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1][:500] if lines else "error (no message)"
-
-
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def has_ray_state(run: RunLocation) -> bool:
@@ -310,37 +306,27 @@ def check_test_split(epochs: pd.DataFrame) -> str | None:
     return str(counts.index[0])
 
 
-EXPORTS = ["trials.parquet", "epochs.parquet"]
+@dataclass
+class Exported:
+    """What ``export_results`` wrote, and the tables it read (the confirm phase's tables are built from them)."""
+
+    staging: Path  # the local directory holding the files (the run directory itself when local)
+    trials: pd.DataFrame
+    per_pair: pd.DataFrame
+    written: list[str]
 
 
-def export_results(run_dir: str | Path | RunLocation) -> Path:
-    """Write ``trials.parquet`` and ``epochs.parquet`` into the run directory (uploaded when remote).
+def export_results(run_dir: str | Path | RunLocation) -> Exported:
+    """Write ``trials.parquet``, ``epochs.parquet`` and ``schedules.parquet`` into the run directory.
 
-    Returns the local directory holding them (the run directory itself when it is local).
+    Remote runs are written in a local staging directory and uploaded.
     """
     run = run_dir if isinstance(run_dir, RunLocation) else RunLocation(run_dir)
     trials, epochs, per_pair = collect_all(run)
     staging = run.staging()
-    _atomic_parquet(trials, staging / "trials.parquet")
-    _atomic_parquet(epochs, staging / "epochs.parquet")
-    written = list(EXPORTS)
-    if not trials.empty and (trials[Col.PHASE] == Phase.CONFIRM).any():
-        from curriclip.protocol.tables import write_protocol_tables
-
-        written += write_protocol_tables(run, staging, trials, per_pair)
+    atomic_parquet(trials, staging / RunFile.TRIALS)
+    atomic_parquet(epochs, staging / RunFile.EPOCHS)
+    atomic_parquet(schedules_table(trials), staging / RunFile.SCHEDULES)
+    written = [RunFile.TRIALS, RunFile.EPOCHS, RunFile.SCHEDULES]
     run.upload(written)
-    return staging
-
-
-def export_and_report(run_dir: str | Path | RunLocation, out: str | Path | None = None) -> Path:
-    """Export, render the report (into ``out`` or the run directory) and upload both when remote."""
-    from curriclip.reports import build_report
-
-    run = run_dir if isinstance(run_dir, RunLocation) else RunLocation(run_dir)
-    staging = export_results(run)
-    if run.remote and run.exists("experiment.yaml"):
-        (staging / "experiment.yaml").write_text(run.read_text("experiment.yaml"))
-    report = build_report(staging, out)
-    if out is None:
-        run.upload(["report.html"])
-    return report
+    return Exported(staging, trials, per_pair, written)

@@ -1,26 +1,17 @@
-"""What both phases need to launch Ray Tune experiments in a run directory: its files, trainable and concurrency.
+"""Launching Ray Tune experiments in a run directory: fitting trials to the cluster, the trainable, run settings.
 
-The search (``curriclip.search.runner``) and the confirm phase
-(``curriclip.protocol.confirm``) both read a run's stored experiment, fit trials to the
-cluster and name trial directories the same way; this module holds that, so neither
-phase imports the other.
+The search phase (``curriclip.search``) and the confirm phase (``curriclip.protocol``)
+both start Tuners whose trials fit the cluster the same way, run the same trainable,
+keep checkpoints and print progress alike; this module holds that for both.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-from pathlib import Path
 
-import yaml
-
-from curriclip.config import ExperimentConfig, parse_experiment
-from curriclip.errors import ConfigError, CurriclipError
-from curriclip.search.storage import RunLocation
-
-RUN_FILE = "run.json"
-EXPERIMENT_FILE = "experiment.yaml"
+from curriclip.config import ExperimentConfig
+from curriclip.errors import ConfigError
 
 
 def local_gpus_visible() -> bool:
@@ -32,7 +23,7 @@ def local_gpus_visible() -> bool:
     return bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
-def _concurrency(experiment: ExperimentConfig) -> int:
+def concurrency(experiment: ExperimentConfig) -> int:
     """How many trials fit the cluster at once; a clear error if a trial can never fit.
 
     A trial takes ``workers_per_trial`` x (``cpus_per_trial``, ``gpus_per_trial``): its
@@ -74,7 +65,7 @@ def _concurrency(experiment: ExperimentConfig) -> int:
     return max(1, fit)
 
 
-def _trainable(experiment: ExperimentConfig):
+def trainable_for(experiment: ExperimentConfig):
     """Ray Tune's trainable with its resources: one process per trial, or a driver of Ray Train workers."""
     from ray import tune
 
@@ -102,24 +93,15 @@ def trial_dirname(trial) -> str:
     return f"trial_{trial.trial_id}"
 
 
-def read_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
-    """The experiment and run metadata stored in a run directory (local path or URI)."""
-    run = RunLocation(run_dir)
-    if not run.exists():
-        raise CurriclipError(f"{run.uri}: run directory not found")
-    if not run.exists(RUN_FILE):
-        raise CurriclipError(f"{run.uri}/{RUN_FILE}: missing (not a curriclip run directory)")
-    source = f"{run.uri}/{EXPERIMENT_FILE}"
-    try:
-        raw = yaml.safe_load(run.read_text(EXPERIMENT_FILE))
-    except yaml.YAMLError:
-        raise CurriclipError(f"{source}: invalid YAML") from None
-    try:
-        meta = json.loads(run.read_text(RUN_FILE))
-        int(meta["total_trials"]), str(meta["dataset_dir"])
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
-        raise CurriclipError(
-            f"{run.uri}/{RUN_FILE}: damaged (expected JSON with total_trials and dataset_dir); "
-            "it is written when a search starts and cannot be rebuilt by resume"
-        ) from None
-    return parse_experiment(raw, source=source), meta
+def run_config(name: str, storage_path: str, callbacks: list, keep_checkpoints: int = 1):
+    """Ray Tune's run settings shared by both phases: where to store, how many checkpoints, retries on failure."""
+    from ray import tune
+
+    return tune.RunConfig(
+        name=name,
+        storage_path=storage_path,
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=keep_checkpoints),
+        failure_config=tune.FailureConfig(max_failures=2),
+        callbacks=callbacks,
+        verbose=0,
+    )

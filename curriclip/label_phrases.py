@@ -9,14 +9,19 @@ alike, because the image looks the same for both (whether a report negates a fin
 writer's choice), so the text is a function of what the image shows. A row with mentions but
 no present or uncertain finding reads "no finding."; a row with no mention at all renders as
 "" (nothing to learn from).
+
+It sits below ``data`` (which renders the texts into batches) and ``metrics`` (whose zero-shot
+prompts word a label the same way), so both spell a finding one way.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 #: How each label value is worded: 1 positive, -1 uncertain (the dataset schema's encoding); 0 is left out.
 WORDING = {1.0: "{finding}.", -1.0: "possible {finding}."}

@@ -11,14 +11,13 @@ Credentials and endpoints come from the usual environment (``AWS_*``,
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import uuid
 from pathlib import Path
 
 import pyarrow.fs as pafs
 
 from curriclip.errors import CurriclipError
+from curriclip.rundir.atomic import atomic_bytes
 
 
 def is_uri(location: str) -> bool:
@@ -75,9 +74,7 @@ class RunLocation:
             return
         target = Path(self._p(rel))
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        atomic_bytes(target, data)
 
     def write_text(self, rel: str, text: str) -> None:
         self.write_bytes(rel, text.encode("utf-8"))
