@@ -1,4 +1,4 @@
-"""Calibrate the protocol (issue 14): planted effects it must detect, a null it must not call, an A/A test.
+"""Calibrate the protocol: planted effects it must detect, a null it must not call, an A/A test.
 
     python benchmarks/bench_calibration.py --runs /tmp/calib --truth-seeds 20 [--repeats 1000]
     python benchmarks/bench_calibration.py --runs /tmp/calib-tiny --tiny      # the plumbing, < 2 minutes

@@ -62,10 +62,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: mode -> (environment, training overrides, proposal rule): cold processes with a checkpoint every epoch
-#: (before issue 15), warm processes with a checkpoint every epoch and Ray's one idle process at a barrier, warm
-#: processes with every idle process kept and the checkpoint interval, with every trial at the barrier (barrier),
-#: only the curricula in batches (batch) or in curriclip's sliding window (after), and asynchronously.
+#: mode -> (environment, training overrides, proposal rule): cold processes with a checkpoint every epoch, warm
+#: processes with a checkpoint every epoch and Ray's one idle process at a barrier, warm processes with every idle
+#: process kept and the checkpoint interval, with every trial at the barrier (barrier), only the curricula in batches
+#: (batch) or in curriclip's sliding window (after), and asynchronously.
 _WARM = {"CURRICLIP_REUSE_PROCESSES": "1", "CURRICLIP_TRIAL_CACHE": "1"}
 #: set in a child: which earlier synchronous rule replaces curriclip's window (``BarrierLimiter``, ``BatchLimiter``)
 LIMITER_ENV = "CURRICLIP_BENCH_LIMITER"
@@ -126,7 +126,7 @@ def experiment_for(
 
 def batch_limiter():
     """The second synchronous mode: Optuna's proposals in batches of ``slots``, counted as if the baselines
-    had filled the first batches; a batch's proposals wait until every earlier batch has been told."""
+    had filled the first batches; a batch's proposals wait until every preceding batch has been told."""
     from curriclip.search.searcher import CurriculumLimiter
 
     class BatchLimiter(CurriculumLimiter):

@@ -49,7 +49,7 @@ THOROUGH: dict = {
     "resources": {"cpus_per_trial": 2, "gpus_per_trial": 0.25},
 }
 
-#: Planted presets (issue 14): the default preset's trials (data, size, training, search budget) on data with a
+#: Planted presets: the default preset's trials (data, size, training, search budget) on data with a
 #: known answer, to calibrate the protocol. Each confirms only the arms of its question, so it affords more paired
 #: seeds (K = 10, 8) in the default's time (the default's K = 5 cannot see small effects; bench_calibration.py).
 #: ``planted-noise``: 30% of the training pairs, the hardest 30% (by the image's difficulty), carry another pair's
@@ -60,8 +60,8 @@ THOROUGH: dict = {
 #: curricula help with noisy labels), b in [0.6, 0.7], every task from the first step (stage span 0), so that
 #: curriculum_random differs from it in the order of the pairs alone (it keeps a random fraction b, noise included).
 #: Measured directly (10 paired seeds, fixed recipe b = 0.7; README): its gap is +0.09 and +0.22 above single_task's
-#: at 30% and 100%, and +0.08 and +0.14 above curriculum_random's. An earlier design (20% noise drawn from the hardest
-#: 40%, b = 0.6) planted no order effect (+0.01): leaving the hardest 40% out dropped as many clean pairs as noisy ones.
+#: at 30% and 100%, and +0.08 and +0.14 above curriculum_random's. The noise fills exactly the band the schedule
+#: leaves out: drawn from a wider band, leaving it out would drop clean pairs with the noisy ones.
 PLANTED_NOISE: dict = {
     **DEFAULT,
     "name": "planted-noise",
@@ -82,8 +82,8 @@ PLANTED_NOISE: dict = {
 #: tower learns the finding vocabulary from every labelled image (CXR-CLIP's use of image-label data). No curriculum
 #: arm, so no curricula are searched. Measured directly (10 paired seeds, fixed recipes; README): multitask's gap is
 #: +0.062 and +0.045 above single_task's at 2% and 5% (CLIP score +0.10, +0.05); the whole protocol (K = 10) calls all
-#: four better in 11 min 53 s on 2 cores. An earlier design (findings and rotation at 5% and 10%) planted nothing:
-#: the label tasks trained the image tower only, and the few reports left the text tower the bottleneck.
+#: four better in 11 min 53 s on 2 cores. ``label_text`` is what plants it: tasks that train the image tower alone
+#: leave the text tower, which sees only the few reports, the bottleneck.
 PLANTED_MTL: dict = {
     **DEFAULT,
     "name": "planted-mtl",

@@ -1,4 +1,4 @@
-"""The A/A test (issue 14): the protocol's verdict on two pseudo-arms of one recipe, many times."""
+"""The A/A test: the protocol's verdict on two pseudo-arms of one recipe, many times."""
 
 from __future__ import annotations
 

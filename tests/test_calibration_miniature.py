@@ -1,4 +1,4 @@
-"""Calibration in CI (issue 14): planted effects the verdict must call better, and a null it must not call.
+"""Calibration in CI: planted effects the verdict must call better, and a null it must not call.
 
 All are direct measurements (``curriclip.protocol.direct``: each arm one fixed recipe, no
 Ray, no search) on planted-noise's data at the default size, at its planted level 100%,

@@ -1,4 +1,4 @@
-"""Planted-effect variants (issue 14): noisy hard pairs, sparsity_mode reports, their presets.
+"""Planted-effect variants: noisy hard pairs, sparsity_mode reports, their presets.
 
 The noisy variant must plant what it says (the fraction, among the hardest, train only)
 without leaking which pairs are noisy through the difficulty a scorer reads; the null

@@ -14,12 +14,12 @@ import plotly.offline
 import pytest
 
 from curriclip.reports import build_report, load_results, page, stats, style
-from curriclip.reports.figures.answer import answer_figure
+from curriclip.reports.figures import answer as figures_answer
+from curriclip.reports.figures import clip_dynamics as figures_clip_dynamics
+from curriclip.reports.figures import data_fraction as figures_data_fraction
+from curriclip.reports.figures import ordering as figures_ordering
+from curriclip.reports.figures import parallel_coordinates as figures_parallel_coordinates
 from curriclip.reports.figures.choice import pacing_figure
-from curriclip.reports.figures.clip_dynamics import clip_dynamics_figure
-from curriclip.reports.figures.data_fraction import data_fraction_figure
-from curriclip.reports.figures.ordering import ordering_figure
-from curriclip.reports.figures.parallel_coordinates import params_figure
 from curriclip.stats import over_trials
 
 EVIL = "</script><script>alert(1)</script>"
@@ -316,12 +316,12 @@ def test_figures_return_figures_and_hover(full_run):
     run, *_ = full_run
     res = load_results(run)
     figs = [
-        answer_figure(res.trials),
+        figures_answer.draw(figures_answer.answer_data(res.trials)),
         pacing_figure(res.trials),
-        ordering_figure(res.trials),
-        params_figure(res.trials),
-        clip_dynamics_figure(res.epochs, res.trials),
-        data_fraction_figure(res.epochs, res.trials),
+        figures_ordering.draw(figures_ordering.ordering_data(res.trials)),
+        figures_parallel_coordinates.draw(figures_parallel_coordinates.parallel_data(res.trials)),
+        figures_clip_dynamics.draw(figures_clip_dynamics.dynamics_data(res.epochs, res.trials)),
+        figures_data_fraction.draw(figures_data_fraction.data_fraction_data(res.epochs, res.trials)),
     ]
     import plotly.graph_objects as go
 
@@ -338,8 +338,10 @@ def test_figures_return_figures_and_hover(full_run):
     assert "log10(lr)" in labels and "pacing" in labels and labels[-1] == "final CLIP score"
     # empty inputs give an annotated empty figure, not an exception
     empty = load_results(run.parent / "nothing_here")
-    assert isinstance(answer_figure(empty.trials), go.Figure)
-    assert isinstance(clip_dynamics_figure(empty.epochs, empty.trials), go.Figure)
+    assert isinstance(figures_answer.draw(figures_answer.answer_data(empty.trials)), go.Figure)
+    assert isinstance(
+        figures_clip_dynamics.draw(figures_clip_dynamics.dynamics_data(empty.epochs, empty.trials)), go.Figure
+    )
 
 
 def test_no_ray_or_torch_imported():

@@ -1,4 +1,4 @@
-"""The report under the select-then-confirm protocol (issue 13): the confirmed answer leads, from answer.json and
+"""The report under the select-then-confirm protocol: the confirmed answer leads, from answer.json and
 confirm.parquet; search-phase results follow, labelled as validation; "show your work" curves; old runs render
 with one line saying they predate the protocol. Run directories are built by hand; values checked by hand."""
 

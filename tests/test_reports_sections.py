@@ -15,16 +15,18 @@ from test_reports import EVIL, ORDERINGS, make_frames, write_run
 
 from curriclip.reports import build_report, load_results, stats, study
 from curriclip.reports.figures import FIGURES, schedules
-from curriclip.reports.figures.answer import answer_figure
-from curriclip.reports.figures.companion import companion_figure, companion_metrics
-from curriclip.reports.figures.difference import difference_figure
-from curriclip.reports.figures.history import history_figure
+from curriclip.reports.figures import answer as figures_answer
+from curriclip.reports.figures import companion as figures_companion
+from curriclip.reports.figures import difference as figures_difference
+from curriclip.reports.figures import history as figures_history
+from curriclip.reports.figures import losses as figures_losses
+from curriclip.reports.figures import pareto as figures_pareto
+from curriclip.reports.figures import status as figures_status
+from curriclip.reports.figures.companion import companion_metrics
 from curriclip.reports.figures.importances import importance_data
-from curriclip.reports.figures.losses import loss_figure, loss_tasks
+from curriclip.reports.figures.losses import loss_tasks
 from curriclip.reports.figures.ordering import best_orderings
 from curriclip.reports.figures.ordering_heatmap import ordering_heatmap
-from curriclip.reports.figures.pareto import pareto_figure
-from curriclip.reports.figures.status import status_figure
 from curriclip.reports.results import ordering_tasks
 
 MULTI_YAML = "name: mo\nsearch:\n  objectives: {clip_score: max, modality_gap: min}\n"
@@ -96,12 +98,12 @@ def test_extra_arm_is_handled_generically(rich_run):
     assert row["diff"] == pytest.approx(shuf.mean() - single.mean())
     assert summ.loc[(0.25, "single_task"), "verdict"] == "baseline"
     assert row["verdict"].startswith(("shuffled_control ", "no clear difference"))
-    fig = answer_figure(res.trials)
+    fig = figures_answer.draw(figures_answer.answer_data(res.trials))
     names = [t.name for t in fig.data]
     # untrained model, 3 arms × (trials, mean ± CI), curriculum best
     assert len(fig.data) == 8 and names[0] == "untrained model" and "shuffled_control mean ± 95% CI" in names
     assert next(t for t in fig.data if t.name == "shuffled_control trials").marker.color == "#9467bd"
-    diff = difference_figure(res.trials)
+    diff = figures_difference.draw(figures_difference.difference_data(res.trials))
     assert [t.name for t in diff.data] == ["curriculum − single-task", "shuffled_control − single-task"]
     assert list(diff.data[1].y) == pytest.approx(summ.xs("shuffled_control", level="arm")["diff"].tolist())
     # the legend sits under the title, not on it
@@ -118,7 +120,7 @@ def test_companion_metrics(rich_run):
     run, trials, _ = rich_run
     res = load_results(run)
     assert companion_metrics(res.trials) == ["i2t_r1", "modality_gap", "recall_at_5"]
-    fig = companion_figure(res.trials)
+    fig = figures_companion.draw(figures_companion.companion_data(res.trials))
     # 4 panels (clip_score + 3) × 3 arms + untrained markers for clip_score and i2t_r1
     assert len(fig.data) == 4 * 3 + 2
     assert [a.text for a in fig.layout.annotations] == ["clip_score", "i2t_r1", "modality_gap", "recall_at_5"]
@@ -158,7 +160,7 @@ def test_loss_and_schedule_figures(rich_run, monkeypatch):
     run, trials, epochs = rich_run
     res = load_results(run)
     assert loss_tasks(res.epochs) == ["itc", "findings", "rotation"]
-    loss = loss_figure(res.epochs, res.trials)
+    loss = figures_losses.draw(figures_losses.loss_data(res.epochs, res.trials))
     # itc: 3 arms completed + curriculum not completed; findings, rotation: curriculum (completed, not)
     assert len(loss.data) == 4 + 2 + 2
 
@@ -222,7 +224,7 @@ def test_importances_find_the_parameter_that_matters(tmp_path):
 def test_history_uses_start_order(rich_run):
     run, trials, _ = rich_run
     res = load_results(run)
-    fig = history_figure(res.trials)
+    fig = figures_history.draw(figures_history.history_data(res.trials))
     cur = trials[(trials["arm"] == "curriculum") & trials["final_clip_score"].notna()]
     first = cur.sort_values("started_at").iloc[0]
     pts = [t for t in fig.data if t.mode == "markers"]
@@ -247,7 +249,7 @@ def test_pareto_front(tmp_path):
     page = build_report(run).read_text(encoding="utf-8")
     assert "Pareto front: clip_score vs modality_gap" in page
     res = load_results(run)
-    fig = pareto_figure(res.trials, study.objectives(res.experiment))
+    fig = figures_pareto.draw(figures_pareto.pareto_data(res.trials, study.objectives(res.experiment)))
     front = fig.data[-1]
     done = res.trials[res.trials["status"] == "completed"]
     mask = study.pareto_mask(done[["final/clip_score", "final/modality_gap"]].to_numpy(), [True, False])
@@ -299,7 +301,7 @@ def test_status_and_error_reasons(rich_run):
     res = load_results(run)
     errs = study.error_reasons(res.trials)
     assert errs.to_dict("records") == [{"error": "RuntimeError: CUDA out of memory", "n": 1, "trial_ids": "errored_0"}]
-    fig = status_figure(res.trials)
+    fig = figures_status.draw(figures_status.status_counts(res.trials))
     assert [t.name for t in fig.data] == ["completed", "pruned", "errored"]
     assert list(fig.data[0].x[:3]) == ["single_task · 5%", "single_task · 25%", "single_task · 100%"]
     assert sum(sum(t.y) for t in fig.data) == len(trials)

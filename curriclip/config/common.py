@@ -7,7 +7,9 @@ mistyped field is answered before torch or open_clip is ever loaded.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from curriclip.errors import UnknownNameError
 from curriclip.models.presets import PRESETS, known_architecture
@@ -49,3 +51,11 @@ def known_pacing(name: str):
         return pacing.get(name)
     except UnknownNameError as exc:
         raise ValueError(str(exc)) from None
+
+
+#: A model preset or open_clip architecture, checked by name (the experiment and every trial config use it).
+ModelName = Annotated[
+    str,
+    AfterValidator(known_model),
+    Field(description="model preset (curriclip list presets) or any open_clip architecture"),
+]

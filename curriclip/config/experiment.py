@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from curriclip.config.common import Strict, known_model
+from curriclip.config.common import ModelName, Strict
 from curriclip.config.protocol import ProtocolConfig
 from curriclip.config.search import SearchConfig
 from curriclip.config.sections import (
@@ -32,7 +32,7 @@ from curriclip.names import Arm
 
 class ExperimentConfig(Strict):
     name: str = Field("default", pattern=r"^[A-Za-z0-9._-]+$")
-    model: str = Field("tiny", description="model preset (curriclip list presets) or any open_clip architecture")
+    model: ModelName = "tiny"
     model_options: ModelOptions = Field(default_factory=ModelOptions)
     data: DataConfig = Field(default_factory=DataConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -49,11 +49,6 @@ class ExperimentConfig(Strict):
         if v in (".", ".."):
             raise ValueError(f"{v!r} is not a run name (it would name the storage folder or its parent)")
         return v
-
-    @field_validator("model")
-    @classmethod
-    def _model_known(cls, v: str) -> str:
-        return known_model(v)
 
     @field_validator("resources")
     @classmethod

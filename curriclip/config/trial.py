@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from curriclip.config.common import known, known_model, known_pacing
+from curriclip.config.common import ModelName, known, known_pacing
 from curriclip.config.sections import ComputeConfig, ModelOptions, TrainingConfig
 from curriclip.names import EVAL_SPLIT, ITC, ITC_ONLY_ARMS, Arm, Control, Phase, SparsityMode, Split
 from curriclip.tasks import TASKS
@@ -36,7 +36,7 @@ class TrialConfig(ComputeConfig, TrainingConfig):  # TrainingConfig fields first
         Phase.SEARCH, description="search: evaluated on validate (what ranks and selects); confirm: on test, once"
     )
     dataset_dir: str
-    model: str = Field("tiny", description="model preset (curriclip list presets) or any open_clip architecture")
+    model: ModelName = "tiny"
     model_options: ModelOptions = Field(default_factory=ModelOptions)
     label_policy: Literal["ignore", "zeros", "ones"] = Field(
         "ignore", description="uncertain (-1) finding labels: U-ignore, U-zeros or U-ones (CheXpert)"
@@ -93,11 +93,6 @@ class TrialConfig(ComputeConfig, TrainingConfig):  # TrainingConfig fields first
                     options.setdefault(new, raw.pop(old))
             raw["model_options"] = options
         return raw
-
-    @field_validator("model")
-    @classmethod
-    def _model_known(cls, v: str) -> str:
-        return known_model(v)
 
     @field_validator("precision")
     @classmethod

@@ -65,14 +65,15 @@ class ParamRange:
 
 @dataclass(frozen=True)
 class PacingFunction:
-    name: str
+    """A pacing function and its parameters' defaults and search ranges; its name is the registry's (``PACING``)."""
+
     fn: Callable[..., float]
     params: dict[str, ParamRange] = field(default_factory=dict)
 
     def __call__(self, step: int, total_steps: int, **params: float) -> float:
         unknown = set(params) - set(self.params)
         if unknown:
-            raise TypeError(f"pacing {self.name!r} has no parameter(s) {sorted(unknown)}")
+            raise TypeError(f"pacing function {self.fn.__name__}() has no parameter(s) {sorted(unknown)}")
         full = {k: params.get(k, r.default) for k, r in self.params.items()}
         return self.fn(step, total_steps, **full)
 
@@ -81,11 +82,11 @@ _A = ParamRange(default=0.5, low=0.1, high=0.9)
 _B = ParamRange(default=0.2, low=0.05, high=0.6)
 
 
-def declare(name: str, **params: ParamRange) -> Callable[[Callable[..., float]], PacingFunction]:
-    """Decorator: the function with its parameters' defaults and search ranges (registered below)."""
+def declare(**params: ParamRange) -> Callable[[Callable[..., float]], PacingFunction]:
+    """Decorator: the function with its parameters' defaults and search ranges (named where registered, below)."""
 
     def wrap(fn: Callable[..., float]) -> PacingFunction:
-        return PacingFunction(name, fn, params)
+        return PacingFunction(fn, params)
 
     return wrap
 
@@ -108,44 +109,44 @@ def _clip(value: float, b: float) -> float:
     return min(1.0, max(b, value))
 
 
-@declare("none")
+@declare()
 def no_pacing(step: int, total_steps: int) -> float:
     """All data from the first step: the control without pacing."""
     return 1.0
 
 
-@declare("linear", a=_A, b=_B)
+@declare(a=_A, b=_B)
 def linear(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N(1-b)/(aT) * t."""
     return _clip(b + (1 - b) * _progress(step, total_steps, a), b)
 
 
-@declare("quadratic", a=_A, b=_B)
+@declare(a=_A, b=_B)
 def quadratic(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N(1-b)/(aT)^2 * t^2."""
     return _clip(b + (1 - b) * _progress(step, total_steps, a) ** 2, b)
 
 
-@declare("root", a=_A, b=_B)
+@declare(a=_A, b=_B)
 def root(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N(1-b)/(aT)^(1/2) * t^(1/2)."""
     return _clip(b + (1 - b) * math.sqrt(_progress(step, total_steps, a)), b)
 
 
-@declare("step", a=_A, b=_B)
+@declare(a=_A, b=_B)
 def step_pacing(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N * floor(t / (aT)): the starting fraction until aT, then everything."""
     return _clip(b + math.floor(_progress(step, total_steps, a)), b)
 
 
-@declare("exponential", a=_A, b=_B)
+@declare(a=_A, b=_B)
 def exponential(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N(1-b)/(e^10 - 1) * (e^(10 t/(aT)) - 1)."""
     x = min(_progress(step, total_steps, a), 1.0)  # beyond aT the value is clipped to 1 anyway
     return _clip(b + (1 - b) * math.expm1(10 * x) / math.expm1(10), b)
 
 
-@declare("logarithmic", a=_A, b=_B)
+@declare(a=_A, b=_B)
 def logarithmic(step: int, total_steps: int, a: float, b: float) -> float:
     """Nb + N(1-b) * (1 + 0.1 * log(t/(aT) + e^-10))."""
     x = _progress(step, total_steps, a)
@@ -168,7 +169,6 @@ def _hacohen_check(starting_percent: float, increase: float, step_length: float)
 
 
 @declare(
-    "fixed_exponential",
     starting_percent=_START,
     increase=_INCREASE,
     step_length=ParamRange(default=0.05, low=0.02, high=0.1),
@@ -187,7 +187,6 @@ def fixed_exponential(
 
 
 @declare(
-    "varied_exponential",
     starting_percent=_START,
     increase=_INCREASE,
     step_length=ParamRange(default=0.03, low=0.01, high=0.05),
@@ -220,7 +219,6 @@ def varied_exponential(
 
 
 @declare(
-    "single_step",
     starting_percent=ParamRange(default=0.2, low=0.04, high=0.5),
     step_length=ParamRange(default=0.3, low=0.05, high=0.9),
 )
@@ -245,14 +243,13 @@ def _competence_time(step: int, total_steps: int, c0: float, T: float) -> float:
     return step / (T * max(total_steps, 1))
 
 
-@declare("competence_linear", c0=_C0, T=_T)
+@declare(c0=_C0, T=_T)
 def competence_linear(step: int, total_steps: int, c0: float, T: float) -> float:  # noqa: N803
     """c(t) = min(1, t (1 - c0) / T + c0)  (Platanios et al. 2019, Sec. 3.2, linear competence)."""
     return min(1.0, _competence_time(step, total_steps, c0, T) * (1 - c0) + c0)
 
 
 @declare(
-    "competence_root",
     c0=_C0,
     p=ParamRange(default=2.0, low=1.5, high=5.0, minimum=1.0, maximum=math.inf, minimum_inclusive=True),
     T=_T,
@@ -270,7 +267,6 @@ def competence_root(step: int, total_steps: int, c0: float, p: float, T: float) 
 
 
 @declare(
-    "baby_step",
     buckets=ParamRange(default=5, low=2, high=10, integer=True, minimum=1.0, maximum=math.inf, minimum_inclusive=True),
     a=_A,
 )
@@ -285,7 +281,7 @@ def baby_step(step: int, total_steps: int, buckets: float, a: float) -> float:
     return min(1.0, (1 + math.floor(x * (k - 1) + 1e-12)) / k)
 
 
-@declare("geometric", a=_A, b=_B)
+@declare(a=_A, b=_B)
 def geometric(step: int, total_steps: int, a: float, b: float) -> float:
     """N b^(1 - t/(aT)): a geometric progression from b at t = 0 to 1 at aT (the pool grows by
     the same ratio every step; log-linear where Wu's exponential is convex in t)."""

@@ -70,12 +70,6 @@ def schema_with_labels(label_names: tuple[str, ...] | list[str], image_channels:
     )
 
 
-def image_channels_of(schema: pa.Schema) -> int:
-    """Channels per image recorded in a dataset's schema metadata (1 for datasets written before channels)."""
-    raw = (schema.metadata or {}).get(b"curriclip.image_channels")
-    return int(raw) if raw else 1
-
-
 def label_names_of(schema: pa.Schema) -> list[str]:
     """The label order recorded in a dataset's schema metadata."""
     meta = schema.metadata or {}

@@ -23,8 +23,7 @@ from curriclip.names import PARAM_PREFIX, EpochColumn, Phase, RunFile, Status, T
 
 from .style import is_missing
 
-# Protocol names (issue 13); they equal ``TrialColumn.PHASE``, ``TrialColumn.SPLIT_EVALUATED``, ``Phase`` and
-# ``Split`` of ``curriclip.names`` once those land, and StrEnum members compare equal to these strings.
+# Protocol names; StrEnum members compare equal to the strings older result files hold.
 PHASE, SPLIT_EVALUATED = TrialColumn.PHASE, TrialColumn.SPLIT_EVALUATED
 SEARCH_PHASE, CONFIRM_PHASE = Phase.SEARCH, Phase.CONFIRM
 VALIDATE_SPLIT, TEST_SPLIT = "validate", "test"
@@ -309,7 +308,7 @@ def load_results(run_dir: str | Path) -> Results:
 
 
 def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
-    """Header notes that a run is a calibration run on planted data (issue 14), so nobody takes it for a real one.
+    """Header notes that a run is a calibration run on planted data, so nobody takes it for a real one.
 
     Reads ``run.json``'s ``dataset_dir`` and that dataset's ``manifest.json`` (its ``variant`` entry,
     written by ``curriclip.data.sources.generate_synthetic``), and the experiment's sparsity mode.

@@ -4,12 +4,10 @@ Ray Tune's actor reuse caches the process of an ended trial only while another t
 is waiting for its resources, plus one process it keeps speculatively
 (``_ObjectCache(may_keep_one=True)`` in ``ray.tune.execution.tune_controller``). A
 synchronous search (``protocol.synchronous``) holds a proposal back until the one a
-window earlier has been told (under the earlier batch rule: until the whole batch had
-ended), so while it waits no trial is waiting for resources: the first process to
-finish is kept, every other one is torn down, and the next trials start them again
-(about 8 s of imports each on 2 cores; under the batch rule 10 of the default preset's
-24 search trials ran in a fresh process). ``keep_idle_processes(n)`` lets Tune keep up to ``n`` idle
-processes while the search runs; at its end Tune evicts them all, as before.
+window earlier has been told, so while it waits no trial is waiting for resources: the
+first process to finish is kept, every other one is torn down, and the next trials start
+them again (about 8 s of imports each on 2 cores). ``keep_idle_processes(n)`` lets Tune
+keep up to ``n`` idle processes while the search runs; at its end Tune evicts them all.
 
 It swaps a private Ray class for the duration of one ``Tuner.fit``. Where Ray's
 internals are not what it expects (another Ray version), it leaves Ray alone and says

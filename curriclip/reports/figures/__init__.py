@@ -1,4 +1,4 @@
-"""The report's figures: one module per figure, each a ``Figure`` with a data builder and a drawer.
+"""The report's figures: one module per figure, each a ``FigureSpec`` with a data builder and a drawer.
 
 ``data(results)`` returns plain data (a DataFrame, dict or dataclass: testable without Plotly)
 and ``draw(data)`` turns it into a Plotly figure; ``draw`` also accepts ``None`` (nothing to show)
@@ -6,7 +6,8 @@ and returns an annotated empty figure. ``FIGURES`` names them for the page's sec
 
 Add a figure: write ``figures/<name>.py`` defining ``FIGURE = FigureSpec(title, data, draw)`` and add
 one line below: ``FIGURES.lazy("<name>", "curriclip.reports.figures.<name>:FIGURE")``; a section
-shows it with ``FigureBlock("<name>")``.
+shows it with ``plot("<name>", results)`` (``curriclip.reports.sections``). The optional sections' figures
+(``task_map``, ``fusion``) draw from their own files and are called by their sections directly.
 """
 
 from __future__ import annotations

@@ -139,8 +139,4 @@ def draw(data: AnswerData | None) -> go.Figure:
     return fig
 
 
-def answer_figure(trials: pd.DataFrame) -> go.Figure:
-    return draw(answer_data(trials))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: answer_data(results.trials), draw)

@@ -64,8 +64,4 @@ def draw(data: DynamicsData | None) -> go.Figure:
     return fig
 
 
-def clip_dynamics_figure(epochs: pd.DataFrame, trials: pd.DataFrame) -> go.Figure:
-    return draw(dynamics_data(epochs, trials))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: dynamics_data(results.epochs, results.trials), draw)

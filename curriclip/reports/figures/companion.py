@@ -152,8 +152,4 @@ def draw(data: CompanionData | None) -> go.Figure:
     return fig
 
 
-def companion_figure(trials: pd.DataFrame, metrics: list[str] | None = None) -> go.Figure:
-    return draw(companion_data(trials, metrics))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: companion_data(results.trials), draw)

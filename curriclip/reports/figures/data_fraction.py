@@ -53,8 +53,4 @@ def draw(data: pd.DataFrame | None) -> go.Figure:
     return fig
 
 
-def data_fraction_figure(epochs: pd.DataFrame, trials: pd.DataFrame) -> go.Figure:
-    return draw(data_fraction_data(epochs, trials))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: data_fraction_data(results.epochs, results.trials), draw)

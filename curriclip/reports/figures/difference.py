@@ -87,8 +87,4 @@ def draw(data: DifferenceData | None) -> go.Figure:
     return fig
 
 
-def difference_figure(trials: pd.DataFrame) -> go.Figure:
-    return draw(difference_data(trials))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: difference_data(results.trials), draw)

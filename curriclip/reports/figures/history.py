@@ -90,8 +90,4 @@ def draw(data: pd.DataFrame | None) -> go.Figure:
     return fig
 
 
-def history_figure(trials: pd.DataFrame) -> go.Figure:
-    return draw(history_data(trials))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: history_data(results.trials), draw)

@@ -88,8 +88,4 @@ def draw(data: ImportanceData | None) -> go.Figure:
     return fig
 
 
-def importance_figure(trials: pd.DataFrame) -> go.Figure:
-    return draw(importance_data(trials))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: importance_data(results.trials), draw)

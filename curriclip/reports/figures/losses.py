@@ -55,8 +55,4 @@ def draw(data: LossData | None) -> go.Figure:
     return fig
 
 
-def loss_figure(epochs: pd.DataFrame, trials: pd.DataFrame) -> go.Figure:
-    return draw(loss_data(epochs, trials))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: loss_data(results.epochs, results.trials), draw)

@@ -121,10 +121,6 @@ def draw(data: OrderingData | None) -> go.Figure:
     return fig
 
 
-def ordering_figure(trials: pd.DataFrame) -> go.Figure:
-    return draw(ordering_data(trials))
-
-
 def best_orderings(trials: pd.DataFrame, k: int = 5) -> pd.DataFrame:
     """The ``k`` task orderings with the highest mean level-centred CLIP score (ties: more trials
     first): ordering, n trials, levels tried, mean centred score, best raw score and its trial."""

@@ -88,8 +88,4 @@ def draw(data: dict | None) -> go.Figure:
     return fig
 
 
-def params_figure(trials: pd.DataFrame) -> go.Figure:
-    return draw(parallel_data(trials))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: parallel_data(results.trials), draw)

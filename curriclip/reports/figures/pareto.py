@@ -89,8 +89,4 @@ def draw(data: ParetoData | None) -> go.Figure:
     return fig
 
 
-def pareto_figure(trials: pd.DataFrame, objs: list[tuple[str, str]]) -> go.Figure:
-    return draw(pareto_data(trials, objs))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: pareto_data(results.trials, objectives(results.experiment)), draw)

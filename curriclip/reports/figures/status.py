@@ -53,8 +53,4 @@ def draw(counts: pd.DataFrame | None) -> go.Figure:
     return fig
 
 
-def status_figure(trials: pd.DataFrame) -> go.Figure:
-    return draw(status_counts(trials))
-
-
 FIGURE = FigureSpec(TITLE, lambda results: status_counts(results.trials), draw)
