@@ -5,6 +5,15 @@ traces it was built with (and the key figures with the number expected from the 
 hovering a point shows the trial's full configuration, that the trial table sorts, and saves a
 full-page screenshot to ``test-artifacts/report.png``. Skipped only when no Chromium binary exists
 (CI installs Debian's package); Playwright's own browser downloads are never used.
+
+The README's picture, ``docs/assets/report.png``, is the top of a report in the 1300x900 viewport,
+made by ``test_readme_screenshot``: it always writes ``test-artifacts/report-top.png``, and copies it
+into ``docs/assets/`` when ``CURRICLIP_UPDATE_SCREENSHOT=1``. ``CURRICLIP_SCREENSHOT_RUN=RUN_DIR``
+shoots that run's report instead of the test's fake run; the committed picture is a smoke run's::
+
+    curriclip search --preset smoke --name smoke
+    CURRICLIP_SCREENSHOT_RUN=runs/smoke CURRICLIP_UPDATE_SCREENSHOT=1 \
+        python -m pytest tests/test_browser_report.py -k readme_screenshot
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from test_reports_sections import make_rich_frames, write_run
 from curriclip.reports import build_report
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+README_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "assets" / "report.png"
+VIEWPORT = {"width": 1300, "height": 900}
 
 
 def chromium_binary() -> str | None:
@@ -52,7 +63,7 @@ def test_report_renders_in_chromium(report):
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
         )
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page = browser.new_page(viewport=VIEWPORT)
             page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
             page.goto(path.as_uri())
@@ -137,7 +148,7 @@ def test_confirmed_answer_renders_in_chromium(tmp_path):
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
         )
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page = browser.new_page(viewport=VIEWPORT)
             page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
             page.goto(path.as_uri())
@@ -158,3 +169,38 @@ def test_confirmed_answer_renders_in_chromium(tmp_path):
         finally:
             browser.close()
     assert errors == []
+
+
+def test_readme_screenshot(report, tmp_path):
+    """The top of a report in the 1300x900 viewport, the README's picture (see the module docstring)."""
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    run = os.environ.get("CURRICLIP_SCREENSHOT_RUN")
+    path = build_report(run, tmp_path / "report.html") if run else report[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(path.as_uri())
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.plotly-graph-div'))"
+                ".every(gd => gd._fullLayout && gd.querySelector('.main-svg'))",
+                timeout=30_000,
+            )
+            page.evaluate("() => window.scrollTo(0, 0)")
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / "report-top.png"
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    with Image.open(shot) as img:
+        assert img.size == (VIEWPORT["width"], VIEWPORT["height"])
+        if img.getcolors(256) is None:  # more than 256 colours: a palette keeps the committed file small
+            img.convert("RGB").quantize(256).save(shot, optimize=True)
+    assert 20_000 < shot.stat().st_size < 300_000
+    if os.environ.get("CURRICLIP_UPDATE_SCREENSHOT") == "1":
+        README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, README_SCREENSHOT)
