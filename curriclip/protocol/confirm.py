@@ -23,6 +23,7 @@ from curriclip.names import Phase, Status
 from curriclip.names import TrialColumn as Col
 from curriclip.protocol.select import ConfirmRun, confirm_plan, select_winners
 from curriclip.search.storage import RunLocation, confirm_dirs, join
+from curriclip.tracking import log_answer, require_trackers
 
 
 @dataclass
@@ -79,6 +80,7 @@ def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmR
 
     from curriclip.search.launch import trial_dirname
     from curriclip.search.progress import ProgressPrinter
+    from curriclip.tracking import tracker_callbacks
     from curriclip.trainables.tune_trainable import reuse_processes
 
     param_space = {"trial": tune.grid_search([r.trial for r in missing])}
@@ -96,7 +98,10 @@ def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmR
             storage_path=run.uri,
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             failure_config=tune.FailureConfig(max_failures=2),
-            callbacks=[ProgressPrinter(len(missing), experiment.search.metric, experiment.training.epochs, "test")],
+            callbacks=[
+                ProgressPrinter(len(missing), experiment.search.metric, experiment.training.epochs, "test"),
+                *tracker_callbacks(experiment, run.uri),
+            ],
             verbose=0,
         ),
     )
@@ -117,6 +122,7 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
         raw = experiment.model_dump(mode="json")
         raw["protocol"]["confirm_seeds"] = k
         experiment = parse_experiment(raw, source=f"{run.uri} with --seeds {k}")
+    require_trackers(experiment.tracking)
     init_ray(address)
     concurrency = _concurrency(experiment)
     trainable = trainable or _trainable(experiment)
@@ -142,6 +148,7 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
         _run_missing(run, experiment, trainable, missing, concurrency, name)
     run.write_text("run.json", json.dumps({**meta, "confirm_seeds": max(k, int(meta.get("confirm_seeds", 0)))}))
     export_and_report(run)
+    log_answer(experiment, run.uri, run.read_text("answer.json") if run.exists("answer.json") else None)
     trials = pd.read_parquet(run.staging() / "trials.parquet")
     finished = finished_keys(trials)
     errored = finished_keys(trials, (Status.ERRORED,)) - finished

@@ -33,6 +33,7 @@ from curriclip.search.launch import (
     trial_dirname,
 )
 from curriclip.search.storage import RunLocation, is_uri, join
+from curriclip.tracking import require_trackers
 
 OPTUNA_DB = "optuna.db"
 
@@ -83,6 +84,7 @@ def _run_config(experiment: ExperimentConfig, name: str, storage: Path, total: i
     from ray import tune
 
     from curriclip.search.progress import ProgressPrinter
+    from curriclip.tracking import tracker_callbacks
 
     return tune.RunConfig(
         name=name,
@@ -90,7 +92,10 @@ def _run_config(experiment: ExperimentConfig, name: str, storage: Path, total: i
         # PBT copies a stronger trial's latest checkpoint while that trial trains on: keep a few
         checkpoint_config=tune.CheckpointConfig(num_to_keep=3 if experiment.search.scheduler == "pbt" else 1),
         failure_config=tune.FailureConfig(max_failures=2),
-        callbacks=[ProgressPrinter(total, experiment.search.metric, experiment.training.epochs)],
+        callbacks=[
+            ProgressPrinter(total, experiment.search.metric, experiment.training.epochs),
+            *tracker_callbacks(experiment, join(str(storage), name)),
+        ],
         verbose=0,
     )
 
@@ -204,6 +209,7 @@ def run_search(
     experiment = _with_overrides(experiment, name, storage, num_trials)
     _check_local_gpus(experiment, address)
     _check_metric_names(experiment)
+    require_trackers(experiment.tracking)
     storage_root = (
         experiment.storage if is_uri(experiment.storage) else str(Path(experiment.storage).expanduser().resolve())
     )
