@@ -369,15 +369,17 @@ def test_rendering_imports_neither_torch_nor_ray(tmp_path):
 
 def test_report_modules_import_only_light_dependencies():
     """Static check of curriclip/reports/**.py: stdlib, numpy, pandas, plotly, scipy, jinja2, yaml, optuna
-    (imported inside functions only) and itself, plus the torch-free curriculum inspector, the shared
-    names, the registry, the config contract and the task map's and fusion's report helpers (checked torch-free
-    in ``test_rendering_imports_neither_torch_nor_ray``), so the report layer never needs Ray or torch."""
+    (imported inside functions only), kaleido (figure exports) and itself, plus the torch-free curriculum inspector,
+    the shared names, the registry, the config contract, its errors and the task map's and fusion's report helpers
+    (checked torch-free in ``test_rendering_imports_neither_torch_nor_ray``), so the report layer never needs Ray or
+    torch."""
     import ast
 
     allowed = {"numpy", "pandas", "plotly", "yaml", "optuna", "scipy", "jinja2", "markupsafe", "curriclip"}
+    allowed |= {"kaleido", "choreographer"}  # Plotly's figure exporter and its browser finder (paper exports)
     allowed |= set(sys.stdlib_module_names)
     allowed_internal = ("curriclip.reports", "curriclip.curriculum.inspect", "curriclip.names")
-    allowed_internal += ("curriclip.config", "curriclip.registry")
+    allowed_internal += ("curriclip.config", "curriclip.registry", "curriclip.errors")
     # the optional Task map and Fusion sections read their packages' torch-free report helpers
     allowed_internal += ("curriclip.taskmap", "curriclip.fusion")
     root = Path(page.__file__).parent
