@@ -23,7 +23,7 @@ from curriclip.reports import build_report
 from curriclip.reports import live as live_module
 from curriclip.reports.live import run_status, serve, signature, watch
 
-TOTAL = 10  # search trials planned; the fake run starts with 6 ended and 2 training
+TOTAL = 10  # search trials planned; the fake run starts with 6 ended and 2 running
 
 
 def _touch_later(path: Path) -> None:
@@ -42,10 +42,10 @@ def running_run(run_dir: Path) -> Path:
 
 
 def end_trials(run_dir: Path, running: int = 0, new: int = 0) -> None:
-    """``running`` of the training trials end; ``new`` further trials start and end."""
+    """``running`` of the running trials end; ``new`` further trials start and end."""
     trials = pd.read_parquet(run_dir / "trials.parquet")
-    training = trials.index[trials["status"] == "running"][:running]
-    trials.loc[training, "status"] = "completed"
+    ending = trials.index[trials["status"] == "running"][:running]
+    trials.loc[ending, "status"] = "completed"
     extra = [{**trials.iloc[0].to_dict(), "trial_id": f"late_{i}", "status": "completed"} for i in range(new)]
     pd.concat([trials, pd.DataFrame(extra)], ignore_index=True).to_parquet(run_dir / "trials.parquet")
     _touch_later(run_dir / "trials.parquet")
@@ -53,13 +53,20 @@ def end_trials(run_dir: Path, running: int = 0, new: int = 0) -> None:
 
 def test_status_counts_trials_and_estimates_time_left(tmp_path):
     status = run_status(running_run(tmp_path / "run"))
-    assert (status.phase, status.done, status.total, status.running) == ("search", 6, TOTAL, 2)
+    assert (status.phase, status.done, status.total, status.in_progress) == ("search", 6, TOTAL, 2)
     assert status.seconds_left == pytest.approx(30.0 * 4 / 2)  # 4 trials left x 30 s, 2 at a time
     assert status.sentence() == (
-        "search phase running: 6 of 10 trials ended, 2 training, "
+        "search phase running: 6 of 10 trials ended, 2 running or queued, "
         "about 60 s left (estimated from the trial times so far)"
     )
     assert run_status(tmp_path) is None  # not a run: no run.json
+    run = tmp_path / "run"
+    trials = pd.read_parquet(run / "trials.parquet")
+    trials.loc[trials.index[-1], "status"] = "pending"  # Ray's saved state lags: it has reported epochs
+    queued = {**trials.iloc[0].to_dict(), "trial_id": "queued", "status": "pending"}  # no epoch yet
+    pd.concat([trials, pd.DataFrame([queued])], ignore_index=True).to_parquet(run / "trials.parquet")
+    status = run_status(run)
+    assert status.in_progress == 3 and status.seconds_left == pytest.approx(60.0)  # still 2 at a time
 
 
 def test_status_of_the_confirm_phase_and_of_a_finished_run(tmp_path):
@@ -78,6 +85,8 @@ def test_status_of_the_confirm_phase_and_of_a_finished_run(tmp_path):
     assert run_status(run).phase == "confirm"  # an answer over part of the plan: not finished
     done = trials.iloc[:8].assign(trial_id=[f"c{i}" for i in range(8)], phase="confirm", status="completed")
     pd.concat([trials, done]).to_parquet(run / "trials.parquet")
+    assert run_status(run).phase == "confirm"  # every run ended, but the confirm phase has not said it is done
+    (run / "run.json").write_text(json.dumps({"total_trials": TOTAL, "dataset_dir": "/nowhere", "confirm_seeds": 2}))
     assert run_status(run).finished and run_status(run).sentence().startswith("run finished: all 18 trials")
 
 
@@ -95,8 +104,8 @@ def test_watch_rerenders_when_a_trial_ends_and_stops_when_the_run_is_finished(tm
 
     renders = watch(run, render, every=0.25, sleep=sleep)
     assert renders == len(pages) == 3  # at the start, after the first trial ended, after the last; none idle
-    assert "search phase running: 6 of 10 trials ended, 2 training" in pages[0]
-    assert "search phase running: 7 of 10 trials ended, 1 training" in pages[1]
+    assert "search phase running: 6 of 10 trials ended, 2 running or queued" in pages[0]
+    assert "search phase running: 7 of 10 trials ended, 1 running or queued" in pages[1]
     assert "run finished: all 10 trials ended" in pages[2]
     assert all('<meta http-equiv="refresh" content="2">' in page for page in pages[:2])
     assert "http-equiv" not in pages[2]  # a finished run's page stops reloading

@@ -158,6 +158,8 @@ def test_mlflow_holds_one_run_per_trial_and_the_answer(tracked_run):
         assert answer_run[f"tags.verdict/{key}"] == c["verdict"]
         assert answer_run[f"metrics.{key}/diff_mean"] == pytest.approx(c["diff_mean"])
     assert json.loads(answer_run["params.k"]) == answer["k"] == 2
+    assert [a.path for a in client.list_artifacts(answer_run["run_id"])] == ["answer.json"]
+    assert (tracked_run / "mlartifacts").is_dir()  # beside the SQLite store, not in the working directory
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ from curriclip.errors import CurriclipError
 from curriclip.names import Phase, Status
 
 ENDED = (Status.COMPLETED, Status.PRUNED, Status.ERRORED)
+TRAINING = (Status.RUNNING, Status.PENDING)
 #: Files the report itself writes: a change to them is not news from the run.
 OWN_FILES = frozenset({"report.html"})
 #: Files an export from Ray Tune's state rewrites on every render (ignored when the run has that state).
@@ -44,19 +45,20 @@ class RunStatus:
     done: int
     total: int
     seconds_left: float | None = None  # None: no trial has ended yet to estimate from
-    running: int = 0
+    in_progress: int = 0  # trials running or queued
 
     @property
     def finished(self) -> bool:
         return self.phase == "finished"
 
     def sentence(self) -> str:
-        """One line for the page: ``search phase running: 5 of 11 trials ended, about 3 min left``."""
+        """One line for the page: ``search phase running: 5 of 11 trials ended, 2 running or queued, about 3 min
+        left (...)``."""
         if self.finished:
             return f"run finished: all {self.total} trials ended and the answer is written"
         text = f"{self.phase} phase running: {self.done} of {self.total} trials ended"
-        if self.running:
-            text += f", {self.running} training"
+        if self.in_progress:
+            text += f", {self.in_progress} running or queued"
         if self.seconds_left is not None:
             text += f", about {_duration(self.seconds_left)} left (estimated from the trial times so far)"
         return text
@@ -78,16 +80,17 @@ def _read(path: Path, reader: Callable, default):
 
 
 def _confirm_total(experiment: dict, meta: dict) -> int:
-    """Confirm runs the plan holds: K seeds x arms x levels (0 when the run has no confirm phase)."""
+    """Confirm runs the plan holds: K seeds x arms x levels (0 when the run has no confirm phase); fewer when an
+    arm has no winner to confirm at some level, which the count of ended runs then shows."""
     protocol = experiment.get("protocol") or {}
-    k = int(meta.get("confirm_seeds") or protocol.get("confirm_seeds") or 0)
+    k = int(max(int(meta.get("confirm_seeds") or 0), int(protocol.get("confirm_seeds") or 0)))
     arms = protocol.get("arms") or []
     levels = (experiment.get("space") or {}).get("sparsity") or []
     return k * len(arms) * len(levels)
 
 
 def _seconds_left(trials: pd.DataFrame, epochs: pd.DataFrame, remaining: int, running: int) -> float | None:
-    """Remaining trials x the mean time of the ended ones, shared among the trials that train at once."""
+    """Remaining trials x the mean time of the ended ones, shared among the ``running`` trials that train at once."""
     ended = trials[trials["status"].isin(ENDED)]
     if remaining <= 0:
         return 0.0
@@ -120,13 +123,19 @@ def run_status(run_dir: str | Path) -> RunStatus | None:
         phase, part, done, total = Phase.SEARCH, search, search_done, search_total
     else:
         confirm_done = int(confirm["status"].isin(ENDED).sum())
-        answered = (run_dir / "answer.json").exists()
-        if confirm_total and (confirm_done < confirm_total or not answered):
-            phase, part, done, total = Phase.CONFIRM, confirm, confirm_done, confirm_total
+        # run.json records confirm_seeds when a confirm phase has run to its end; answer.json follows it
+        confirmed = "confirm_seeds" in meta and (run_dir / "answer.json").exists()
+        training = bool(confirm["status"].isin(TRAINING).any())
+        if confirm_total and (training or not confirmed):
+            total = max(confirm_total, confirm_done + int(confirm["status"].isin(TRAINING).sum()))
+            phase, part, done = Phase.CONFIRM, confirm, confirm_done
         else:
             return RunStatus("finished", search_total + confirm_done, search_total + confirm_done, 0.0)
-    running = int((part["status"] == Status.RUNNING).sum())
-    return RunStatus(str(phase), done, total, _seconds_left(part, epochs, total - done, running), running)
+    waiting = part[part["status"].isin(TRAINING)]
+    # Ray's saved state may still say pending for a trial that has reported epochs: that one is training
+    reported = set(epochs["trial_id"]) if "trial_id" in epochs.columns else set()
+    started = int(((waiting["status"] == Status.RUNNING) | waiting["trial_id"].isin(reported)).sum())
+    return RunStatus(str(phase), done, total, _seconds_left(part, epochs, total - done, started), len(waiting))
 
 
 def _has_ray_state(run_dir: Path) -> bool:
