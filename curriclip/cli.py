@@ -116,6 +116,9 @@ def search(
     exp = preset_experiment(preset, overrides, source=str(experiment) if experiment else None)
     if "://" not in (storage or exp.storage):
         writable_directory(Path(storage or exp.storage).expanduser(), "--storage" if storage else "storage:")
+    from curriclip.tracking import require_trackers
+
+    require_trackers(exp.tracking)  # a missing tracker package is said before Ray and torch load
     from curriclip.search import run_search
 
     _summary(run_search(exp, name=name, storage=storage, address=address, num_trials=num_trials))
@@ -173,7 +176,7 @@ def report(
         None,
         "--export",
         help="Also write paper exports into DIR: answer table (CSV, LaTeX), figures (SVG, PDF), "
-        "methods paragraph (figures need pip install 'curriclip[export]' and a Chromium).",
+        "methods paragraph (figures need pip install 'curriclip\\[export]' and a Chromium).",
     ),
     watch: float | None = typer.Option(
         None,
@@ -192,7 +195,8 @@ def report(
         help="While watching, serve the run directory on http://127.0.0.1:PORT/report.html (the page reloads itself).",
     ),
 ) -> None:
-    """Export the run's results to Parquet and render the interactive HTML report."""
+    """Export the run's results to Parquet and render the interactive HTML report; also paper exports (--export)
+    and a report that follows a running search (--watch, --serve)."""
     from curriclip.reports import build_report
     from curriclip.search.export import export_and_report, has_ray_state
     from curriclip.search.storage import RunLocation
@@ -245,7 +249,7 @@ def _watch_report(run_dir: str, ray_state: bool, every: float, port: int | None)
         build_report(run_dir, refresh=refresh)
 
     def said(status) -> None:
-        line = status.sentence() if status is not None else "not a curriclip run: nothing to follow"
+        line = status.sentence() if status is not None else "no run.json, so no search to follow: rendered once"
         typer.echo(f"{datetime.now(UTC):%H:%M:%S} report.html rendered: {line}", err=True)
 
     with serve(run_dir, port) if port is not None else contextlib.nullcontext() as url:

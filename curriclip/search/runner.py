@@ -207,9 +207,9 @@ def run_search(
     from curriclip.trainables.tune_trainable import reuse_processes
 
     experiment = _with_overrides(experiment, name, storage, num_trials)
+    require_trackers(experiment.tracking)
     _check_local_gpus(experiment, address)
     _check_metric_names(experiment)
-    require_trackers(experiment.tracking)
     storage_root = (
         experiment.storage if is_uri(experiment.storage) else str(Path(experiment.storage).expanduser().resolve())
     )
@@ -281,6 +281,7 @@ def resume_search(
     from curriclip.trainables.tune_trainable import reuse_processes
 
     experiment, meta = read_run(run_dir)
+    require_trackers(experiment.tracking)  # Ray restores the tracker callbacks with the Tuner
     run = RunLocation(run_dir)
     check_records(run)  # a damaged trial record is named, never passed on to Ray with only a warning
     if not tune.Tuner.can_restore(run.uri):
