@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from curriclip.cli import app
 from curriclip.config import parse_experiment
 from curriclip.errors import ConfigError
-from curriclip.tracking import fields, require_trackers, tracker_callbacks
+from curriclip.tracking import fields, mlflow_uri, require_trackers, tracker_callbacks, wandb_dir
 from curriclip.tracking.answer import answer_metrics, answer_tags
 
 CLI = [sys.executable, "-m", "curriclip.cli"]
@@ -44,6 +44,16 @@ def test_a_trial_reads_as_parameters_tags_and_metrics():
 
 def test_no_tracking_section_means_no_callbacks():
     assert tracker_callbacks(parse_experiment({}), "/tmp/run") == []
+
+
+def test_stores_default_to_the_run_directory(tmp_path):
+    experiment = parse_experiment({"tracking": {"mlflow": {}, "wandb": {"project": "p"}}})
+    assert mlflow_uri(experiment, str(tmp_path)) == f"sqlite:///{tmp_path}/mlflow.db"
+    assert wandb_dir(experiment, str(tmp_path)) == str(tmp_path)
+    with pytest.raises(ConfigError, match=r"^tracking\.mlflow\.tracking_uri: a remote run directory"):
+        mlflow_uri(experiment, "s3://bucket/runs/x")
+    given = parse_experiment({"tracking": {"mlflow": {"tracking_uri": "http://mlflow:5000"}}})
+    assert mlflow_uri(given, "s3://bucket/runs/x") == "http://mlflow:5000"
 
 
 def test_answer_as_tracker_metrics_and_verdict_tags():
