@@ -123,6 +123,17 @@ def test_the_signature_ignores_the_report_and_checkpoints(tmp_path):
     assert signature(run) != before
 
 
+def test_with_ray_state_the_signature_ignores_the_tables_every_render_rewrites(tmp_path):
+    run = running_run(tmp_path / "run")
+    (run / "experiment_state-2026-01-01_00-00-00.json").write_text("{}")  # Ray Tune's state: renders export it
+    before = signature(run)
+    end_trials(run, running=1)  # the render's own export rewrites trials.parquet: not news from the run
+    assert signature(run) == before
+    (run / "trial_x").mkdir()
+    (run / "trial_x" / "result.json").write_text("{}")  # a trial reported an epoch
+    assert signature(run) != before
+
+
 def test_cli_watch_renders_a_finished_run_once_and_ctrl_c_exits_130(tmp_path, monkeypatch):
     run = running_run(tmp_path / "run")
     end_trials(run, running=2, new=2)
