@@ -102,6 +102,9 @@ def search(
     exp = preset_experiment(preset, overrides, source=str(experiment) if experiment else None)
     if "://" not in (storage or exp.storage):
         writable_directory(Path(storage or exp.storage).expanduser(), "--storage" if storage else "storage:")
+    from curriclip.tracking import require_trackers
+
+    require_trackers(exp.tracking)  # a missing tracker package is said before Ray and torch load
     from curriclip.pipeline import run_search
 
     _summary(run_search(exp, name=name, storage=storage, address=address, num_trials=num_trials))
@@ -146,16 +149,99 @@ def confirm(
         raise typer.Exit(1)
 
 
+#: Seconds between polls of a watched run's files (``report --watch`` without a value).
+WATCH_EVERY = 5.0
+
+
 @app.command()
 @user_errors
 def report(
     run_dir: str = typer.Argument(..., help="Run directory or URI (s3://..., gs://...); may still be running."),
     out: Path | None = typer.Option(None, "--out", help="HTML file to write (default: RUN_DIR/report.html)."),
+    export: Path | None = typer.Option(
+        None,
+        "--export",
+        help="Also write paper exports into DIR: answer table (CSV, LaTeX), figures (SVG, PDF), "
+        "methods paragraph (figures need pip install 'curriclip\\[export]' and a Chromium).",
+    ),
+    watch: float | None = typer.Option(
+        None,
+        "--watch",
+        min=0.05,
+        metavar="[SECONDS]",
+        help=f"Re-render whenever the run's files change, polling every SECONDS (default {WATCH_EVERY:g}), until "
+        "the run is finished or Ctrl-C.",
+    ),
+    serve: int | None = typer.Option(
+        None,
+        "--serve",
+        min=0,
+        max=65535,
+        metavar="PORT",
+        help="While watching, serve the run directory on http://127.0.0.1:PORT/report.html (the page reloads itself).",
+    ),
 ) -> None:
-    """Export the run's results to Parquet and render the interactive HTML report."""
+    """Export the run's results to Parquet and render the interactive HTML report; also paper exports (--export)
+    and a report that follows a running search (--watch, --serve)."""
+    from curriclip.names import RunFile
     from curriclip.pipeline import report as render_report
+    from curriclip.rundir.export import has_ray_state
+    from curriclip.rundir.storage import RunLocation
 
-    typer.echo(render_report(run_dir, out))
+    run = RunLocation(run_dir)
+    if not run.exists():
+        raise CurriclipError(f"{run.uri}: run directory not found")
+    ray_state = has_ray_state(run)
+    if not ray_state and not (not run.remote and run.exists(RunFile.TRIALS)):
+        raise CurriclipError(f"{run.uri}: neither Ray Tune state nor {RunFile.TRIALS} found (not a run directory)")
+    if export is not None:
+        writable_directory(export, "--export")
+        if run.remote:
+            raise CurriclipError("--export: needs a local run directory (copy the run, then export)")
+        from curriclip.reports.export.figures import check_exporter
+
+        check_exporter()  # before any rendering: a missing kaleido or browser is said at once
+    if serve is not None and watch is None:
+        watch = WATCH_EVERY
+    if watch is not None:
+        if run.remote or out is not None:
+            raise CurriclipError("--watch: follows a local run directory's own report.html (no --out, no URI)")
+        _watch_report(run.path, ray_state, watch, serve)
+    else:
+        typer.echo(render_report(run_dir, out))
+    if export is not None:
+        from curriclip.reports.export import export_run
+
+        for path in export_run(run.path, export):  # the tables just exported, the figures of the page just rendered
+            typer.echo(path)
+
+
+def _watch_report(run_dir: str, ray_state: bool, every: float, port: int | None) -> None:
+    """Re-render ``run_dir``'s report whenever its files change until the run is finished (Ctrl-C: exit 130)."""
+    import contextlib
+    from datetime import UTC, datetime
+
+    from curriclip.pipeline import publish
+    from curriclip.reports import build_report
+    from curriclip.reports.live import serve, watch
+
+    refresh = every if port is not None else None
+
+    def render() -> None:
+        if ray_state:
+            publish(run_dir, refresh=refresh)
+        else:
+            build_report(run_dir, refresh=refresh)
+
+    def said(status) -> None:
+        line = status.sentence() if status is not None else "no run.json, so no search to follow: rendered once"
+        typer.echo(f"{datetime.now(UTC):%H:%M:%S} report.html rendered: {line}", err=True)
+
+    with serve(run_dir, port) if port is not None else contextlib.nullcontext() as url:
+        if url:
+            typer.echo(f"curriclip: serving {url} (Ctrl-C stops)", err=True)
+        watch(run_dir, render, every=every, on_render=said)
+    typer.echo(f"{run_dir}/report.html")
 
 
 @app.command()
@@ -403,8 +489,23 @@ add_brats_commands(data_app, user_errors)  # data synth-brats, data brats
 app.command("fuse")(user_errors(fuse))
 
 
+def optional_values(argv: list[str], defaults: dict[str, str]) -> list[str]:
+    """``argv`` with each option of ``defaults`` given its default value where it stands without one
+    (``report RUN --watch`` -> ``report RUN --watch 5``): Typer has no option with an optional value."""
+    out = []
+    for i, arg in enumerate(argv):
+        out.append(arg)
+        if arg in defaults:
+            following = argv[i + 1] if i + 1 < len(argv) else None
+            try:
+                float(following)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                out.append(defaults[arg])
+    return out
+
+
 def main() -> None:
-    app(prog_name="curriclip")
+    app(args=optional_values(sys.argv[1:], {"--watch": f"{WATCH_EVERY:g}"}), prog_name="curriclip")
 
 
 if __name__ == "__main__":

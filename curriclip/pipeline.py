@@ -36,11 +36,13 @@ class SearchOutcome:
         return self.finished >= self.total
 
 
-def publish(run_dir: str | Path | RunLocation, out: str | Path | None = None) -> tuple[pd.DataFrame, Path]:
+def publish(
+    run_dir: str | Path | RunLocation, out: str | Path | None = None, refresh: float | None = None
+) -> tuple[pd.DataFrame, Path]:
     """Export the run's records, write the protocol's tables when confirm runs exist, render the report.
 
     Returns the exported trials and the report's path (``out``, or the run directory's ``report.html``,
-    uploaded when the run is remote).
+    uploaded when the run is remote). ``refresh``: seconds after which the page reloads itself.
     """
     from curriclip.protocol.tables import write_protocol_tables
     from curriclip.reports import build_report
@@ -53,7 +55,7 @@ def publish(run_dir: str | Path | RunLocation, out: str | Path | None = None) ->
         run.upload(write_protocol_tables(run, exported.staging, trials, exported.per_pair))
     if run.remote and run.exists(RunFile.EXPERIMENT):
         (exported.staging / RunFile.EXPERIMENT).write_text(run.read_text(RunFile.EXPERIMENT))
-    report = build_report(exported.staging, out)
+    report = build_report(exported.staging, out, refresh=refresh)
     if out is None:
         run.upload([RunFile.REPORT])
     return trials, report
@@ -109,11 +111,17 @@ def resume_search(
 
 
 def confirm(run_dir: str, seeds: int | None = None, address: str | None = None, trainable=None):
-    """Run (or extend, or resume) the confirm phase of a finished search, then publish; a ``ConfirmOutcome``."""
+    """Run (or extend, or resume) the confirm phase of a finished search, publish, and log the answer to the
+    experiment's trackers (once per answer); a ``ConfirmOutcome``."""
     from curriclip.protocol.confirm import run_confirm
+    from curriclip.rundir.reading import read_run
+    from curriclip.tracking import log_answer
 
     runs = run_confirm(run_dir, seeds=seeds, address=address, trainable=trainable)
     trials, _ = publish(run_dir)
+    run = RunLocation(run_dir)
+    experiment, _ = read_run(run_dir)
+    log_answer(experiment, run.uri, run.read_text(RunFile.ANSWER) if run.exists(RunFile.ANSWER) else None)
     return runs.outcome(trials)
 
 

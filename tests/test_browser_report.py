@@ -204,3 +204,31 @@ def test_readme_screenshot(report, tmp_path):
     if os.environ.get("CURRICLIP_UPDATE_SCREENSHOT") == "1":
         README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, README_SCREENSHOT)
+
+
+def test_an_exported_svg_figure_opens_in_chromium(tmp_path):
+    """A paper export's SVG (kaleido) is a standalone image: Chromium draws the forest plot's 8 traces from it."""
+    from playwright.sync_api import sync_playwright
+    from test_reports_confirmed import write_protocol_run
+
+    from curriclip.reports import load_results
+    from curriclip.reports.export.figures import report_figures, write_figures
+
+    pytest.importorskip("kaleido", reason="pip install 'curriclip[export]'")
+    results = load_results(write_protocol_run(tmp_path / "protocol_run"))
+    forest = [f for f in report_figures(results) if f[0].startswith("01_confirmed")]
+    svg = [p for p in write_figures(forest, tmp_path) if p.suffix == ".svg"][0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            page.goto(svg.as_uri())
+            drawn = page.evaluate(
+                """() => ({root: document.documentElement.tagName, width: document.documentElement.getBBox().width,
+                    traces: document.querySelectorAll('.scatterlayer .trace').length,
+                    title: document.querySelector('.gtitle').textContent})"""
+            )
+        finally:
+            browser.close()
+    assert drawn["root"] == "svg" and drawn["width"] > 100
+    assert drawn["traces"] == 8 and drawn["title"].startswith("Confirmed paired differences")

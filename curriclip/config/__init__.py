@@ -27,6 +27,7 @@ from curriclip.config.sections import (
     TrainingConfig,
 )
 from curriclip.config.space import SpaceConfig
+from curriclip.config.tracking import MlflowTracking, TrackingConfig, WandbTracking
 from curriclip.config.trial import TrialConfig, level_fields, trial_level
 from curriclip.names import ARMS, ITC, ITC_ONLY_ARMS
 
@@ -38,14 +39,17 @@ __all__ = [
     "DataConfig",
     "Device",
     "ExperimentConfig",
+    "MlflowTracking",
     "ModelOptions",
     "Precision",
     "ProtocolConfig",
     "ResourcesConfig",
     "SearchConfig",
     "SpaceConfig",
+    "TrackingConfig",
     "TrainingConfig",
     "TrialConfig",
+    "WandbTracking",
     "describe_validation_error",
     "level_fields",
     "load_experiment",

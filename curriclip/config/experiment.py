@@ -25,6 +25,7 @@ from curriclip.config.sections import (
     TrainingConfig,
 )
 from curriclip.config.space import SpaceConfig
+from curriclip.config.tracking import TrackingConfig
 from curriclip.config.trial import TrialConfig
 from curriclip.errors import ConfigError
 from curriclip.names import Arm
@@ -42,6 +43,7 @@ class ExperimentConfig(Strict):
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig, validate_default=True)
     compute: ComputeConfig = Field(default_factory=ComputeConfig, validate_default=True)
     storage: str = Field("runs", description="where run directories go: <storage>/<name>/")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     @field_validator("name")
     @classmethod

@@ -28,6 +28,7 @@ from curriclip.rundir.launch import concurrency, run_config, trainable_for, tria
 from curriclip.rundir.progress import ProgressPrinter
 from curriclip.rundir.reading import read_run
 from curriclip.rundir.storage import RunLocation, confirm_dirs, join
+from curriclip.tracking import require_trackers, tracker_callbacks
 
 
 @dataclass
@@ -108,7 +109,12 @@ def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmR
             reuse_actors=reuse_processes(),  # warm trial processes (curriclip.trainables.tune_trainable)
         ),
         run_config=run_config(
-            name, run.uri, [ProgressPrinter(len(missing), experiment.search.metric, experiment.training.epochs, "test")]
+            name,
+            run.uri,
+            [
+                ProgressPrinter(len(missing), experiment.search.metric, experiment.training.epochs, "test"),
+                *tracker_callbacks(experiment, run.uri),
+            ],
         ),
     )
     tuner.fit()
@@ -125,6 +131,7 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
         raw = experiment.model_dump(mode="json")
         raw["protocol"]["confirm_seeds"] = k
         experiment = parse_experiment(raw, source=f"{run.uri} with --seeds {k}")
+    require_trackers(experiment.tracking)
     init_ray(address)
     slots = concurrency(experiment)
     trainable = trainable or trainable_for(experiment)

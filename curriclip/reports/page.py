@@ -26,6 +26,7 @@ from curriclip.names import RunFile, TrialColumn
 from curriclip.rundir.atomic import atomic_text
 
 from .blocks import Plot
+from .live import RunStatus, run_status
 from .results import Results, clean_config, load_results
 from .sections import SECTIONS
 from .style import CLIP_SCORE_DEFINITION, plot_text
@@ -125,8 +126,11 @@ def page_sections(results: Results) -> list[dict]:
     return out
 
 
-def render_html(results: Results, generated: str | None = None) -> str:
-    """The whole page as a string (``build_report`` writes it)."""
+def render_html(
+    results: Results, generated: str | None = None, status: RunStatus | None = None, refresh: float | None = None
+) -> str:
+    """The whole page as a string (``build_report`` writes it); ``status`` says whether the run is still going,
+    ``refresh`` makes the page reload itself every so many seconds (while a watched run goes on)."""
     sections = page_sections(results)
     has_figures = any(isinstance(b, Plot) for s in sections for b in s["blocks"])
     has_trials = not results.all_trials.empty
@@ -145,13 +149,19 @@ def render_html(results: Results, generated: str | None = None) -> str:
             configs_json=trial_configs_json(results.all_trials) if has_trials else None,
             protocol_line=protocol_line(results),
             figure_html=figure_html,
+            status=status.sentence() if status is not None else None,
+            refresh=max(1, round(refresh)) if refresh and not (status is not None and status.finished) else None,
         )
     )
 
 
-def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Write the run's HTML report (default ``RUN_DIR/report.html``) and return its path."""
+def build_report(run_dir: str | Path, out: str | Path | None = None, refresh: float | None = None) -> Path:
+    """Write the run's HTML report (default ``RUN_DIR/report.html``) and return its path.
+
+    ``refresh``: seconds after which the page reloads itself (a served, watched report).
+    """
     run_dir = Path(run_dir)
     out_path = Path(out) if out is not None else run_dir / RunFile.REPORT
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_text(out_path, render_html(load_results(run_dir)))
+    page = render_html(load_results(run_dir), status=run_status(run_dir), refresh=refresh)
+    return atomic_text(out_path, page)

@@ -27,6 +27,7 @@ from curriclip.rundir.progress import ProgressPrinter
 from curriclip.rundir.reading import read_run
 from curriclip.rundir.storage import RunLocation, is_uri, join
 from curriclip.search.idle_processes import keep_idle_processes
+from curriclip.tracking import require_trackers, tracker_callbacks
 
 
 def _check_local_gpus(experiment: ExperimentConfig, address: str | None) -> None:
@@ -60,7 +61,8 @@ def _check_metric_names(experiment: ExperimentConfig) -> None:
 def _run_config(experiment: ExperimentConfig, name: str, storage: str, total: int):
     progress = ProgressPrinter(total, experiment.search.metric, experiment.training.epochs)
     # PBT copies a stronger trial's latest checkpoint while that trial trains on: keep a few
-    return run_config(name, storage, [progress], keep_checkpoints=3 if experiment.search.scheduler == "pbt" else 1)
+    callbacks = [progress, *tracker_callbacks(experiment, join(storage, name))]
+    return run_config(name, storage, callbacks, keep_checkpoints=3 if experiment.search.scheduler == "pbt" else 1)
 
 
 def _with_overrides(
@@ -173,6 +175,7 @@ def run_search_phase(
     from curriclip.trainables.tune_trainable import reuse_processes
 
     experiment = _with_overrides(experiment, name, storage, num_trials)
+    require_trackers(experiment.tracking)
     _check_local_gpus(experiment, address)
     _check_metric_names(experiment)
     prior_orderings = _prior_orderings(experiment)  # a missing or broken task map is refused before Ray starts
@@ -240,6 +243,7 @@ def resume_search_phase(
     from curriclip.trainables.tune_trainable import reuse_processes
 
     experiment, meta = read_run(run_dir)
+    require_trackers(experiment.tracking)  # Ray restores the tracker callbacks with the Tuner
     run = RunLocation(run_dir)
     check_records(run)  # a damaged trial record is named, never passed on to Ray with only a warning
     if not tune.Tuner.can_restore(run.uri):
