@@ -69,7 +69,7 @@ def labelled(interval_cell: Cell, label: str) -> Cell:
 
 def collapsed_cell(rec) -> Cell:
     """'2 of 5' confirm runs flagged collapsed (embeddings of one modality nearly coincide), marked when any."""
-    if rec is None or is_missing(rec["runs"]):
+    if rec is None or is_missing(rec["runs"]) or not int(rec["runs"]):
         return cell("")
     shown = f"{int(rec['collapsed'])} of {int(rec['runs'])}"
     title = "runs whose image or report embeddings nearly coincide (mean pairwise cosine at least 0.9)"
