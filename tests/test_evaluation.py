@@ -46,6 +46,14 @@ EPOCH_METRICS = {
     "uniformity_text",
     "zeroshot_auroc",
     "zeroshot_findings",
+    "retrieval_auc",
+    "i2t_auc",
+    "t2i_auc",
+    "retrieval_auc_ci_low",
+    "retrieval_auc_ci_high",
+    "spread_cosine_image",
+    "spread_cosine_text",
+    "collapsed",
 }
 
 
@@ -107,7 +115,7 @@ def test_every_epoch_reports_the_metrics_and_the_untrained_model(tiny_dataset):
     assert {f"init_{k}" for k in EPOCH_METRICS} <= set(last)
     assert first["init_clip_score"] == last["init_clip_score"] and first["init_i2t_r1"] == last["init_i2t_r1"]
     assert isinstance(last["test_split_hash"], str) and first["test_split_hash"] == last["test_split_hash"]
-    for key in ("clip_score", "clip_score_gap", "i2t_r1", "t2i_r1"):
+    for key in ("clip_score", "retrieval_auc", "clip_score_gap", "i2t_r1", "t2i_r1"):
         assert last[f"{key}_ci_low"] <= last[key] <= last[f"{key}_ci_high"]
     assert last["clip_score_mismatched"] == pytest.approx(last["clip_score"] - last["clip_score_gap"])
     assert last["recall_sum"] == pytest.approx(sum(last[f"{d}_r{k}"] for d in ("i2t", "t2i") for k in (1, 5, 10)))

@@ -315,5 +315,7 @@ def test_metrics_are_registered():
         "uniformity",
         "zeroshot_auroc",
         "dice",
+        "retrieval_auc",
+        "embedding_spread",
     ):
         assert name in M.METRICS

@@ -16,7 +16,7 @@ import pytest
 import torch
 from conftest import TINY_N, TINY_PX, tiny_trial
 
-from curriclip.config import TrialConfig
+from curriclip.config import TrialConfig, parse_experiment
 from curriclip.curriculum import pacing
 from curriclip.data.sources import resolve, synthetic_dir_name
 from curriclip.data.store import read_split
@@ -24,7 +24,7 @@ from curriclip.data.synthetic import generate_table
 from curriclip.data.synthetic.variants import POOL_FACTOR, noise_plan
 from curriclip.errors import ConfigError
 from curriclip.names import SparsityMode
-from curriclip.presets import preset_experiment
+from curriclip.presets import CALIBRATED, preset_experiment
 from curriclip.tasks.base import Batch, StepContext, get, report_rows
 from curriclip.trainables.data import load_trial_data
 
@@ -243,11 +243,15 @@ def test_planted_presets_validate_and_plant_what_they_say():
     assert "label_text" in mtl.space.tasks  # the task that lets the text tower learn from the labelled images
     null = preset_experiment("null")
     assert null.data.variant is None and null.space.sparsity_mode == SparsityMode.PAIRS
+    # sized like the benchmark they were calibrated on (its whole protocol in <= 20 min on 2 cores)
+    calibrated = parse_experiment({**CALIBRATED, "name": "calibrated"})
+    for planted in (noise, mtl, null):
+        assert planted.training == calibrated.training and planted.data.n == calibrated.data.n
+        assert planted.model == calibrated.model and planted.protocol.robust_metric == "clip_score_gap"
+        assert planted.search.num_trials == calibrated.search.num_trials
+    assert null.protocol == calibrated.protocol  # the null is the calibrated benchmark itself
+    assert noise.search.metric == "clip_score_gap" and mtl.search.metric == "clip_score"
     default = preset_experiment("default")
-    for planted in (noise, mtl, null):  # sized like default (its whole protocol in <= 20 min on 2 cores)
-        assert planted.training == default.training and planted.data.n == default.data.n
-        assert planted.search.num_trials == default.search.num_trials
-    assert null.protocol == default.protocol  # the null is the default preset itself
     for planted in (noise, mtl):  # only the question's arms are confirmed, which affords more seeds in the same time
         assert planted.protocol.confirm_seeds > default.protocol.confirm_seeds
         assert "single_task" in planted.protocol.arms

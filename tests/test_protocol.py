@@ -115,7 +115,7 @@ def _trials_table() -> pd.DataFrame:
             "status": status,
             "arm": arm,
             "sparsity": level,
-            "final/clip_score": score,
+            "final/retrieval_auc": score,
             "config_json": json.dumps(cfg),
         }
 
@@ -173,9 +173,11 @@ def _confirm(effects: dict[str, tuple[float, float]], robust: dict[str, float], 
                     "search_score": 1.5,
                     "clip_score": base[i] + shift + noise[i],
                     "clip_score_gap": 0.2 + robust.get(arm, 0.0) + 0.001 * noise[i] + 0.0001 * i,
+                    "retrieval_auc": 0.8 + robust.get(arm, 0.0) + 0.001 * noise[i] + 0.0001 * i,
                     "mean_r1": 0.1,
                     "init_clip_score": 0.01,
                     "init_clip_score_gap": 0.0,
+                    "init_retrieval_auc": 0.5,
                     "init_mean_r1": 0.0,
                 }
             )
@@ -185,7 +187,8 @@ def _confirm(effects: dict[str, tuple[float, float]], robust: dict[str, float], 
 def test_the_answer_gives_each_of_the_four_verdicts_and_flags_geometry():
     from curriclip.protocol.answer import build_answer
 
-    experiment = ExperimentConfig.model_validate({"space": {"sparsity": [0.1]}})
+    # selected on CLIP score, so the winner's curse below is on CLIP score; the robust metric is retrieval AUC
+    experiment = ExperimentConfig.model_validate({"space": {"sparsity": [0.1]}, "search": {"metric": "clip_score"}})
     confirm = _confirm(
         {
             "single_task": (0.0, 0.0),
@@ -194,7 +197,7 @@ def test_the_answer_gives_each_of_the_four_verdicts_and_flags_geometry():
             "curriculum_random": (0.10, 0.40),  # noisy: inconclusive
             "shuffled_control": (-0.5, 0.02),  # worse
         },
-        robust={"curriculum": 0.0},  # ... while the gap does not move: geometry, not alignment
+        robust={"curriculum": 0.0},  # ... while the retrieval AUC does not move: geometry, not alignment
     )
     answer = build_answer(experiment, confirm, pd.DataFrame())
     verdicts = {(c["arm"], c["reference"]): c["verdict"] for c in answer["comparisons"] if c["metric"] == "clip_score"}

@@ -242,7 +242,7 @@ def test_pareto_front(tmp_path):
     assert study.objectives({"search": {"objectives": {"clip_score": "max", "modality_gap": "min"}}}) == [
         ("clip_score", "maximize"), ("modality_gap", "minimize")]  # fmt: skip
     assert study.objectives({"search": {"metric": "i2t_r1"}}) == [("i2t_r1", "maximize")]
-    assert study.objectives({}) == [("clip_score", "maximize")]  # SearchConfig's default metric
+    assert study.objectives({}) == [("retrieval_auc", "maximize")]  # SearchConfig's default metric
     trials, epochs = make_rich_frames()
     trials["final/clip_score"] = trials["final_clip_score"]
     run = write_run(tmp_path / "mo", trials, epochs, yaml=MULTI_YAML)
@@ -258,7 +258,7 @@ def test_pareto_front(tmp_path):
 
 def test_single_objective_note(rich_run):
     page = page_of(rich_run[0])
-    assert "Single-objective search (metric: clip_score): no Pareto front" in page
+    assert "Single-objective search (metric: retrieval_auc): no Pareto front" in page  # the default metric
     # the field the note tells users to set is one the config accepts
     from curriclip.config import SearchConfig
 

@@ -16,7 +16,7 @@ from curriclip.config.common import Strict
 from curriclip.names import ARMS, REFERENCE_ARM, Arm
 
 #: Robust metrics a verdict can also be given on (keys the metrics report; ``mean_r1`` is derived).
-ROBUST_METRICS = ("clip_score_gap", "mean_r1")
+ROBUST_METRICS = ("retrieval_auc", "clip_score_gap", "mean_r1")
 
 
 class ProtocolConfig(Strict):
@@ -38,13 +38,14 @@ class ProtocolConfig(Strict):
     )
     alpha: float = Field(0.05, gt=0.0, lt=0.5, description="family-wise error rate (Holm across levels x arms)")
     equivalence_margin: dict[str, float] = Field(
-        default_factory=lambda: {"clip_score": 0.05, "clip_score_gap": 0.05, "mean_r1": 0.02},
+        default_factory=lambda: {"clip_score": 0.05, "retrieval_auc": 0.02, "clip_score_gap": 0.05, "mean_r1": 0.02},
         description="TOST margin per metric, declared before the run: |difference| below it counts as equivalent",
     )
-    robust_metric: Literal["clip_score_gap", "mean_r1"] = Field(
-        "clip_score_gap",
-        description="the geometry-robust metric the verdict is also given on (matched minus mismatched CLIP "
-        "score, or the mean of image->text and text->image R@1)",
+    robust_metric: Literal["retrieval_auc", "clip_score_gap", "mean_r1"] = Field(
+        "retrieval_auc",
+        description="the alignment metric the verdict is also given on, one a collapsed model cannot win: the "
+        "mean per-query AUC of the matched pair against the mismatched ones (the default), matched minus "
+        "mismatched CLIP score, or the mean of image->text and text->image R@1",
     )
     synchronous: bool = Field(
         True,

@@ -37,7 +37,12 @@ class SearchConfig(Strict):
     max_concurrent: int | None = Field(None, ge=1, description="default: as many as the cluster's resources allow")
     sampler_seed: int = 0
     n_startup_trials: int = Field(8, ge=0, description="TPE: random trials before modelling")
-    metric: str = "clip_score"
+    metric: str = Field(
+        "retrieval_auc",
+        description="the validate metric trials are ranked, pruned and selected on: retrieval_auc (matched pair "
+        "against mismatched ones; a model cannot win it by collapsing every embedding together, as it can win "
+        "clip_score)",
+    )
     objectives: dict[str, Literal["max", "min"]] | None = Field(
         None,
         description="multi-objective mode (NSGA-II), e.g. {clip_score: max, time_s: min}; the scheduler still "

@@ -10,12 +10,14 @@ from curriclip.registry import Registry
 
 METRICS = Registry("metric", "metrics")
 METRICS.lazy("clip_score", "curriclip.metrics.alignment:CLIP_SCORE")
+METRICS.lazy("retrieval_auc", "curriclip.metrics.ranking:RETRIEVAL_AUC")
 METRICS.lazy("mean_cosine", "curriclip.metrics.alignment:MEAN_COSINE")
 METRICS.lazy("clip_score_gap", "curriclip.metrics.alignment:CLIP_SCORE_GAP")
 METRICS.lazy("retrieval_recall", "curriclip.metrics.retrieval:RETRIEVAL_RECALL")
 METRICS.lazy("modality_gap", "curriclip.metrics.alignment:MODALITY_GAP")
 METRICS.lazy("alignment", "curriclip.metrics.alignment:ALIGNMENT")
 METRICS.lazy("uniformity", "curriclip.metrics.alignment:UNIFORMITY")
+METRICS.lazy("embedding_spread", "curriclip.metrics.spread:EMBEDDING_SPREAD")
 METRICS.lazy("zeroshot_auroc", "curriclip.metrics.zeroshot:ZEROSHOT_AUROC")
 METRICS.lazy("dice", "curriclip.metrics.segmentation:DICE")
 

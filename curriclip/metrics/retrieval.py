@@ -26,7 +26,8 @@ DEFAULT_KS = (1, 5, 10)
 INTERVAL_RECALLS = ("i2t_r1", "t2i_r1")
 
 
-def _positives(n: int, positives: torch.Tensor | None) -> torch.Tensor:
+def positive_mask(n: int, positives: torch.Tensor | None) -> torch.Tensor:
+    """(N, N) bool: the matched pairs (the diagonal) and any further pairs ``positives`` marks."""
     eye = torch.eye(n, dtype=torch.bool)
     if positives is None:
         return eye
@@ -56,7 +57,7 @@ def retrieval_hits(
     image = F.normalize(image_features.double(), dim=-1)
     text = F.normalize(text_features.double(), dim=-1)
     n = image.shape[0]
-    pos = _positives(n, positives)
+    pos = positive_mask(n, positives)
     ranks = {"i2t": torch.empty(n, dtype=torch.int64), "t2i": torch.empty(n, dtype=torch.int64)}
     for rows in row_blocks(n, n, block_elements):  # a block of queries against every candidate, both ways
         ranks["i2t"][rows] = query_ranks(image[rows] @ text.T, pos[rows])

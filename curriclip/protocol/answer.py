@@ -20,10 +20,21 @@ from scipy import stats as scipy_stats
 
 from curriclip.names import REFERENCE_ARM, Arm
 from curriclip.stats import ComparisonResult, Verdict, compare_family, two_level_bootstrap, verdict_sentence
+from curriclip.stats.conclusion import conclusion_sentence
 
 #: The per-pair column of each metric in ``per_pair.parquet``.
-PAIR_COLUMN = {"clip_score": "clip_score", "clip_score_gap": "clip_score_gap", "mean_r1": "r1"}
-METRIC_WORDS = {"clip_score": "CLIP score", "clip_score_gap": "matched-mismatched gap", "mean_r1": "mean R@1"}
+PAIR_COLUMN = {
+    "clip_score": "clip_score",
+    "clip_score_gap": "clip_score_gap",
+    "mean_r1": "r1",
+    "retrieval_auc": "retrieval_auc",
+}
+METRIC_WORDS = {
+    "clip_score": "CLIP score",
+    "clip_score_gap": "matched-mismatched gap",
+    "mean_r1": "mean R@1",
+    "retrieval_auc": "retrieval AUC",
+}
 SCHEMA = 1
 
 
@@ -140,19 +151,35 @@ def _family(confirm, pairs, levels, questions, metric: str, protocol) -> list[di
     return rows
 
 
-def _disagreements(comparisons: list[dict], summary: list[dict], robust: str) -> list[dict]:
-    """Where CLIP score and the robust metric disagree, and where the shuffled control scores like a model."""
+def _disagreements(
+    comparisons: list[dict], summary: list[dict], robust: str, collapse: list[dict], margin: float
+) -> list[dict]:
+    """Where CLIP score rose but alignment (the robust metric) did not, and where the shuffled control or a
+    collapsed model scores like an aligned one: said in words beside the verdicts.
+
+    CLIP score against alignment is read twice: on the verdicts (CLIP score called better, the robust metric not;
+    or the reverse), and, where the verdicts agree, on the observed differences (CLIP score up by more than its
+    equivalence ``margin``, the robust metric not up), since a rise in CLIP score without one in alignment is
+    geometry whether or not the seeds can call it.
+    """
     out = []
-    verdicts = {(c["level"], c["arm"], c["reference"], c["metric"]): c["verdict"] for c in comparisons}
+    by_key = {(c["level"], c["arm"], c["reference"], c["metric"]): c for c in comparisons}
     words = METRIC_WORDS[robust]
-    for (level, arm, reference, metric), verdict in verdicts.items():
-        if metric != "clip_score":
+    for (level, arm, reference, metric), headline in by_key.items():
+        other = by_key.get((level, arm, reference, robust))
+        if metric != "clip_score" or other is None or robust == metric:
             continue
-        other = verdicts.get((level, arm, reference, robust))
-        if verdict == Verdict.BETTER and other != Verdict.BETTER:
-            sentence = f"CLIP score rose but the {words} did not ({other}): geometry, not alignment"
-        elif verdict != Verdict.BETTER and other == Verdict.BETTER:
+        verdict, robust_verdict = headline["verdict"], other["verdict"]
+        rose, aligned = headline["diff_mean"], other["diff_mean"]
+        if verdict == Verdict.BETTER and robust_verdict != Verdict.BETTER:
+            sentence = f"CLIP score rose but the {words} did not ({robust_verdict}): geometry, not alignment"
+        elif verdict != Verdict.BETTER and robust_verdict == Verdict.BETTER:
             sentence = f"the {words} rose but CLIP score did not ({verdict})"
+        elif rose > margin and not aligned > 0 and robust_verdict != Verdict.BETTER:
+            sentence = (
+                f"CLIP score rose ({rose:+.3f}, {verdict}) while the {words} did not ({aligned:+.3f}, "
+                f"{robust_verdict}): geometry, not alignment"
+            )
         else:
             continue
         out.append(
@@ -172,7 +199,32 @@ def _disagreements(comparisons: list[dict], summary: list[dict], robust: str) ->
                     f"single_task's {single:.3f}: CLIP score alone does not show alignment here",
                 }
             )
+    for row in collapse:
+        if row["collapsed"]:
+            out.append(
+                {
+                    "level": row["level"],
+                    "arm": row["arm"],
+                    "reference": str(REFERENCE_ARM),
+                    "sentence": f"{row['arm']}: {row['collapsed']} of {row['runs']} confirm runs collapsed (the "
+                    "images' or the reports' embeddings nearly coincide): their CLIP score is geometry, not alignment",
+                }
+            )
     return out
+
+
+def _collapse(confirm: pd.DataFrame, levels, arms) -> list[dict]:
+    """Per level and arm: how many completed confirm runs the embedding-spread flag marks collapsed."""
+    done = confirm[confirm["status"] == "completed"]
+    rows = []
+    for level in levels:
+        at = done[(done["level"] - level).abs() < 1e-9]
+        for arm in arms:
+            flags = at.loc[at["arm"] == arm, "collapsed"] if "collapsed" in at else pd.Series(dtype=float)
+            rows.append(
+                {"level": level, "arm": str(arm), "runs": int(flags.notna().sum()), "collapsed": int((flags > 0).sum())}
+            )
+    return rows
 
 
 def _winners(confirm: pd.DataFrame, metric: str) -> list[dict]:
@@ -228,7 +280,8 @@ def build_answer(experiment, confirm: pd.DataFrame, pairs: pd.DataFrame) -> dict
         if Arm.SHUFFLED_CONTROL in arms:
             comparisons += _family(confirm, pairs, levels, [(Arm.SHUFFLED_CONTROL, REFERENCE_ARM)], metric, protocol)
     summary = _arm_summary(confirm, levels, arms, metrics, protocol.alpha)
-    return {
+    collapse = _collapse(confirm, levels, arms)
+    answer = {
         "schema": SCHEMA,
         "headline_metric": metrics[0],
         "robust_metric": metrics[1],
@@ -242,6 +295,11 @@ def build_answer(experiment, confirm: pd.DataFrame, pairs: pd.DataFrame) -> dict
         "arm_summary": summary,
         "comparisons": comparisons,
         "winners": _winners(confirm, experiment.search.metric),
-        "disagreements": _disagreements(comparisons, summary, metrics[1]),
+        "collapse": collapse,
+        "disagreements": _disagreements(
+            comparisons, summary, metrics[1], collapse, protocol.equivalence_margin["clip_score"]
+        ),
         "summary": _summary(comparisons, metrics[1]),
     }
+    answer["conclusion"] = conclusion_sentence(answer)
+    return answer

@@ -19,8 +19,9 @@ from curriclip.rundir.atomic import atomic_json, atomic_parquet
 from curriclip.rundir.reading import read_run
 from curriclip.rundir.storage import RunLocation
 
-#: The test metrics a confirm row keeps (``mean_r1`` is the mean of image->text and text->image R@1).
-CONFIRM_METRICS = ("clip_score", "clip_score_gap", "mean_r1")
+#: The test metrics a confirm row keeps (``mean_r1`` is the mean of image->text and text->image R@1); ``collapsed``
+#: is the embedding-spread flag (``curriclip.metrics.spread``).
+CONFIRM_METRICS = ("clip_score", "retrieval_auc", "clip_score_gap", "mean_r1", "collapsed")
 PROTOCOL_FILES = [RunFile.CONFIRM, RunFile.PER_PAIR, RunFile.ANSWER]
 
 
@@ -56,8 +57,8 @@ def confirm_table(trials: pd.DataFrame, experiment, winners: dict) -> pd.DataFra
         }
     )
     for prefix in ("", "init_"):
-        table[f"{prefix}clip_score"] = _final(rows, f"{prefix}clip_score").to_numpy()
-        table[f"{prefix}clip_score_gap"] = _final(rows, f"{prefix}clip_score_gap").to_numpy()
+        for metric in ("clip_score", "retrieval_auc", "clip_score_gap", "collapsed"):
+            table[f"{prefix}{metric}"] = _final(rows, f"{prefix}{metric}").to_numpy()
         r1 = (_final(rows, f"{prefix}i2t_r1") + _final(rows, f"{prefix}t2i_r1")) / 2
         table[f"{prefix}mean_r1"] = r1.to_numpy()
     return table.sort_values(["level", "arm", "seed"]).reset_index(drop=True)

@@ -36,6 +36,7 @@ UNTRAINED_ARM = "untrained"
 UNTRAINED_ROLE = "control: no training"
 METRIC_LABELS = {
     "clip_score": "CLIP score",
+    "retrieval_auc": "retrieval AUC (matched vs mismatched, per query)",
     "clip_score_gap": "CLIP-score gap (matched − mismatched)",
     "mean_r1": "mean R@1",
 }
@@ -54,6 +55,7 @@ COMPARISON_COLUMNS = [
 ]  # fmt: skip
 WINNER_COLUMNS = ["level", "arm", "trial_id", "search_score", "confirm_mean", "gap"]
 DISAGREEMENT_COLUMNS = ["level", "arm", "reference", "sentence"]
+COLLAPSE_COLUMNS = ["level", "arm", "runs", "collapsed"]
 # Paired JSON lists split into two columns: name in answer.json -> (low column, high column).
 INTERVALS = {"ci": ("ci_low", "ci_high"), "corrected_ci": ("corrected_low", "corrected_high"),
              "two_level_ci": ("two_level_low", "two_level_high")}  # fmt: skip
@@ -131,6 +133,8 @@ class ConfirmedAnswer:
     winners: pd.DataFrame  # WINNER_COLUMNS
     disagreements: pd.DataFrame  # DISAGREEMENT_COLUMNS
     summary: str
+    conclusion: str = ""  # what the run can conclude, one sentence (answers written before it have none)
+    collapse: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLLAPSE_COLUMNS))
     untrained: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ARM_SUMMARY_COLUMNS))
 
     @property
@@ -199,6 +203,8 @@ def confirmed_answer(answer: dict | None, confirm: pd.DataFrame | None = None) -
             _with_reference(_frame(answer.get("disagreements"), DISAGREEMENT_COLUMNS), reference), metrics
         ),
         summary=str(answer.get("summary") or ""),
+        conclusion=str(answer.get("conclusion") or ""),
+        collapse=_frame(answer.get("collapse"), COLLAPSE_COLUMNS),
     )
     _take_untrained(result, confirm)
     if not result.levels:

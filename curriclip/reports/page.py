@@ -114,6 +114,13 @@ def protocol_line(results: Results) -> str | None:
     return LEGACY_LINE if results.legacy else PENDING_LINE
 
 
+def conclusion_line(results: Results) -> str | None:
+    """What the run can conclude, one sentence from answer.json (the page's first line); None before confirm."""
+    answer = results.answer if isinstance(results.answer, dict) else None
+    conclusion = answer.get("conclusion") if answer else None
+    return str(conclusion) if conclusion else None
+
+
 def page_sections(results: Results) -> list[dict]:
     """Every registered section, in order, with its blocks (none when there are no results)."""
     out = []
@@ -148,6 +155,7 @@ def render_html(
             plotly_js=Markup(plotly.offline.get_plotlyjs()) if has_figures else None,
             configs_json=trial_configs_json(results.all_trials) if has_trials else None,
             protocol_line=protocol_line(results),
+            conclusion_line=conclusion_line(results),
             figure_html=figure_html,
             status=status.sentence() if status is not None else None,
             refresh=max(1, round(refresh)) if refresh and not (status is not None and status.finished) else None,

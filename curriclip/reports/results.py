@@ -72,9 +72,12 @@ CONFIRM_COLUMNS = {
     "status": "str",
     "search_score": "float",
     "clip_score": "float",
+    "retrieval_auc": "float",
     "clip_score_gap": "float",
     "mean_r1": "float",
+    "collapsed": "float",
     "init_clip_score": "float",
+    "init_retrieval_auc": "float",
     "init_clip_score_gap": "float",
     "init_mean_r1": "float",
 }

@@ -27,6 +27,7 @@ from curriclip.data.loader import SplitArrays
 from curriclip.errors import DataError
 from curriclip.metrics import METRICS
 from curriclip.metrics.alignment import clip_score_gap_pairs, clip_score_pairs
+from curriclip.metrics.ranking import retrieval_auc_pairs
 from curriclip.metrics.retrieval import retrieval_hits
 from curriclip.metrics.spec import EvalInputs
 from curriclip.metrics.uncertainty import BOOTSTRAP_RESAMPLES
@@ -166,7 +167,8 @@ class Evaluator:
 
     @torch.no_grad()
     def per_pair(self, model) -> dict[str, list]:
-        """Each held-out pair's CLIP score, CLIP-score gap and R@1 (the unit a two-level bootstrap resamples)."""
+        """Each held-out pair's CLIP score, CLIP-score gap, R@1 and retrieval AUC (the unit a two-level bootstrap
+        resamples)."""
         images, texts = encode(model, self.held_out.images, self.held_out_tokens, self.batch_size, self.device)
         hits = retrieval_hits(images, texts, ks=(1,), positives=self.positives)
         return {
@@ -175,6 +177,7 @@ class Evaluator:
             "clip_score": clip_score_pairs(images, texts).tolist(),
             "clip_score_gap": clip_score_gap_pairs(images, texts, positives=self.positives).tolist(),
             "r1": ((hits["i2t_r1"].double() + hits["t2i_r1"].double()) / 2).tolist(),
+            "retrieval_auc": retrieval_auc_pairs(images, texts, self.positives)["retrieval_auc"].tolist(),
         }
 
 

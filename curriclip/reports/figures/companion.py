@@ -24,7 +24,7 @@ TITLE = "CLIP score and companion metrics per sparsity level (mean ± 95% CI ove
 # Result keys that are bookkeeping, not alignment metrics.
 NOT_COMPANION = {
     "clip_score", "loss", "data_fraction", "train_pairs", "test_pairs", "logit_scale", "epoch_time_s",
-    "time_s", "epoch", "step", "steps", "lr", "seed", "sparsity",
+    "time_s", "epoch", "step", "steps", "lr", "seed", "sparsity", "collapsed",
 }  # fmt: skip
 
 

@@ -67,6 +67,15 @@ def labelled(interval_cell: Cell, label: str) -> Cell:
     return interval_cell
 
 
+def collapsed_cell(rec) -> Cell:
+    """'2 of 5' confirm runs flagged collapsed (embeddings of one modality nearly coincide), marked when any."""
+    if rec is None or is_missing(rec["runs"]) or not int(rec["runs"]):
+        return cell("")
+    shown = f"{int(rec['collapsed'])} of {int(rec['runs'])}"
+    title = "runs whose image or report embeddings nearly coincide (mean pairwise cosine at least 0.9)"
+    return Cell(shown, repr(int(rec["collapsed"])), "flag" if rec["collapsed"] else "", title)
+
+
 def arms_table(answer: ConfirmedAnswer, level: float) -> Table:
     """Every arm's mean ± CI on both metrics, the controls (shuffled pairs, untrained model) on the same table."""
     rows_of = pd.concat([answer.arm_summary, answer.untrained], ignore_index=True)
@@ -74,6 +83,9 @@ def arms_table(answer: ConfirmedAnswer, level: float) -> Table:
     arms = [*dict.fromkeys(at["arm"])]
     columns = [Column("arm"), Column("role"), Column("seeds", True)]
     columns += [Column(f"{metric_label(m)} mean [95% CI]", True) for m in answer.metrics]
+    collapse = answer.collapse[answer.collapse["level"] == level].set_index("arm")
+    if not collapse.empty:
+        columns.append(Column("collapsed runs"))
     rows = []
     for arm in arms:
         of_arm = at[at["arm"] == arm].set_index("metric")
@@ -85,6 +97,8 @@ def arms_table(answer: ConfirmedAnswer, level: float) -> Table:
             row.append(
                 Cell("—", "", "num") if rec is None else mean_interval(rec["mean"], rec["ci_low"], rec["ci_high"])
             )
+        if not collapse.empty:
+            row.append(collapsed_cell(collapse.loc[arm] if arm in collapse.index else None))
         rows.append(row)
     title = "Arms on the test split (controls: the shuffled pairs and the untrained model)"
     return Table(columns, rows, css="confirmed arms", title=title)

@@ -29,9 +29,10 @@ METHOD_NOTE = (
     "the expected-best curves). Means use each trial's final-epoch CLIP score; intervals are 95% Student-t over the "
     "trials at that level (no interval when n = 1). The trials of a tuned arm are different configurations, so "
     "this spread is the spread of the configurations the search tried, not seed-to-seed variation of one model; "
-    "the difference uses a Welch interval over those trials. The best trial is what the search picked, and is "
-    "optimistic because it is selected on the score shown. The untrained model (grey dash) is the CLIP score "
-    "before any training."
+    "the difference uses a Welch interval over those trials. The best trial is the highest CLIP score shown, so "
+    "it is optimistic; the search picks its winners on its own metric (search.metric: retrieval AUC by default, "
+    "which a collapsed model cannot win), not necessarily this trial. The untrained model (grey dash) is the CLIP "
+    "score before any training."
 )
 EXPECTED_MAX_NOTE = (
     "Show your work (Dodge et al. 2019): each tuned arm's expected best validation {metric} after n configurations, "

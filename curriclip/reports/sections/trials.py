@@ -14,6 +14,8 @@ from ..results import PHASE, SPLIT_EVALUATED, Results
 from ..style import fmt_sparsity, is_missing, plot_text
 from . import Section
 
+#: The embedding-spread flag (``curriclip.metrics.spread``): 1 when a modality's embeddings nearly coincide.
+COLLAPSED = FINAL_PREFIX + "collapsed"
 ERROR_SHOWN = 300  # characters of an error message shown in its cell (all of it on hover)
 
 
@@ -47,6 +49,8 @@ def trial_fields(trials: pd.DataFrame) -> list[TrialField]:
     fields = list(TRIAL_TABLE)
     if "weighting" in trials.columns:
         fields.insert(9, TrialField("weighting", "weighting"))
+    if COLLAPSED in trials.columns:
+        fields.insert(-1, TrialField(COLLAPSED, "collapsed"))
     for metric in companion_metrics(trials):
         fields.insert(-1, TrialField(FINAL_PREFIX + metric, metric, ".4f"))
     return fields
@@ -58,6 +62,9 @@ def _cell(field: TrialField, value: object) -> Cell:
         return Cell(full if len(full) <= ERROR_SHOWN else full[:ERROR_SHOWN] + "…", css="err", title=full)
     if field.column == TrialColumn.SPARSITY and not is_missing(value):
         return Cell(fmt_sparsity(value), repr(float(value)), "num")  # type: ignore[arg-type]
+    if field.column == COLLAPSED:
+        flagged = not is_missing(value) and float(value) > 0  # type: ignore[arg-type]
+        return Cell("yes" if flagged else "" if is_missing(value) else "no", css="flag" if flagged else "")
     if field.column == TrialColumn.STATUS:
         shown = cell(value)
         shown.css = f"s-{value}" if value in tuple(Status) else ""
