@@ -53,6 +53,7 @@ COMPARISON_COLUMNS = [
     "two_level_high", "verdict", "detectable_effect", "seeds_needed", "sentence",
 ]  # fmt: skip
 WINNER_COLUMNS = ["level", "arm", "trial_id", "search_score", "confirm_mean", "gap"]
+CONFIGURATION_COLUMNS = ["level", "arm", "tried", "completed", "pruned", "errored"]
 DISAGREEMENT_COLUMNS = ["level", "arm", "reference", "sentence"]
 # Paired JSON lists split into two columns: name in answer.json -> (low column, high column).
 INTERVALS = {"ci": ("ci_low", "ci_high"), "corrected_ci": ("corrected_low", "corrected_high"),
@@ -132,6 +133,9 @@ class ConfirmedAnswer:
     disagreements: pd.DataFrame  # DISAGREEMENT_COLUMNS
     summary: str
     untrained: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ARM_SUMMARY_COLUMNS))
+    configurations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONFIGURATION_COLUMNS))
+    looks: dict = field(default_factory=dict)  # answer.json's ``looks`` (planned looks, each look taken)
+    claim: str = ""  # what a verdict covers (answer.json's ``claim``)
 
     @property
     def metrics(self) -> list[str]:
@@ -199,6 +203,9 @@ def confirmed_answer(answer: dict | None, confirm: pd.DataFrame | None = None) -
             _with_reference(_frame(answer.get("disagreements"), DISAGREEMENT_COLUMNS), reference), metrics
         ),
         summary=str(answer.get("summary") or ""),
+        configurations=_sorted(_frame(answer.get("configurations"), CONFIGURATION_COLUMNS), metrics),
+        looks=answer.get("looks") if isinstance(answer.get("looks"), dict) else {},
+        claim=str(answer.get("claim") or ""),
     )
     _take_untrained(result, confirm)
     if not result.levels:
