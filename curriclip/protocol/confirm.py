@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -182,7 +183,7 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
     _check_look(experiment, k)
     experiment = _with_plan(experiment, k)
     if not run.remote and run.exists(RunFile.TRIALS):  # refused before Ray starts when the export is at hand
-        check_selected_on_validate(pd.read_parquet(run.path / RunFile.TRIALS))
+        check_selected_on_validate(pd.read_parquet(Path(run.path) / RunFile.TRIALS))
     init_ray(address)
     slots = concurrency(experiment)
     trainable = trainable or trainable_for(experiment)
