@@ -374,3 +374,35 @@ def test_protocol_seeds_are_checked_before_the_run(raw, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_experiment(raw)
     parse_experiment({"data": {"seed": 10_012}})  # beyond the one planned look: not a confirm seed
+
+
+def _stored_run(tmp_path, trials: pd.DataFrame | None = None):
+    import yaml
+
+    run = tmp_path / "run"
+    run.mkdir()
+    experiment = ExperimentConfig.model_validate({"protocol": {"looks": [5, 10]}})
+    (run / "experiment.yaml").write_text(yaml.safe_dump(experiment.model_dump(mode="json")))
+    (run / "run.json").write_text(json.dumps({"dataset_dir": str(tmp_path / "data"), "total_trials": 5}))
+    if trials is not None:
+        trials.to_parquet(run / "trials.parquet")
+    return run
+
+
+@pytest.mark.parametrize(
+    ("seeds", "split", "expected"),
+    [
+        ("7", "validate", "--seeds 7: not a planned look (protocol.looks: [5, 10])"),
+        ("5", "test", "5 search trial(s) of this run were evaluated on test (split_evaluated = test)"),
+    ],
+)
+def test_confirm_refusals_are_one_line_and_exit_2(tmp_path, seeds, split, expected):
+    from typer.testing import CliRunner
+
+    from curriclip.cli import app
+
+    run = _stored_run(tmp_path, _trials_table().assign(split_evaluated=split))
+    result = CliRunner().invoke(app, ["confirm", str(run), "--seeds", seeds], catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("curriclip: error: "), result.output
+    assert expected in result.output
