@@ -113,27 +113,22 @@ def test_confirm_phase_reads_test_once_on_paired_seeds(e2e_run):
     assert (confirm.groupby("seed")["init_clip_score"].nunique() == 1).all()
     table = pd.read_parquet(e2e_run / "confirm.parquet")
     assert len(table) == 20 and set(table["seed_index"]) == {0, 1}
-    by_arm = table.set_index(["arm", "level"])
+    assert (table.groupby(["arm", "level"])["source_trial_id"].nunique() == 1).all()  # every seed re-runs one winner
+    by_arm = table.groupby(["arm", "level"])["source_trial_id"].first()
     search = trials[trials["phase"] == "search"].set_index("trial_id")
     for level in (0.5, 1.0):  # curriculum_random re-runs the curriculum winner, the control the single-task one
-        assert (
-            by_arm.loc[("curriculum_random", level), "source_trial_id"]
-            == by_arm.loc[("curriculum", level), "source_trial_id"]
-        )
-        assert (
-            by_arm.loc[("shuffled_control", level), "source_trial_id"]
-            == by_arm.loc[("single_task", level), "source_trial_id"]
-        )
-        winner = by_arm.loc[("single_task", level), "source_trial_id"]
+        assert by_arm[("curriculum_random", level)] == by_arm[("curriculum", level)]
+        assert by_arm[("shuffled_control", level)] == by_arm[("single_task", level)]
+        winner = by_arm[("single_task", level)]
         rivals = search[
             (search["arm"] == "single_task") & (search["sparsity"] == level) & (search["status"] == "completed")
         ]
         assert search.loc[winner, "final/clip_score"] == rivals["final/clip_score"].max()  # selected on validate
     pairs = pd.read_parquet(e2e_run / "per_pair.parquet")
-    per_run = pairs.groupby(["arm", "level"])["sample_id"].apply(lambda s: tuple(sorted(s)))
+    per_run = pairs.groupby(["arm", "level", "seed"])["sample_id"].apply(lambda s: tuple(sorted(s)))
     assert per_run.nunique() == 1 and len(pairs) == 20 * len(per_run.iloc[0])  # every run scored the same pairs
-    mean = pairs.groupby(["arm", "level"])["clip_score"].mean()
-    assert mean.to_dict() == pytest.approx(table.set_index(["arm", "level"])["clip_score"].to_dict())
+    mean = pairs.groupby(["arm", "level", "seed"])["clip_score"].mean()
+    assert mean.to_dict() == pytest.approx(table.set_index(["arm", "level", "seed"])["clip_score"].to_dict())
     answer = json.loads((e2e_run / "answer.json").read_text())
     # per level and metric: 3 arms vs single_task, curriculum vs curriculum_random and vs multitask, the control
     assert answer["k"] == 2 and len(answer["comparisons"]) == (5 + 1) * 2 * 2
