@@ -406,3 +406,14 @@ def test_confirm_refusals_are_one_line_and_exit_2(tmp_path, seeds, split, expect
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") == 1 and result.output.startswith("curriclip: error: "), result.output
     assert expected in result.output
+
+
+def test_a_run_without_looks_keeps_the_seeds_of_its_first_confirm():
+    from curriclip.errors import CurriclipError
+    from curriclip.protocol.confirm import _with_plan
+
+    experiment = ExperimentConfig.model_validate({"protocol": {"confirm_seeds": 0}})
+    assert _with_plan(experiment, 6, {}).protocol.planned_looks == [6]  # the first K given is the plan
+    assert _with_plan(experiment, 6, {"confirm_seeds": 6}).protocol.planned_looks == [6]  # resuming it
+    with pytest.raises(CurriclipError, match="took 6 seeds; more seeds after reading its answer would be optional"):
+        _with_plan(experiment, 12, {"confirm_seeds": 6})

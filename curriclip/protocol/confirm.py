@@ -130,10 +130,20 @@ def _check_look(experiment, k: int) -> None:
         raise CurriclipError(f"--seeds {k}: a paired comparison needs at least 2 seeds (a verdict at least 3)")
 
 
-def _with_plan(experiment, k: int):
-    """The experiment of a run declared without confirm seeds (``confirm_seeds: 0``), given K as its one look."""
+def _with_plan(experiment, k: int, meta: dict):
+    """The experiment of a run declared without confirm seeds (``confirm_seeds: 0``), given K as its one look.
+
+    The first K such a run is confirmed with is recorded in ``run.json`` and stays its only look:
+    a second, larger K after reading the answer would be optional stopping.
+    """
     if experiment.protocol.planned_looks:
         return experiment
+    declared = int(meta.get("confirm_seeds") or 0)
+    if declared and k != declared:
+        raise CurriclipError(
+            f"--seeds {k}: this run declared no looks (protocol.confirm_seeds: 0) and its confirm phase took "
+            f"{declared} seeds; more seeds after reading its answer would be optional stopping"
+        )
     raw = experiment.model_dump(mode="json")
     raw["protocol"]["confirm_seeds"] = k
     raw["protocol"]["looks"] = None
@@ -179,9 +189,11 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
     """Run (or extend to the next planned look, or resume) the confirm phase of a finished search."""
     experiment, meta = read_run(run_dir)
     run = RunLocation(run_dir)
-    k = experiment.protocol.confirm_seeds if seeds is None else seeds
+    k = seeds if seeds is not None else experiment.protocol.confirm_seeds or int(meta.get("confirm_seeds") or 0)
+    if not k:
+        raise CurriclipError("this run declared no confirm seeds (protocol.confirm_seeds: 0): give --seeds K")
     _check_look(experiment, k)
-    experiment = _with_plan(experiment, k)
+    experiment = _with_plan(experiment, k, meta)
     if not run.remote and run.exists(RunFile.TRIALS):  # refused before Ray starts when the export is at hand
         check_selected_on_validate(pd.read_parquet(Path(run.path) / RunFile.TRIALS))
     init_ray(address)
@@ -198,6 +210,7 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
         print(f"curriclip: confirm: {note}", file=sys.stderr, flush=True)
     done = finished_keys(trials)
     missing = [r for r in plan if r.key not in done]
+    run.write_text(RunFile.RUN, json.dumps({**meta, "confirm_seeds": max(k, int(meta.get("confirm_seeds", 0)))}))
     if missing:
         name = f"confirm-{len(names) + 1}"
         print(
@@ -207,5 +220,4 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
             flush=True,
         )
         _run_missing(run, experiment, trainable, missing, slots, name)
-    run.write_text(RunFile.RUN, json.dumps({**meta, "confirm_seeds": max(k, int(meta.get("confirm_seeds", 0)))}))
     return ConfirmRuns(plan, len(missing), notes)
