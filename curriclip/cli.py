@@ -133,7 +133,7 @@ def resume(
 def confirm(
     run_dir: str = typer.Argument(..., help="Run directory (or URI) of a finished search."),
     seeds: int | None = typer.Option(
-        None, "--seeds", min=1, help="K: confirm seeds per arm and level in all (default: protocol.confirm_seeds)."
+        None, "--seeds", min=1, help="K: a planned look (protocol.looks), seeds per arm and level (default: the first)."
     ),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
 ) -> None:

@@ -46,14 +46,15 @@ CALIBRATED: dict = {
     "protocol": {"confirm_seeds": 5, "robust_metric": "clip_score_gap"},
 }
 
-#: Both phases, small, in under 3 minutes: one level, 2 configurations per tuned arm, 2 confirm seeds.
+#: Both phases, small, in under 3 minutes: one level, 2 configurations per tuned arm, 2 confirm seeds (too few for
+#: a verdict: the smoke checks the machinery); a second planned look at 4 seeds (``curriclip confirm --seeds 4``).
 SMOKE: dict = {
     "name": "smoke",
     "data": {"n": 600, "image_size": 64},
     "training": {"epochs": 3, "steps_per_epoch": 10, "batch_size": 32},
     "space": {"sparsity": [0.3], "pacing": ["linear", "root"]},
     "search": {"num_trials": 2, "seeds": [0], "grace_period": 1, "n_startup_trials": 1},
-    "protocol": {"confirm_seeds": 2},
+    "protocol": {"confirm_seeds": 2, "looks": [2, 4]},
 }
 
 #: Sized for a GPU cluster: five levels, 32 configurations per tuned arm and level, K = 20 confirm seeds,

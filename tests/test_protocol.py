@@ -4,6 +4,7 @@ a dataset without validate gets one carved per patient, and winners are chosen o
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -188,7 +189,9 @@ def test_the_answer_gives_each_of_the_four_verdicts_and_flags_geometry():
     from curriclip.protocol.answer import build_answer
 
     # selected on CLIP score, so the winner's curse below is on CLIP score; the robust metric is retrieval AUC
-    experiment = ExperimentConfig.model_validate({"space": {"sparsity": [0.1]}, "search": {"metric": "clip_score"}})
+    experiment = ExperimentConfig.model_validate(
+        {"space": {"sparsity": [0.1]}, "search": {"metric": "clip_score"}, "protocol": {"confirm_seeds": 8}}
+    )
     confirm = _confirm(
         {
             "single_task": (0.0, 0.0),
@@ -206,10 +209,11 @@ def test_the_answer_gives_each_of_the_four_verdicts_and_flags_geometry():
         ("curriculum", "single_task"): "better",
         ("curriculum_random", "single_task"): "inconclusive",
         ("curriculum", "curriculum_random"): "inconclusive",
+        ("curriculum", "multitask"): "better",  # staging and pacing, beyond the auxiliary tasks
         ("shuffled_control", "single_task"): "worse",
     }
     better = next(c for c in answer["comparisons"] if c["arm"] == "curriculum" and c["metric"] == "clip_score")
-    assert better["corrected_ci"][0] > 0 and better["corrected_confidence"] > 0.95  # Holm over 4 comparisons
+    assert better["corrected_ci"][0] > 0 and better["corrected_confidence"] > 0.95  # Holm over 5 comparisons
     assert better["diff_mean"] == pytest.approx(
         (
             confirm[confirm.arm == "curriculum"].clip_score.to_numpy()
@@ -218,13 +222,22 @@ def test_the_answer_gives_each_of_the_four_verdicts_and_flags_geometry():
     )
     noisy = next(c for c in answer["comparisons"] if c["arm"] == "curriculum_random" and c["metric"] == "clip_score")
     assert "inconclusive" in noisy["sentence"] and noisy["detectable_effect"] > abs(noisy["diff_mean"])
-    assert [d["arm"] for d in answer["disagreements"]] == ["curriculum"]
+    assert [(d["arm"], d["reference"]) for d in answer["disagreements"]] == [
+        ("curriculum", "single_task"),
+        ("curriculum", "multitask"),
+    ]
     assert "geometry, not alignment" in answer["disagreements"][0]["sentence"]
+    assert answer["looks"]["planned"] == [8] and answer["looks"]["done"][0]["seeds"] == 8
+    assert answer["looks"]["done"][0]["nominal_level"] == pytest.approx(0.05)  # one look: the fixed design
+    assert answer["looks"]["next_look"] is None
+    assert "conditional on this test set" in answer["claim"]
     winners = {w["arm"]: w for w in answer["winners"]}
     assert winners["curriculum"]["gap"] == pytest.approx(1.5 - confirm[confirm.arm == "curriculum"].clip_score.mean())
     assert "seed noise" not in json.dumps(answer)
     # a search that selects on the gap has its winner's curse on the gap, not on CLIP score
-    on_gap = ExperimentConfig.model_validate({"space": {"sparsity": [0.1]}, "search": {"metric": "clip_score_gap"}})
+    on_gap = ExperimentConfig.model_validate(
+        {"space": {"sparsity": [0.1]}, "search": {"metric": "clip_score_gap"}, "protocol": {"confirm_seeds": 8}}
+    )
     gap_winners = {w["arm"]: w for w in build_answer(on_gap, confirm, pd.DataFrame())["winners"]}
     gap_mean = confirm[confirm.arm == "curriculum"].clip_score_gap.mean()
     assert gap_winners["curriculum"]["metric"] == "clip_score_gap"
@@ -260,3 +273,152 @@ def test_no_curriculum_is_searched_when_no_arm_confirms_one():
     assert curriculum_trials(both) == 8
     assert curriculum_trials(baselines_only) == 0
     assert configs_per_level(baselines_only) == configs_per_level(both) == 4
+
+
+def _looked_confirm() -> pd.DataFrame:
+    """Six seeds: curriculum far above single_task from the first seed on, multitask alike it."""
+    return _confirm(
+        {
+            "single_task": (0.0, 0.0),
+            "multitask": (0.0, 0.05),
+            "curriculum": (2.0, 0.01),
+            "curriculum_random": (2.0, 0.01),
+            "shuffled_control": (-2.0, 0.01),
+        },
+        robust={"curriculum": 1.0, "curriculum_random": 1.0},
+        k=6,
+    )
+
+
+def test_each_planned_look_tests_only_what_is_undecided_and_is_recorded():
+    from curriclip.protocol.answer import build_answer
+
+    experiment = ExperimentConfig.model_validate({"space": {"sparsity": [0.1]}, "protocol": {"looks": [3, 6]}})
+    assert experiment.protocol.confirm_seeds == 3  # the first look
+    answer = build_answer(experiment, _looked_confirm(), pd.DataFrame())
+    looks = answer["looks"]
+    assert [look["seeds"] for look in looks["done"]] == [3, 6] and looks["next_look"] is None
+    assert looks["done"][0]["nominal_level"] < looks["done"][1]["nominal_level"] < 0.05
+    assert looks["alpha_spent"][-1] == pytest.approx(0.05)
+    verdicts = {(c["arm"], c["reference"], c["metric"]): c for c in answer["comparisons"]}
+    decided = verdicts[("curriculum", "single_task", "clip_score")]
+    assert decided["verdict"] == "better" and decided["look"] == 1 and decided["n"] == 3  # no more seeds for it
+    open_one = verdicts[("multitask", "single_task", "clip_score")]
+    assert open_one["look"] == 2 and open_one["n"] == 6  # undecided at 3 seeds: tested again at 6
+    second = {(r["arm"], r["reference"], r["metric"]) for r in looks["done"][1]["comparisons"]}
+    assert ("multitask", "single_task", "clip_score") in second
+    assert ("curriculum", "single_task", "clip_score") not in second
+    rows = looks["done"][0]["comparisons"]
+    assert all({"statistic", "p", "level_tested", "decision", "n"} <= set(r) for r in rows)
+
+
+def _two_arms(curriculum: list[float]) -> pd.DataFrame:
+    rows = []
+    for arm, values in (("single_task", [1.0] * len(curriculum)), ("curriculum", curriculum)):
+        for i, value in enumerate(values):
+            rows.append(
+                {
+                    "level": 0.1, "arm": arm, "seed": 10_000 + i, "seed_index": i, "status": "completed",
+                    "clip_score": value, "clip_score_gap": value, "mean_r1": 0.1,
+                }
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_a_later_look_adds_seeds_only_where_a_comparison_is_undecided():
+    from curriclip.protocol.looks import analyse_looks
+
+    arms = ["single_task", "curriculum"]
+    experiment = ExperimentConfig.model_validate(
+        {"space": {"sparsity": [0.1]}, "protocol": {"looks": [3, 6], "arms": arms}}
+    )
+    confirm = _two_arms([1.05, 1.01, 1.09, 1.06, 1.04, 1.07])
+    first = analyse_looks(experiment, confirm[confirm.seed_index < 3], [0.1], arms)
+    assert first.reached == 1 and first.next_look == 6
+    assert len(first.undecided()) == 2 and first.needs() == {("single_task", 0.1), ("curriculum", 0.1)}
+    both = analyse_looks(experiment, confirm, [0.1], arms)
+    assert both.reached == 2 and not both.undecided() and both.needs() == set() and both.next_look is None
+    assert both.final("main", "clip_score", (0.1, "curriculum", "single_task")).result.verdict == "better"
+
+
+def test_confirm_takes_only_planned_looks():
+    from curriclip.errors import CurriclipError
+    from curriclip.protocol.confirm import _check_look
+
+    experiment = ExperimentConfig.model_validate({"protocol": {"looks": [5, 10, 20]}})
+    _check_look(experiment, 10)
+    with pytest.raises(CurriclipError, match=r"--seeds 8: not a planned look \(protocol.looks: \[5, 10, 20\]\)"):
+        _check_look(experiment, 8)
+
+
+def test_confirm_refuses_winners_scored_on_test():
+    from curriclip.errors import CurriclipError
+    from curriclip.protocol.select import check_selected_on_validate
+
+    trials = _trials_table().assign(split_evaluated="validate")
+    check_selected_on_validate(trials)
+    old = trials.assign(split_evaluated=np.where(trials.trial_id == "a", "test", "validate"))
+    with pytest.raises(CurriclipError, match=r"1 search trial\(s\) of this run were evaluated on test"):
+        check_selected_on_validate(old)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"protocol": {"confirm_seeds": 1}}, "protocol.confirm_seeds: 1 seed gives no paired comparison"),
+        ({"data": {"seed": 10_002}}, "experiment: data.seed: 10002 is also a confirm seed"),
+        ({"data": {"seed": 10_012}, "protocol": {"looks": [5, 10, 20]}}, "data.seed: 10012 is also a confirm seed"),
+        ({"protocol": {"looks": [5, 5]}}, "protocol.looks: [5, 5] must be increasing"),
+        ({"protocol": {"looks": [5, 10], "confirm_seeds": 4}}, "the first look 5 must equal confirm_seeds 4"),
+    ],
+)
+def test_protocol_seeds_are_checked_before_the_run(raw, message):
+    from curriclip.config import parse_experiment
+    from curriclip.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_experiment(raw)
+    parse_experiment({"data": {"seed": 10_012}})  # beyond the one planned look: not a confirm seed
+
+
+def _stored_run(tmp_path, trials: pd.DataFrame | None = None):
+    import yaml
+
+    run = tmp_path / "run"
+    run.mkdir()
+    experiment = ExperimentConfig.model_validate({"protocol": {"looks": [5, 10]}})
+    (run / "experiment.yaml").write_text(yaml.safe_dump(experiment.model_dump(mode="json")))
+    (run / "run.json").write_text(json.dumps({"dataset_dir": str(tmp_path / "data"), "total_trials": 5}))
+    if trials is not None:
+        trials.to_parquet(run / "trials.parquet")
+    return run
+
+
+@pytest.mark.parametrize(
+    ("seeds", "split", "expected"),
+    [
+        ("7", "validate", "--seeds 7: not a planned look (protocol.looks: [5, 10])"),
+        ("5", "test", "5 search trial(s) of this run were evaluated on test (split_evaluated = test)"),
+    ],
+)
+def test_confirm_refusals_are_one_line_and_exit_2(tmp_path, seeds, split, expected):
+    from typer.testing import CliRunner
+
+    from curriclip.cli import app
+
+    run = _stored_run(tmp_path, _trials_table().assign(split_evaluated=split))
+    result = CliRunner().invoke(app, ["confirm", str(run), "--seeds", seeds], catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("curriclip: error: "), result.output
+    assert expected in result.output
+
+
+def test_a_run_without_looks_keeps_the_seeds_of_its_first_confirm():
+    from curriclip.errors import CurriclipError
+    from curriclip.protocol.confirm import _with_plan
+
+    experiment = ExperimentConfig.model_validate({"protocol": {"confirm_seeds": 0}})
+    assert _with_plan(experiment, 6, {}).protocol.planned_looks == [6]  # the first K given is the plan
+    assert _with_plan(experiment, 6, {"confirm_seeds": 6}).protocol.planned_looks == [6]  # resuming it
+    with pytest.raises(CurriclipError, match="took 6 seeds; more seeds after reading its answer would be optional"):
+        _with_plan(experiment, 12, {"confirm_seeds": 6})

@@ -83,6 +83,19 @@ def comparison(level, arm, metric, diff, corrected, verdict, detectable, needed,
     }  # fmt: skip
 
 
+CONFIGURATIONS = [
+    {"arm": arm, "level": lv, "tried": 4, "completed": 3 if arm == "curriculum" else 4,
+     "pruned": 1 if arm == "curriculum" else 0, "errored": 0}
+    for arm in ("single_task", "multitask", "curriculum") for lv in LEVELS
+]  # fmt: skip
+CLAIM = "conditional on this test set: the seeds vary, the test patients do not."
+LOOKS = {
+    "planned": [3, 6], "alpha_spending": "obrien_fleming", "next_look": 6,
+    "done": [{"look": 1, "seeds": 3, "alpha_spent": 0.00305, "nominal_level": 0.00305,
+              "comparisons": [{"decision": "better"}, {"decision": "inconclusive"}, {"decision": "worse"}]}],
+}  # fmt: skip
+
+
 def make_answer() -> dict:
     comparisons = []
     for level in LEVELS:
@@ -119,6 +132,7 @@ def make_answer() -> dict:
         "k": 3, "confirm_seeds": list(SEEDS), "levels": list(LEVELS), "arms": list(CONFIRM_ARMS),
         "arm_summary": arm_summary, "comparisons": comparisons, "winners": winners,
         "disagreements": [{"level": 0.1, "arm": "curriculum", "sentence": DISAGREEMENT}], "summary": SUMMARY,
+        "configurations": CONFIGURATIONS, "looks": LOOKS, "claim": CLAIM,
     }  # fmt: skip
 
 
@@ -203,6 +217,17 @@ def test_verdicts_and_numbers_in_their_rows(protocol_run):
         confirmed, "10%"
     )
     assert "Where CLIP score alone misleads" not in level_part(confirmed, "30%")
+
+
+def test_configurations_looks_and_claim_in_the_confirmed_section(protocol_run):
+    confirmed = section(page_of(protocol_run), "confirmed")
+    rows = {r[0]: r for r in table_rows(level_part(confirmed, "10%"), "confirmed configurations")}
+    assert list(rows) == ["single_task", "multitask", "curriculum"]
+    assert rows["curriculum"] == ["curriculum", "4", "3", "1", "0"]
+    looks = table_rows(confirmed, "confirmed looks")
+    assert looks == [["1", "3", "0.00305", "0.00305", "3", "2"]]
+    assert "Next planned look: 6 seeds" in confirmed
+    assert "What a verdict covers</b>: " + CLAIM in confirmed
 
 
 def test_arm_means_and_controls_on_one_table(protocol_run):

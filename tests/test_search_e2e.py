@@ -34,7 +34,7 @@ def _experiment(directory: Path, name: str, space: dict | None = None, protocol:
         "training": {"epochs": 2, "steps_per_epoch": 3, "batch_size": 16, "eval_batch_size": 64},
         "space": {"sparsity": [0.5, 1.0], "pacing": ["linear", "step"], **(space or {})},
         "search": {"num_trials": 3, "seeds": [0], "grace_period": 1, "n_startup_trials": 2, **search},
-        "protocol": {"confirm_seeds": 1, **(protocol or {})},
+        "protocol": {"confirm_seeds": 2, **(protocol or {})},
         "storage": str(directory / "runs"),
     }
     path = directory / f"{name}.yaml"
@@ -99,44 +99,42 @@ def test_confirm_phase_reads_test_once_on_paired_seeds(e2e_run):
     trials = pd.read_parquet(e2e_run / "trials.parquet")
     epochs = pd.read_parquet(e2e_run / "epochs.parquet")
     confirm = trials[trials["phase"] == "confirm"]
-    assert len(confirm) == 10 and (confirm["status"] == "completed").all() and (confirm["seed"] == 10000).all()
+    assert len(confirm) == 20 and (confirm["status"] == "completed").all()
+    assert set(confirm["seed"]) == {10000, 10001}
     assert (confirm["split_evaluated"] == "test").all()
     assert sorted(confirm.groupby("arm").size().to_dict().items()) == sorted(
-        {a: 2 for a in ("single_task", "multitask", "curriculum", "curriculum_random", "shuffled_control")}.items()
+        {a: 4 for a in ("single_task", "multitask", "curriculum", "curriculum_random", "shuffled_control")}.items()
     )
     # test is read once per confirm run: only the last epoch has held-out metrics
     confirm_epochs = epochs[epochs["trial_id"].isin(confirm["trial_id"])]
     assert confirm_epochs.loc[confirm_epochs["epoch"] < 2, "clip_score"].isna().all()
     assert confirm_epochs.loc[confirm_epochs["epoch"] == 2, "clip_score"].notna().all()
     # seed k gives every arm the same initial towers: the untrained model scores the same on test for all of them
-    assert confirm["init_clip_score"].nunique() == 1
+    assert (confirm.groupby("seed")["init_clip_score"].nunique() == 1).all()
     table = pd.read_parquet(e2e_run / "confirm.parquet")
-    assert len(table) == 10 and set(table["seed_index"]) == {0}
-    by_arm = table.set_index(["arm", "level"])
+    assert len(table) == 20 and set(table["seed_index"]) == {0, 1}
+    assert (table.groupby(["arm", "level"])["source_trial_id"].nunique() == 1).all()  # every seed re-runs one winner
+    by_arm = table.groupby(["arm", "level"])["source_trial_id"].first()
     search = trials[trials["phase"] == "search"].set_index("trial_id")
     for level in (0.5, 1.0):  # curriculum_random re-runs the curriculum winner, the control the single-task one
-        assert (
-            by_arm.loc[("curriculum_random", level), "source_trial_id"]
-            == by_arm.loc[("curriculum", level), "source_trial_id"]
-        )
-        assert (
-            by_arm.loc[("shuffled_control", level), "source_trial_id"]
-            == by_arm.loc[("single_task", level), "source_trial_id"]
-        )
-        winner = by_arm.loc[("single_task", level), "source_trial_id"]
+        assert by_arm[("curriculum_random", level)] == by_arm[("curriculum", level)]
+        assert by_arm[("shuffled_control", level)] == by_arm[("single_task", level)]
+        winner = by_arm[("single_task", level)]
         rivals = search[
             (search["arm"] == "single_task") & (search["sparsity"] == level) & (search["status"] == "completed")
         ]
         # selected on validate, on the search metric (retrieval AUC by default)
         assert search.loc[winner, "final/retrieval_auc"] == rivals["final/retrieval_auc"].max()
     pairs = pd.read_parquet(e2e_run / "per_pair.parquet")
-    per_run = pairs.groupby(["arm", "level"])["sample_id"].apply(lambda s: tuple(sorted(s)))
-    assert per_run.nunique() == 1 and len(pairs) == 10 * len(per_run.iloc[0])  # every run scored the same pairs
-    mean = pairs.groupby(["arm", "level"])["clip_score"].mean()
-    assert mean.to_dict() == pytest.approx(table.set_index(["arm", "level"])["clip_score"].to_dict())
+    per_run = pairs.groupby(["arm", "level", "seed"])["sample_id"].apply(lambda s: tuple(sorted(s)))
+    assert per_run.nunique() == 1 and len(pairs) == 20 * len(per_run.iloc[0])  # every run scored the same pairs
+    mean = pairs.groupby(["arm", "level", "seed"])["clip_score"].mean()
+    assert mean.to_dict() == pytest.approx(table.set_index(["arm", "level", "seed"])["clip_score"].to_dict())
     answer = json.loads((e2e_run / "answer.json").read_text())
-    assert answer["k"] == 1 and len(answer["comparisons"]) == (4 + 1) * 2 * 2
-    assert {c["verdict"] for c in answer["comparisons"]} == {"inconclusive"}  # one seed cannot decide anything
+    # per level and metric: 3 arms vs single_task, curriculum vs curriculum_random and vs multitask, the control
+    assert answer["k"] == 2 and len(answer["comparisons"]) == (5 + 1) * 2 * 2
+    assert {(c["verdict"], c["reason"]) for c in answer["comparisons"]} == {("inconclusive", "too few seeds")}
+    assert answer["looks"]["planned"] == [2] and answer["looks"]["done"][0]["seeds"] == 2
 
 
 def test_optuna_study_matches_the_curriculum_trials(e2e_run):
@@ -331,13 +329,13 @@ def _confirm_keys(run_dir: Path) -> dict[tuple, str]:
 
 
 def test_confirm_adds_seeds_resumes_after_ctrl_c_and_runs_nothing_twice(tmp_path, tiny_dataset, cache_dir):
-    """`curriclip confirm RUN --seeds K` extends a finished run: the finished confirm runs stay as they are, an
+    """`curriclip confirm RUN --seeds K` takes the next planned look: the finished confirm runs stay as they are, an
     interrupted confirm continues, and asking again for the same K runs nothing."""
     exp = _experiment(
         tmp_path,
         "confirmable",
         {"sparsity": [1.0]},
-        {"confirm_seeds": 1, "arms": ["single_task", "curriculum"]},
+        {"looks": [2, 4], "arms": ["single_task", "curriculum"]},
         num_trials=2,
         max_concurrent=1,
     )
@@ -345,26 +343,29 @@ def test_confirm_adds_seeds_resumes_after_ctrl_c_and_runs_nothing_twice(tmp_path
     done = _cli(["search", str(exp)], cache_dir, timeout=SEARCH_TIMEOUT)
     assert done.returncode == 0, done.stderr[-3000:]
     first = _confirm_keys(run_dir)
-    assert sorted(first) == [("curriculum", 1.0, 10000), ("single_task", 1.0, 10000)]
+    assert sorted(first) == sorted((arm, 1.0, 10000 + k) for arm in ("curriculum", "single_task") for k in range(2))
+    refused = _cli(["confirm", str(run_dir), "--seeds", "3"], cache_dir, timeout=SEARCH_TIMEOUT)
+    assert refused.returncode == 2 and "--seeds 3: not a planned look" in refused.stderr
 
-    proc, lines = _start(["confirm", str(run_dir), "--seeds", "3"], cache_dir)
-    lines.wait_for(r"confirm: 4 of 6 runs \(2 already done\)", 1, timeout=SEARCH_TIMEOUT)
+    proc, lines = _start(["confirm", str(run_dir), "--seeds", "4"], cache_dir)
+    lines.wait_for(r"confirm: 4 of 8 runs \(4 already done\)", 1, timeout=SEARCH_TIMEOUT)
     time.sleep(8)  # let some of the new runs start
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=120)
 
-    again = _cli(["confirm", str(run_dir), "--seeds", "3"], cache_dir, timeout=SEARCH_TIMEOUT)
+    again = _cli(["confirm", str(run_dir), "--seeds", "4"], cache_dir, timeout=SEARCH_TIMEOUT)
     assert again.returncode == 0, again.stderr[-3000:]
     keys = _confirm_keys(run_dir)
-    assert sorted(keys) == sorted((arm, 1.0, 10000 + k) for arm in ("single_task", "curriculum") for k in range(3))
+    assert sorted(keys) == sorted((arm, 1.0, 10000 + k) for arm in ("single_task", "curriculum") for k in range(4))
     assert all(keys[key] == trial_id for key, trial_id in first.items())  # seed 0's runs were not run again
     trials = pd.read_parquet(run_dir / "trials.parquet")
     confirm = trials[trials["phase"] == "confirm"]
     assert not confirm.duplicated(["arm", "sparsity", "seed", "status"]).any()
     answer = json.loads((run_dir / "answer.json").read_text())
-    assert answer["k"] == 3 and answer["confirm_seeds"] == [10000, 10001, 10002]
+    assert answer["k"] == 4 and answer["confirm_seeds"] == [10000, 10001, 10002, 10003]
+    assert [look["seeds"] for look in answer["looks"]["done"]] == [2, 4]
 
     stamp = (run_dir / "trials.parquet").stat().st_mtime_ns
-    idle = _cli(["confirm", str(run_dir), "--seeds", "3"], cache_dir, timeout=SEARCH_TIMEOUT)
-    assert idle.returncode == 0 and "6/6 runs done (0 run now" in idle.stdout
+    idle = _cli(["confirm", str(run_dir), "--seeds", "4"], cache_dir, timeout=SEARCH_TIMEOUT)
+    assert idle.returncode == 0 and "8/8 runs done (0 run now" in idle.stdout
     assert _confirm_keys(run_dir) == keys and (run_dir / "trials.parquet").stat().st_mtime_ns > stamp

@@ -86,6 +86,45 @@ def test_per_level_scheduler_prunes_each_tuned_arm_against_its_own_kind():
     assert decisions["f"] == TrialScheduler.CONTINUE  # single-task is compared only with single-task
 
 
+def test_no_arm_is_judged_before_the_latest_curriculum_can_be():
+    """Every tuned arm gets the same pruning opportunity: a baseline waits for the space's latest ready epoch."""
+    from types import SimpleNamespace
+
+    from ray.tune.schedulers import TrialScheduler
+
+    from curriclip.search.runner import judge_from
+    from curriclip.search.scheduler import latest_ready_epoch
+
+    narrow = ExperimentConfig.model_validate(
+        {
+            "training": {"epochs": 8, "steps_per_epoch": 10},
+            "space": {"stage_span": [0.0, 0.2], "pacing": {"linear": {"a": [0.1, 0.3]}}},
+        }
+    )
+    # the last of 3 tasks joins by step 16 (span 0.2 of 80), linear pacing admits everything by step 24 (a = 0.3)
+    assert latest_ready_epoch(narrow.space, 8, 10) == 3 == judge_from(narrow)
+    wide = ExperimentConfig.model_validate({"training": {"epochs": 6, "steps_per_epoch": 25}})
+    assert judge_from(wide) == 6  # the default space: a curriculum may become judgeable only at the end
+    baselines_only = ExperimentConfig.model_validate({"protocol": {"arms": ["single_task", "multitask"]}})
+    assert judge_from(baselines_only) == 1
+
+    scheduler = make_scheduler("asha", "clip_score", "max", 8, 1, 2, judge_from=3)
+    trials = [
+        SimpleNamespace(trial_id=f"t{i}", config={"trial": {"arm": "single_task", "sparsity": 1.0}}) for i in range(3)
+    ]
+    for t in trials:
+        scheduler.on_trial_add(None, t)
+    for epoch in (1, 2):
+        for t, score in zip(trials, (0.9, 0.5, 0.1)):
+            result = {"training_iteration": epoch, "epoch": epoch, "clip_score": score}
+            assert scheduler.on_trial_result(None, t, result) == TrialScheduler.CONTINUE
+    decisions = [
+        scheduler.on_trial_result(None, t, {"training_iteration": 3, "epoch": 3, "clip_score": score})
+        for t, score in zip(trials, (0.9, 0.5, 0.1))
+    ]
+    assert decisions[-1] == TrialScheduler.STOP  # judged from epoch 3 on, like every curriculum of the space
+
+
 def test_a_curriculum_is_not_judged_before_its_last_task_joins():
     from types import SimpleNamespace
 

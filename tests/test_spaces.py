@@ -74,6 +74,31 @@ def test_sparsity_grid_gives_each_level_the_same_budget():
     assert {p["sparsity"] for p in points} == {0.1, 0.3, 1.0}
 
 
+def test_curricula_take_the_baselines_learning_rates():
+    """lr is shared by every tuned arm: the j-th curriculum at a level gets the baselines' j-th lr there, not TPE's."""
+    import optuna
+
+    from curriclip.spaces import CurriculumSpace, baseline_lrs, matched_points
+
+    exp = ExperimentConfig.model_validate({"space": {"sparsity": [0.1, 1.0]}, "search": {"num_trials": 6}})
+    points = matched_points(exp)
+    by_level = {0.1: baseline_lrs(exp, 0), 1.0: baseline_lrs(exp, 1)}
+    assert [p["sparsity"] for p in points] == [0.1, 1.0] * 3
+    assert [p["lr"] for p in points if p["sparsity"] == 0.1] == by_level[0.1]
+    assert [p["lr"] for p in points if p["sparsity"] == 1.0] == by_level[1.0]
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=0))
+    for point in points:
+        study.enqueue_trial(point)
+    space = CurriculumSpace(exp, "/d")
+    trials = [space(study.ask())["trial"] for _ in points]
+    assert [t["lr"] for t in trials] == [p["lr"] for p in points]
+    fixed = ExperimentConfig.model_validate({"protocol": {"tuning": "fixed"}, "search": {"num_trials": 4}})
+    assert all("lr" not in p for p in matched_points(fixed))
+    searched = ExperimentConfig.model_validate({"space": {"sparsity_axis": "searched"}, "search": {"num_trials": 4}})
+    low, high = searched.space.lr
+    assert len(matched_points(searched)) == 4 and all(low <= p["lr"] <= high for p in matched_points(searched))
+
+
 def test_trial_config_contract_rejects_inconsistent_arms():
     base = {"dataset_dir": "/d", "tasks": ["itc", "findings"], "arm": "single_task"}
     with pytest.raises(ValueError, match="single_task arm trains ITC alone"):

@@ -96,12 +96,11 @@ def test_tost_matches_two_one_sided_scipy_tests_and_statsmodels():
     assert tost_p(INCONCLUSIVE, MARGIN) > 0.05 > tost_p(EQUIVALENT, MARGIN)
 
 
-def test_degenerate_differences_are_decided_not_nan():
-    assert difference_p([0.02] * 4) == 0.0  # identical nonzero: certainly different
-    assert difference_p([0.0] * 4) == 1.0  # identical zero: no difference at all
-    assert tost_p([0.02] * 4, MARGIN) == 0.0  # identical, inside the margin
-    assert tost_p([0.07] * 4, MARGIN) == 1.0  # identical, outside the margin
-    assert math.isnan(difference_p([0.5])) and math.isnan(tost_p([0.5], MARGIN))
+def test_degenerate_differences_are_untestable():
+    """No spread or fewer than three seeds: no p-value, so no verdict (never p = 0 from a zero standard error)."""
+    for values in ([0.02] * 4, [0.0] * 4, [0.07] * 4, [0.5], [0.1, 0.3]):
+        assert math.isnan(difference_p(values)) and math.isnan(tost_p(values, MARGIN))
+    assert difference_p([0.1, 0.3, 0.2]) == pytest.approx(stats.ttest_1samp([0.1, 0.3, 0.2], 0).pvalue)
     with pytest.raises(ValueError, match="non-finite"):
         difference_p([0.1, math.nan])
 
@@ -245,24 +244,30 @@ def test_corrected_intervals_exclude_zero_exactly_when_holm_rejects():
     assert checked > 150 and 10 < rejected < checked - 10  # both outcomes were exercised
 
 
-def test_one_seed_is_inconclusive_without_raising():
-    results = compare_family({"one": [0.1], "none": [], "two": BETTER}, MARGIN)
-    for key in ("one", "none"):
+def test_too_few_seeds_is_inconclusive_without_raising():
+    results = compare_family({"one": [0.1], "none": [], "pair": [0.5, 0.6], "two": BETTER}, MARGIN)
+    for key in ("one", "none", "pair"):
         result = results[key]
         assert result.verdict is Verdict.INCONCLUSIVE
         assert result.detectable_effect == math.inf and result.seeds_needed is None
-        assert all(math.isnan(bound) for bound in (*result.ci, *result.corrected_ci))
+        assert all(math.isnan(bound) for bound in result.corrected_ci)
+        assert all(math.isnan(bound) for bound in result.ci) == (key != "pair")  # two seeds: a descriptive interval
         assert math.isnan(result.p) and math.isnan(result.p_holm) and math.isnan(result.tost_p_holm)
+        assert result.reason == "too few seeds"
     assert results["two"].p_holm == pytest.approx(results["two"].p)  # the untestable ones are not in m
-    assert verdict_sentence("a vs b", results["one"], MARGIN) == (
-        "a vs b: inconclusive: only 1 paired seed; a paired test needs at least 2"
+    assert verdict_sentence("a vs b", results["pair"], MARGIN) == (
+        "a vs b: inconclusive: too few seeds (n=2 paired; a verdict needs at least 3)"
     )
 
 
-def test_zero_variance_differences_give_a_decided_verdict():
-    results = compare_family({"constant": [0.02] * 5, "zero": [0.0] * 5}, MARGIN)
-    assert results["constant"].verdict is Verdict.BETTER and results["constant"].corrected_ci == (0.02, 0.02)
-    assert results["zero"].verdict is Verdict.EQUIVALENT and results["zero"].seeds_needed is None
+def test_zero_variance_differences_give_no_verdict():
+    """Identical nonzero differences once gave p = 0 and "better" even at K = 2."""
+    results = compare_family({"constant": [0.02] * 5, "zero": [0.0] * 5, "k2": [0.3, 0.3]}, MARGIN)
+    for key in ("constant", "zero"):
+        assert results[key].verdict is Verdict.INCONCLUSIVE and results[key].reason == "no variance"
+        assert math.isnan(results[key].p) and results[key].seeds_needed is None
+    assert results["k2"].verdict is Verdict.INCONCLUSIVE and results["k2"].reason == "too few seeds"
+    assert verdict_sentence("a vs b", results["constant"], MARGIN).startswith("a vs b: inconclusive: no variance")
 
 
 def _result(verdict: Verdict, **fields) -> ComparisonResult:

@@ -8,6 +8,7 @@ module loads neither torch, open_clip nor Ray, so a mistyped field is answered a
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +82,19 @@ class ExperimentConfig(Strict):
     @model_validator(mode="after")
     def _protocol_fits(self) -> ExperimentConfig:
         protocol, search = self.protocol, self.search
-        fresh = {protocol.confirm_seed(k) for k in range(protocol.confirm_seeds)}
+        fresh = {protocol.confirm_seed(k) for k in range(protocol.max_confirm_seeds)}
         reused = sorted(fresh & set(search.seeds))
         if reused:
             raise ValueError(
                 f"protocol.confirm_seed_offset: confirm seeds {reused} are also search.seeds; "
                 "confirm runs need seeds the search never used"
+            )
+        if self.data.seed in fresh:
+            # every search trial draws its sparsity subset with data.seed; a confirm run of that seed would re-use it
+            raise ValueError(
+                f"data.seed: {self.data.seed} is also a confirm seed (protocol.confirm_seed_offset "
+                f"{protocol.confirm_seed_offset}, up to {protocol.max_confirm_seeds} seeds): the search's subset draw "
+                "would be re-used by a confirm run; pick another data.seed or offset"
             )
         if protocol.tuning == "matched" and self.space.lr is None:
             raise ValueError(
@@ -128,6 +136,8 @@ def describe_validation_error(err: ValidationError, source: str) -> str:
         msg = "unknown field"
     more = len(err.errors()) - 1
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    if not first["loc"] and re.match(r"^[a-z_]+\.[a-z_.]+: ", msg):  # a check across sections names its field
+        return f"{source}: {msg}{tail}"
     return f"{source}: {_where(first['loc'])}: {msg}{tail}"
 
 

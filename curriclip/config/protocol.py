@@ -31,7 +31,21 @@ class ProtocolConfig(Strict):
         "per level, the same scheduler and the same lr range (space.lr); fixed: every arm trains at training.lr",
     )
     confirm_seeds: int = Field(
-        5, ge=0, description="K: fresh seeds each arm's winner is re-run with on test (0: search phase only)"
+        5,
+        ge=0,
+        description="K: fresh seeds each arm's winner is re-run with on test at the first look (0: search phase "
+        "only; 1 is refused: a paired comparison needs several seeds, a verdict at least 3)",
+    )
+    looks: list[int] | None = Field(
+        None,
+        description="planned looks: confirm seed counts n_1 < n_2 < ... at which the verdicts are read, declared "
+        "before the run (e.g. [5, 10, 20]); the first is confirm_seeds, and `curriclip confirm --seeds n` adds seeds "
+        "only to comparisons still undecided, up to the next look. null: one look at confirm_seeds",
+    )
+    alpha_spending: Literal["obrien_fleming", "pocock"] = Field(
+        "obrien_fleming",
+        description="how alpha is spent over the looks (Lan-DeMets): obrien_fleming keeps nearly all of it for the "
+        "last look; pocock spends it evenly",
     )
     confirm_seed_offset: int = Field(
         10_000, ge=0, description="confirm seed k is offset + k (never a search seed: checked)"
@@ -68,6 +82,29 @@ class ProtocolConfig(Strict):
             raise ValueError("curriculum_random re-runs the selected curriculum: it needs the curriculum arm")
         return [arm for arm in ARMS if arm in v]  # report order
 
+    @field_validator("confirm_seeds")
+    @classmethod
+    def _not_one_seed(cls, v: int) -> int:
+        if v == 1:
+            raise ValueError("1 seed gives no paired comparison (a verdict needs at least 3); use 0 or >= 2")
+        return v
+
+    @field_validator("looks")
+    @classmethod
+    def _increasing(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or v[0] < 2 or any(b <= a for a, b in zip(v, v[1:]))):
+            raise ValueError(f"{v} must be increasing seed counts, the first at least 2")
+        return v
+
+    @model_validator(mode="after")
+    def _looks_are_planned(self) -> ProtocolConfig:
+        looks = self.looks
+        if looks and self.confirm_seeds and looks[0] != self.confirm_seeds:
+            if "confirm_seeds" in self.model_fields_set:
+                raise ValueError(f"looks: the first look {looks[0]} must equal confirm_seeds {self.confirm_seeds}")
+            self.confirm_seeds = looks[0]
+        return self
+
     @model_validator(mode="after")
     def _margins(self) -> ProtocolConfig:
         for metric in ("clip_score", self.robust_metric):
@@ -77,6 +114,19 @@ class ProtocolConfig(Strict):
             if not margin > 0:
                 raise ValueError(f"equivalence_margin: {metric!r} margin {margin} must be > 0")
         return self
+
+    @property
+    def planned_looks(self) -> list[int]:
+        """The looks the verdicts are read at: ``looks``, or one look at ``confirm_seeds`` (none without confirm)."""
+        if not self.confirm_seeds:
+            return []
+        return list(self.looks) if self.looks else [self.confirm_seeds]
+
+    @property
+    def max_confirm_seeds(self) -> int:
+        """The most confirm seeds the plan may use (its last look)."""
+        looks = self.planned_looks
+        return looks[-1] if looks else 0
 
     def confirm_seed(self, k: int) -> int:
         """Confirm seed number ``k`` (0-based)."""

@@ -3,23 +3,30 @@
 Each comparison pairs an arm's confirm runs with the reference arm's on the same seeds
 (only seeds both finished count). One Holm family per metric holds every level x arm
 comparison of the question (multitask, curriculum and curriculum_random against
-single_task, and curriculum against curriculum_random, which isolates the ordering);
-the shuffled-pairs control against single_task is a separate family, so a control does
-not cost the question power. The verdict is given on CLIP score (the headline) and on
-the robust metric, and a disagreement between them is said in words.
+single_task; curriculum against curriculum_random, which isolates the ordering, and
+against multitask, which isolates staging and pacing from the auxiliary tasks); the
+shuffled-pairs control against single_task is a separate family, so a control does not
+cost the question power. Verdicts are read at the planned looks (``protocol.looks``,
+``curriclip.protocol.looks``), every look recorded. The verdict is given on CLIP score (the
+headline) and on the robust metric, and a disagreement between them is said in words.
+
+What a verdict covers: the interval is over confirm seeds with the test set held fixed, so
+"better" means better on this test set, beyond seed-to-seed variation (initialisation, batch
+order, subset draw); ``claim`` in answer.json says so. The two-level interval beside it also
+resamples test patients, uncorrected, to show how much a population claim would widen it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
 from curriclip.names import REFERENCE_ARM, Arm
-from curriclip.stats import ComparisonResult, Verdict, compare_family, two_level_bootstrap, verdict_sentence
+from curriclip.protocol.looks import LookAnalysis, analyse_looks
+from curriclip.stats import ComparisonResult, Verdict, two_level_bootstrap, verdict_sentence
 from curriclip.stats.conclusion import conclusion_sentence
 
 #: The per-pair column of each metric in ``per_pair.parquet``.
@@ -35,25 +42,14 @@ METRIC_WORDS = {
     "mean_r1": "mean R@1",
     "retrieval_auc": "retrieval AUC",
 }
-SCHEMA = 1
-
-
-def _questions(arms: Iterable[Arm]) -> list[tuple[Arm, Arm]]:
-    """(arm, reference) pairs of the main family, for the arms this run has."""
-    arms = list(arms)
-    pairs = [(arm, REFERENCE_ARM) for arm in (Arm.MULTITASK, Arm.CURRICULUM, Arm.CURRICULUM_RANDOM) if arm in arms]
-    if Arm.CURRICULUM in arms and Arm.CURRICULUM_RANDOM in arms:
-        pairs.append((Arm.CURRICULUM, Arm.CURRICULUM_RANDOM))
-    return pairs
-
-
-def _paired(confirm: pd.DataFrame, level: float, arm: str, reference: str, metric: str) -> pd.DataFrame:
-    """Per-seed values of ``arm`` and ``reference`` at ``level``, on the seeds both completed."""
-    done = confirm[(confirm["status"] == "completed") & ((confirm["level"] - level).abs() < 1e-9)]
-    a = done[done["arm"] == arm].set_index("seed")[metric]
-    b = done[done["arm"] == reference].set_index("seed")[metric]
-    both = pd.concat({"arm": a, "reference": b}, axis=1, join="inner").dropna()
-    return both.sort_index()
+SCHEMA = 2
+#: What a verdict licenses (answer.json's ``claim``).
+CLAIM = (
+    "conditional on this test set: each interval and verdict is over confirm seeds (initialisation, batch order, "
+    "sparsity-subset draw) with the test patients held fixed, so 'better' means better on these test patients beyond "
+    "seed-to-seed variation; it is not a claim about the patient population. The two-level interval (seeds x test "
+    "patients, uncorrected) shows how much resampling patients would widen it."
+)
 
 
 def _pair_diffs(pairs: pd.DataFrame, level: float, arm: str, reference: str, metric: str, seeds) -> pd.DataFrame:
@@ -129,25 +125,22 @@ def _result_row(level, arm, reference, metric, result: ComparisonResult, pairs, 
         "tost_p_holm": result.tost_p_holm,
         "two_level_ci": two_level,
         "verdict": str(result.verdict),
+        "reason": result.reason,
+        "statistic": result.statistic,
         "detectable_effect": result.detectable_effect,
         "seeds_needed": result.seeds_needed,
         "sentence": verdict_sentence(label, result, protocol.equivalence_margin[metric], protocol.alpha),
     }
 
 
-def _family(confirm, pairs, levels, questions, metric: str, protocol) -> list[dict]:
-    """Every comparison of one Holm family on one metric."""
-    diffs, seeds = {}, {}
-    for level in levels:
-        for arm, reference in questions:
-            both = _paired(confirm, level, arm, reference, metric)
-            diffs[(level, arm, reference)] = (both["arm"] - both["reference"]).to_numpy(dtype=float)
-            seeds[(level, arm, reference)] = list(both.index)
-    results = compare_family(diffs, margin=protocol.equivalence_margin[metric], alpha=protocol.alpha)
+def _comparisons(analysis: LookAnalysis, pairs: pd.DataFrame, protocol) -> list[dict]:
+    """Every comparison's final verdict (from the look that decided it, or the last one reached), families in order."""
     rows = []
-    for key, result in results.items():
+    for family, metric, key in analysis.history:
+        decision = analysis.final(family, metric, key)
         level, arm, reference = key
-        rows.append(_result_row(level, arm, reference, metric, result, pairs, seeds[key], protocol))
+        row = _result_row(level, arm, reference, metric, decision.result, pairs, decision.paired_seeds, protocol)
+        rows.append({**row, "family": family, "look": decision.look + 1, "look_seeds": decision.seeds})
     return rows
 
 
@@ -257,30 +250,35 @@ def _winners(confirm: pd.DataFrame, metric: str) -> list[dict]:
 def _summary(comparisons: list[dict], robust: str) -> str:
     """One paragraph: the curriculum (and multitask) against single-task at each level, on both metrics."""
     parts = []
+    headline = {(Arm.CURRICULUM, REFERENCE_ARM), (Arm.MULTITASK, REFERENCE_ARM), (Arm.CURRICULUM, Arm.MULTITASK)}
     for c in comparisons:
-        if c["reference"] == REFERENCE_ARM and c["arm"] in (Arm.CURRICULUM, Arm.MULTITASK):
+        if (c["arm"], c["reference"]) in headline:
             parts.append(
-                f"{c['arm']} at {c['level']:.0%} on {METRIC_WORDS[c['metric']]}: {c['verdict']} "
+                f"{c['arm']} vs {c['reference']} at {c['level']:.0%} on {METRIC_WORDS[c['metric']]}: {c['verdict']} "
                 f"({c['diff_mean']:+.3f}, n={c['n']})"
             )
     if not parts:
         return "No confirmed comparison yet."
-    return "Confirmed on the test split against single_task, Holm-corrected: " + "; ".join(parts) + "."
+    return "Confirmed on the test split, Holm-corrected at the planned looks: " + "; ".join(parts) + "."
 
 
-def build_answer(experiment, confirm: pd.DataFrame, pairs: pd.DataFrame) -> dict:
-    """The verdict table of a run (what ``answer.json`` holds)."""
+def build_answer(
+    experiment, confirm: pd.DataFrame, pairs: pd.DataFrame, configurations: list[dict] | None = None
+) -> dict:
+    """The verdict table of a run (what ``answer.json`` holds).
+
+    ``configurations``: per tuned arm and level, the search configurations tried, completed and pruned
+    (``curriclip.protocol.select.configuration_counts``).
+    """
     protocol = experiment.protocol
     levels = sorted(float(v) for v in confirm["level"].unique())
     arms = [arm for arm in protocol.arms if (confirm["arm"] == arm).any()]
     metrics = list(protocol.metrics)
-    comparisons = []
-    for metric in metrics:
-        comparisons += _family(confirm, pairs, levels, _questions(arms), metric, protocol)
-        if Arm.SHUFFLED_CONTROL in arms:
-            comparisons += _family(confirm, pairs, levels, [(Arm.SHUFFLED_CONTROL, REFERENCE_ARM)], metric, protocol)
-    summary = _arm_summary(confirm, levels, arms, metrics, protocol.alpha)
-    collapse = _collapse(confirm, levels, arms)
+    analysis = analyse_looks(experiment, confirm, levels, arms)
+    read = confirm[confirm["seed_index"] < analysis.looks[analysis.reached - 1]]
+    comparisons = _comparisons(analysis, pairs, protocol)
+    summary = _arm_summary(read, levels, arms, metrics, protocol.alpha)
+    collapse = _collapse(read, levels, arms)
     answer = {
         "schema": SCHEMA,
         "headline_metric": metrics[0],
@@ -288,13 +286,16 @@ def build_answer(experiment, confirm: pd.DataFrame, pairs: pd.DataFrame) -> dict
         "alpha": protocol.alpha,
         "equivalence_margin": {m: protocol.equivalence_margin[m] for m in metrics},
         "reference_arm": str(REFERENCE_ARM),
-        "k": int(confirm.loc[confirm["status"] == "completed", "seed"].nunique()),
-        "confirm_seeds": sorted(int(s) for s in confirm["seed"].unique()),
+        "k": int(read.loc[read["status"] == "completed", "seed"].nunique()),
+        "confirm_seeds": sorted(int(s) for s in read["seed"].unique()),
+        "looks": analysis.record(),
+        "claim": CLAIM,
         "levels": levels,
         "arms": [str(arm) for arm in arms],
         "arm_summary": summary,
         "comparisons": comparisons,
-        "winners": _winners(confirm, experiment.search.metric),
+        "winners": _winners(read, experiment.search.metric),
+        "configurations": configurations if configurations is not None else [],
         "collapse": collapse,
         "disagreements": _disagreements(
             comparisons, summary, metrics[1], collapse, protocol.equivalence_margin["clip_score"]

@@ -5,8 +5,11 @@ Each call is one or more Ray Tune experiments inside the run directory
 stores, and resumes like a search: an interrupted confirm experiment is restored first
 (finished runs stay finished, unfinished ones continue from their checkpoints); then
 the runs the plan still lacks, keyed by (arm, level, seed), start in a new experiment.
-Calling it again with the same K therefore runs nothing, and a larger K adds seeds.
-The tables, the answer and the report follow in ``curriclip.pipeline``.
+Calling it again with the same K therefore runs nothing. K is a planned look
+(``protocol.looks``): the first runs every arm; a later one adds seeds only to the arms
+that a comparison still undecided at the previous look reads (``curriclip.protocol.looks``),
+and only once that look has been taken. The tables, the answer and the report follow in
+``curriclip.pipeline``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,7 +26,7 @@ from curriclip.config import parse_experiment
 from curriclip.errors import CurriclipError
 from curriclip.names import Phase, RunFile, Status
 from curriclip.names import TrialColumn as Col
-from curriclip.protocol.select import ConfirmRun, confirm_plan, select_winners
+from curriclip.protocol.select import ConfirmRun, check_selected_on_validate, confirm_plan, select_winners
 from curriclip.rundir.export import collect_experiment, export_results
 from curriclip.rundir.launch import concurrency, run_config, trainable_for, trial_dirname
 from curriclip.rundir.progress import ProgressPrinter
@@ -120,17 +124,84 @@ def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmR
     tuner.fit()
 
 
+def _check_look(experiment, k: int) -> None:
+    """K must be a look declared before the run (optional stopping otherwise); without any plan, K >= 2 is the plan."""
+    looks = experiment.protocol.planned_looks
+    if looks and k not in looks:
+        raise CurriclipError(
+            f"--seeds {k}: not a planned look (protocol.looks: {looks}); seeds are added only at looks declared "
+            "before the run"
+        )
+    if k < 2:
+        raise CurriclipError(f"--seeds {k}: a paired comparison needs at least 2 seeds (a verdict at least 3)")
+
+
+def _with_plan(experiment, k: int, meta: dict):
+    """The experiment of a run declared without confirm seeds (``confirm_seeds: 0``), given K as its one look.
+
+    The first K such a run is confirmed with is recorded in ``run.json`` and stays its only look:
+    a second, larger K after reading the answer would be optional stopping.
+    """
+    if experiment.protocol.planned_looks:
+        return experiment
+    declared = int(meta.get("confirm_seeds") or 0)
+    if declared and k != declared:
+        raise CurriclipError(
+            f"--seeds {k}: this run declared no looks (protocol.confirm_seeds: 0) and its confirm phase took "
+            f"{declared} seeds; more seeds after reading its answer would be optional stopping"
+        )
+    raw = experiment.model_dump(mode="json")
+    raw["protocol"]["confirm_seeds"] = k
+    raw["protocol"]["looks"] = None
+    return parse_experiment(raw, source=f"--seeds {k}")
+
+
+def _look_plan(experiment, trials: pd.DataFrame, winners: dict, k: int) -> tuple[list[ConfirmRun], list[str]]:
+    """The runs look K needs: every arm at the first look; later, the previous looks' runs and new seeds only
+    for the arms an undecided comparison reads."""
+    from curriclip.protocol.looks import analyse_looks
+    from curriclip.protocol.tables import confirm_table
+
+    plan, notes = confirm_plan(experiment, winners, k)
+    looks = experiment.protocol.planned_looks
+    index = looks.index(k)
+    if index == 0:
+        return plan, notes
+    confirm = confirm_table(trials, experiment, winners)
+    if confirm.empty:
+        raise CurriclipError(f"--seeds {k}: take the first planned look ({looks[0]} seeds) first")
+    levels = sorted(float(v) for v in confirm["level"].unique())
+    arms = [arm for arm in experiment.protocol.arms if (confirm["arm"] == arm).any()]
+    analysis = analyse_looks(experiment, confirm, levels, arms)
+    previous = looks[index - 1]
+    if analysis.looks[analysis.reached - 1] < previous:
+        raise CurriclipError(
+            f"--seeds {k}: take the planned look at {previous} seeds first (curriclip confirm --seeds {previous})"
+        )
+    if analysis.reached > index:  # this look was already started: its plan is what it needed then
+        analysis = analyse_looks(experiment, confirm[confirm["seed_index"] < previous], levels, arms)
+    needs = analysis.needs()
+    kept = [r for r in plan if r.seed_index < previous or (str(r.arm), round(r.level, 9)) in needs]
+    notes.append(
+        f"look at {k} seeds: {len(analysis.undecided())} comparison(s) undecided at {previous} seeds; "
+        f"adding seeds to {len(needs)} arm x level pair(s)"
+        if needs
+        else f"every comparison was decided at {previous} seeds: no seeds to add"
+    )
+    return kept, notes
+
+
 def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = None, trainable=None) -> ConfirmRuns:
-    """Run (or extend, or resume) the confirm phase of a finished search."""
+    """Run (or extend to the next planned look, or resume) the confirm phase of a finished search."""
     experiment, meta = read_run(run_dir)
     run = RunLocation(run_dir)
-    k = experiment.protocol.confirm_seeds if seeds is None else seeds
-    if k < 1:
-        raise CurriclipError("--seeds: the confirm phase needs at least 1 seed")
-    if k != experiment.protocol.confirm_seeds:  # re-validated: the added seeds must still miss search.seeds
-        raw = experiment.model_dump(mode="json")
-        raw["protocol"]["confirm_seeds"] = k
-        experiment = parse_experiment(raw, source=f"{run.uri} with --seeds {k}")
+    k = seeds if seeds is not None else experiment.protocol.confirm_seeds or int(meta.get("confirm_seeds") or 0)
+    if not k:
+        raise CurriclipError("this run declared no confirm seeds (protocol.confirm_seeds: 0): give --seeds K")
+    _check_look(experiment, k)
+    experiment = _with_plan(experiment, k, meta)
+    if not run.remote and run.exists(RunFile.TRIALS):  # refused before Ray starts when the export is at hand
+        check_selected_on_validate(pd.read_parquet(Path(run.path) / RunFile.TRIALS))
     require_trackers(experiment.tracking)
     init_ray(address)
     slots = concurrency(experiment)
@@ -140,11 +211,13 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
         _restore_unfinished(run, trainable, names[-1])
     trials = export_results(run).trials
     _check_search_finished(run, trials, int(meta["total_trials"]))
-    plan, notes = confirm_plan(experiment, select_winners(trials, experiment), k)
+    check_selected_on_validate(trials)
+    plan, notes = _look_plan(experiment, trials, select_winners(trials, experiment), k)
     for note in notes:
         print(f"curriclip: confirm: {note}", file=sys.stderr, flush=True)
     done = finished_keys(trials)
     missing = [r for r in plan if r.key not in done]
+    run.write_text(RunFile.RUN, json.dumps({**meta, "confirm_seeds": max(k, int(meta.get("confirm_seeds", 0)))}))
     if missing:
         name = f"confirm-{len(names) + 1}"
         print(
@@ -154,5 +227,4 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
             flush=True,
         )
         _run_missing(run, experiment, trainable, missing, slots, name)
-    run.write_text(RunFile.RUN, json.dumps({**meta, "confirm_seeds": max(k, int(meta.get("confirm_seeds", 0)))}))
     return ConfirmRuns(plan, len(missing), notes)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from curriclip.config import ExperimentConfig, TrialConfig
 from curriclip.errors import CurriclipError
-from curriclip.names import FINAL_PREFIX, TUNED_ARMS, Arm, Control, Phase, Status
+from curriclip.names import FINAL_PREFIX, TUNED_ARMS, Arm, Control, Phase, Split, Status
 from curriclip.names import TrialColumn as Col
 
 
@@ -52,6 +52,46 @@ def search_trials(trials: pd.DataFrame) -> pd.DataFrame:
     if trials.empty or Col.PHASE not in trials.columns:
         return trials
     return trials[trials[Col.PHASE].fillna(Phase.SEARCH) == Phase.SEARCH]
+
+
+def check_selected_on_validate(trials: pd.DataFrame) -> None:
+    """Refuse a search whose trials were scored on test: its winners would be chosen by the split that judges them."""
+    search = search_trials(trials)
+    if search.empty or Col.SPLIT_EVALUATED not in search.columns:
+        return
+    on_test = int((search[Col.SPLIT_EVALUATED] == Split.TEST).sum())
+    if on_test:
+        raise CurriclipError(
+            f"{on_test} search trial(s) of this run were evaluated on test (split_evaluated = test): "
+            "winners must be selected on validate; re-run the search with this curriclip"
+        )
+
+
+def configuration_counts(trials: pd.DataFrame, experiment: ExperimentConfig) -> list[dict]:
+    """Per tuned arm and level: the search configurations tried, completed (whole budget), pruned and errored."""
+    search = search_trials(trials)
+    rows = []
+    for arm in TUNED_ARMS:
+        if arm not in experiment.protocol.arms:
+            continue
+        for level in experiment.space.sparsity:
+            at = (
+                search[(search[Col.ARM] == arm) & (search[Col.SPARSITY].sub(level).abs() < 1e-9)]
+                if len(search)
+                else search
+            )
+            status = at[Col.STATUS] if len(at) else pd.Series(dtype=str)
+            rows.append(
+                {
+                    "arm": str(arm),
+                    "level": float(level),
+                    "tried": int(len(at)),
+                    "completed": int((status == Status.COMPLETED).sum()),
+                    "pruned": int((status == Status.PRUNED).sum()),
+                    "errored": int((status == Status.ERRORED).sum()),
+                }
+            )
+    return rows
 
 
 def select_winners(trials: pd.DataFrame, experiment: ExperimentConfig) -> dict[tuple[str, float], Winner]:

@@ -76,13 +76,13 @@ def per_pair_table(per_pair: pd.DataFrame, confirm: pd.DataFrame) -> pd.DataFram
 def write_protocol_tables(run: RunLocation, staging: Path, trials: pd.DataFrame, per_pair: pd.DataFrame) -> list[str]:
     """Write the confirm phase's tables and the answer into ``staging``; the names written."""
     from curriclip.protocol.answer import build_answer
-    from curriclip.protocol.select import select_winners
+    from curriclip.protocol.select import configuration_counts, select_winners
 
     experiment, _ = read_run(run.uri)
     winners = select_winners(trials, experiment)
     confirm = confirm_table(trials, experiment, winners)
     pairs = per_pair_table(per_pair, confirm)
-    answer = build_answer(experiment, confirm, pairs)
+    answer = build_answer(experiment, confirm, pairs, configuration_counts(trials, experiment))
     atomic_parquet(confirm, staging / RunFile.CONFIRM)
     atomic_parquet(pairs, staging / RunFile.PER_PAIR)
     atomic_json(staging / RunFile.ANSWER, answer)

@@ -54,6 +54,7 @@ COMPARISON_COLUMNS = [
     "two_level_high", "verdict", "detectable_effect", "seeds_needed", "sentence",
 ]  # fmt: skip
 WINNER_COLUMNS = ["level", "arm", "trial_id", "search_score", "confirm_mean", "gap"]
+CONFIGURATION_COLUMNS = ["level", "arm", "tried", "completed", "pruned", "errored"]
 DISAGREEMENT_COLUMNS = ["level", "arm", "reference", "sentence"]
 COLLAPSE_COLUMNS = ["level", "arm", "runs", "collapsed"]
 # Paired JSON lists split into two columns: name in answer.json -> (low column, high column).
@@ -136,6 +137,9 @@ class ConfirmedAnswer:
     conclusion: str = ""  # what the run can conclude, one sentence (answers written before it have none)
     collapse: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLLAPSE_COLUMNS))
     untrained: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ARM_SUMMARY_COLUMNS))
+    configurations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONFIGURATION_COLUMNS))
+    looks: dict = field(default_factory=dict)  # answer.json's ``looks`` (planned looks, each look taken)
+    claim: str = ""  # what a verdict covers (answer.json's ``claim``)
 
     @property
     def metrics(self) -> list[str]:
@@ -205,6 +209,9 @@ def confirmed_answer(answer: dict | None, confirm: pd.DataFrame | None = None) -
         summary=str(answer.get("summary") or ""),
         conclusion=str(answer.get("conclusion") or ""),
         collapse=_frame(answer.get("collapse"), COLLAPSE_COLUMNS),
+        configurations=_sorted(_frame(answer.get("configurations"), CONFIGURATION_COLUMNS), metrics),
+        looks=answer.get("looks") if isinstance(answer.get("looks"), dict) else {},
+        claim=str(answer.get("claim") or ""),
     )
     _take_untrained(result, confirm)
     if not result.levels:

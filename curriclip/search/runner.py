@@ -112,11 +112,11 @@ def _proposals(
     from ray import tune
 
     from curriclip.search.searcher import CurriculumLimiter, CurriculumSearcher
-    from curriclip.spaces import CurriculumSpace, curriculum_trials, random_population, sparsity_grid
+    from curriclip.spaces import CurriculumSpace, curriculum_trials, matched_points, random_population
     from curriclip.spaces.priors import with_prior_points
 
     search = experiment.search
-    points = [*search.points, *sparsity_grid(experiment)]
+    points = [*search.points, *matched_points(experiment)]  # each curriculum's level and the baselines' lr
     if prior_orderings:  # the prior's orderings first
         points = with_prior_points(experiment, points, prior_orderings)
     if search.proposer != "optuna":  # every config drawn up front, one grid value each: no searcher
@@ -153,8 +153,35 @@ def _scheduler(experiment: ExperimentConfig):
     if search.scheduler == "pbt":
         return make_pbt_scheduler(experiment, search.metric, seed=search.sampler_seed)
     return make_scheduler(
-        search.scheduler, search.metric, "max", experiment.training.epochs, search.grace_period, search.reduction_factor
+        search.scheduler,
+        search.metric,
+        "max",
+        experiment.training.epochs,
+        search.grace_period,
+        search.reduction_factor,
+        judge_from=judge_from(experiment),
     )
+
+
+def _judged_from(experiment: ExperimentConfig) -> str:
+    """How the scheduler judges, in words for the search's first line."""
+    if experiment.search.scheduler not in ("asha", "median"):
+        return ""
+    epoch = judge_from(experiment)
+    if epoch >= experiment.training.epochs:
+        return " never stopping a trial: a curriculum of this space may be judgeable only at the last epoch"
+    return f" judging every arm from epoch {epoch}"
+
+
+def judge_from(experiment: ExperimentConfig) -> int:
+    """The first epoch any tuned arm is judged at: the latest a searched curriculum becomes judgeable (else 1)."""
+    from curriclip.search.scheduler import latest_ready_epoch
+    from curriclip.spaces import curriculum_trials
+
+    if not curriculum_trials(experiment):
+        return 1
+    training = experiment.training
+    return latest_ready_epoch(experiment.space, training.epochs, training.steps_per_epoch)
 
 
 def run_search_phase(
@@ -198,7 +225,7 @@ def run_search_phase(
         f"{per_arm[Arm.MULTITASK]} multitask + {curriculum_trials(experiment)} curriculum configurations "
         f"({experiment.protocol.tuning} tuning, {experiment.search.proposer} proposals"
         f"{', synchronous window' if experiment.protocol.synchronous and searcher is not None else ''}, "
-        f"{experiment.search.scheduler} scheduler), {slots} at a time, into {run.uri}",
+        f"{experiment.search.scheduler} scheduler{_judged_from(experiment)}), {slots} at a time, into {run.uri}",
         file=sys.stderr,
         flush=True,
     )

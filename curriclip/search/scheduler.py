@@ -11,6 +11,14 @@ A curriculum trial's results reach its scheduler only from the epoch at which it
 task has joined and its pacing has reached the full pool (``ready_epoch``): before
 that it is a different, unfinished recipe, and stopping it would judge the ordering
 before it acts. ASHA then records the trial at the highest rung it has passed.
+
+Every tuned arm gets the same chance of being stopped: no trial of any arm is judged
+before ``judge_from``, the latest ready epoch a curriculum of the search space can have
+(``latest_ready_epoch``). Otherwise a baseline could be stopped from its first rung
+while most curricula become judgeable only after the last rung and escape pruning: the
+arms would be tuned by different rules. When that epoch is the last one (wide pacing or
+stage-span ranges, as in the default space), nothing is stopped: matched tuning without
+pruning.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, MedianSt
 
 from curriclip.config import trial_level
 from curriclip.curriculum import pacing
-from curriclip.curriculum.schedule import TaskSchedule
+from curriclip.curriculum.schedule import DEFAULT_STAGE_PACING, DEFAULT_STAGE_PACING_PARAMS, TaskSchedule
 from curriclip.names import TUNED_ARMS, Arm
 
 
@@ -51,6 +59,56 @@ def ready_epoch(cfg: dict) -> int:
     return min(epochs, max(joined, full) // steps + 1)
 
 
+def _grid(low: float, high: float, integer: bool, points: int = 5) -> list[float]:
+    values = [low + (high - low) * i / (points - 1) for i in range(points)]
+    return sorted({float(round(v)) for v in values}) if integer else values
+
+
+def _param_grid(name: str, ranges: dict) -> list[dict[str, float]]:
+    """Parameter settings of pacing function ``name`` over its searched ranges (5 values per parameter)."""
+    settings: list[dict[str, float]] = [{}]
+    for param, declared in pacing.get(name).params.items():
+        low, high = ranges.get(param, (declared.low, declared.high))
+        settings = [{**s, param: v} for s in settings for v in _grid(float(low), float(high), declared.integer)]
+    return settings
+
+
+def _full_step(name: str, params: dict, total: int) -> int:
+    """The first step at which pacing ``name`` admits the whole pool (``total`` if it never does)."""
+    fraction = pacing.get(name)
+    return next((step for step in range(total) if fraction(step, total, **params) >= 1.0 - 1e-9), total)
+
+
+def latest_ready_epoch(space, epochs: int, steps_per_epoch: int) -> int:
+    """The latest ``ready_epoch`` over the curriculum space (``space``: the experiment's ``space:`` section).
+
+    Joining and pacing are independent, so it is the later of the latest step at which the
+    last task joins (stage span at its upper bound, every schedule mode and stage pacing) and
+    the latest step at which a pacing function admits the whole pool, each over a grid of 5
+    values per parameter range, bounds included.
+    """
+    total = epochs * steps_per_epoch
+    tasks = ("itc", *space.tasks)
+    if space.stage_pacing:
+        stages = [(name, params) for name, ranges in space.stage_pacing.items() for params in _param_grid(name, ranges)]
+    else:  # equal stages, as every trial of such a space has them
+        stages = [(DEFAULT_STAGE_PACING, dict(DEFAULT_STAGE_PACING_PARAMS))]
+    joined = 0
+    for mode in space.schedule:
+        for name, params in stages:
+            schedule = TaskSchedule(tasks, float(space.stage_span[1]), mode, name, params)
+            joined = max(joined, max(schedule.start_steps(total)))
+    full = max(
+        (
+            _full_step(name, params, total)
+            for name, ranges in space.pacing.items()
+            for params in _param_grid(name, ranges)
+        ),
+        default=0,
+    )
+    return min(epochs, max(joined, full) // steps_per_epoch + 1)
+
+
 class PerLevelScheduler(FIFOScheduler):
     def __init__(
         self,
@@ -58,12 +116,15 @@ class PerLevelScheduler(FIFOScheduler):
         name: str,
         final_epoch: int | None = None,
         arms: tuple[Arm, ...] = TUNED_ARMS,
+        judge_from: int = 1,
     ) -> None:
         """``make(level)`` builds one group's scheduler. ``final_epoch``: a trial's last report never
         reaches the inner scheduler, so the trial ends there (PBT would otherwise pause a finished
-        trial to exploit, again and again). ``arms``: the arms it schedules (the others run their budget)."""
+        trial to exploit, again and again). ``arms``: the arms it schedules (the others run their budget).
+        ``judge_from``: no trial of any arm is judged before this epoch (see the module docstring)."""
         super().__init__()
         self._make, self._name, self._final_epoch, self._arms = make, name, final_epoch, arms
+        self._judge_from = judge_from
         self._groups: dict[tuple, TrialScheduler] = {}
         self._members: dict[tuple, set[str]] = {}
         self._ready: dict[str, int] = {}
@@ -106,7 +167,7 @@ class PerLevelScheduler(FIFOScheduler):
         epoch = int(result.get("epoch", result.get("training_iteration", 0)))
         if self._final_epoch is not None and epoch >= self._final_epoch:
             return TrialScheduler.CONTINUE
-        if epoch < self._ready_epoch(trial):  # the curriculum has not acted yet: not judged
+        if epoch < max(self._judge_from, self._ready_epoch(trial)):  # not every arm can be judged yet
             return TrialScheduler.CONTINUE
         return group.on_trial_result(tune_controller, trial, result)
 
@@ -128,9 +189,9 @@ class PerLevelScheduler(FIFOScheduler):
 
 
 def make_scheduler(
-    kind: str, metric: str, mode: str, max_t: int, grace_period: int, reduction_factor: int
+    kind: str, metric: str, mode: str, max_t: int, grace_period: int, reduction_factor: int, judge_from: int = 1
 ) -> TrialScheduler:
-    """The search's scheduler by name: asha (default), median, fifo."""
+    """The search's scheduler by name: asha (default), median, fifo; no arm is judged before ``judge_from``."""
     if kind == "fifo":
         return FIFOScheduler()
     grace = min(grace_period, max_t)
@@ -144,7 +205,7 @@ def make_scheduler(
             grace_period=grace,
             reduction_factor=reduction_factor,
         )
-        return PerLevelScheduler(lambda level: asha(), "ASHA")
+        return PerLevelScheduler(lambda level: asha(), "ASHA", judge_from=judge_from)
     if kind == "median":
         median = functools.partial(
             MedianStoppingRule,
@@ -154,5 +215,5 @@ def make_scheduler(
             grace_period=grace,
             min_samples_required=3,
         )
-        return PerLevelScheduler(lambda level: median(), "median stopping")
+        return PerLevelScheduler(lambda level: median(), "median stopping", judge_from=judge_from)
     raise ValueError(f"unknown scheduler {kind!r}")

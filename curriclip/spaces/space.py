@@ -112,6 +112,29 @@ def sparsity_grid(experiment: ExperimentConfig) -> list[dict[str, float]]:
     return [{"sparsity": levels[i % len(levels)]} for i in range(experiment.search.num_trials)]
 
 
+def matched_points(experiment: ExperimentConfig) -> list[dict[str, float]]:
+    """The partial Optuna points that fix each curriculum's level and, under matched tuning, its lr.
+
+    The lr is the one parameter every tuned arm shares, so every arm draws it the same way:
+    the curriculum's j-th configuration at a level takes the j-th of the learning rates the
+    baselines try there (``baseline_lrs``: seeded log-uniform draws), and TPE searches only
+    what is the curriculum's own (ordering, pacing, span). With a searched sparsity the level
+    is not known in advance: the curricula take their own seeded log-uniform draws, the
+    baselines' distribution. Under ``tuning: fixed`` (or ``space.lr: null``) no lr is searched.
+    """
+    grid = sparsity_grid(experiment)
+    if experiment.protocol.tuning != "matched" or experiment.space.lr is None:
+        return grid
+    n = experiment.search.num_trials
+    if not grid:
+        low, high = experiment.space.lr
+        rng = np.random.default_rng([experiment.search.sampler_seed, len(experiment.space.sparsity), n])
+        return [{"lr": float(np.exp(v))} for v in rng.uniform(np.log(low), np.log(high), n)]
+    levels = len(experiment.space.sparsity)
+    lrs = [baseline_lrs(experiment, index) for index in range(levels)]
+    return [{**point, "lr": lrs[j % levels][j // levels]} for j, point in enumerate(grid)]
+
+
 def suggest_pacing_params(
     trial: Any, name: str, ranges: dict[str, tuple[float, float]], prefix: str = ""
 ) -> dict[str, float]:

@@ -11,26 +11,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
 from scipy import stats
 
 from curriclip.stats.intervals import as_finite_array
+from curriclip.stats.paired import untestable_reason
 
 
 def tost_p(differences: Sequence[float], margin: float) -> float:
-    """TOST p of H0: |mean difference| >= margin; NaN if n < 2.
-
-    Identical differences have no spread: each one-sided p is 0 when the mean lies strictly
-    on the equivalence side of its bound and 1 otherwise (as for ``difference_p``).
-    """
+    """TOST p of H0: |mean difference| >= margin; NaN when untestable (fewer than 3 seeds, or no spread)."""
     if not margin > 0:
         raise ValueError(f"equivalence margin must be positive, got {margin!r}")
     array = as_finite_array(differences, "differences")
-    if array.size < 2:
+    if untestable_reason(array) is not None:
         return math.nan
-    if np.ptp(array) == 0:
-        mean = float(array[0])
-        return 0.0 if -margin < mean < margin else 1.0
     above_lower = stats.ttest_1samp(array, -margin, alternative="greater").pvalue
     below_upper = stats.ttest_1samp(array, margin, alternative="less").pvalue
     return float(max(above_lower, below_upper))

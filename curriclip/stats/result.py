@@ -22,7 +22,10 @@ class ComparisonResult:
     ``ci`` is the uncorrected (1 - alpha) interval ("t" below 10 seeds, else "bootstrap");
     ``corrected_ci`` is the t interval at ``corrected_confidence``, which excludes 0 exactly
     when Holm rejects. ``detectable_effect`` and ``seeds_needed`` use ``power`` at the
-    corrected level 1 - corrected_confidence. NaN fields mark an untestable comparison (n < 2).
+    corrected level 1 - corrected_confidence: the level this look's test is run at (Holm's step,
+    spent over the planned looks). ``p_holm`` is the plain Holm-adjusted p of this look's tests,
+    reported for reference; with several planned looks the verdict follows the spent levels. ``reason`` says why an untestable comparison has no verdict
+    ("too few seeds", "no variance"); its p-values and corrected interval are NaN.
     """
 
     n: int
@@ -40,3 +43,5 @@ class ComparisonResult:
     detectable_effect: float
     seeds_needed: int | None
     power: float = 0.8
+    statistic: float = float("nan")  # the paired t statistic
+    reason: str | None = None

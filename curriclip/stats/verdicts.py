@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from curriclip.stats.paired import MIN_SEEDS, NO_VARIANCE, TOO_FEW_SEEDS
 from curriclip.stats.power import MAX_SEEDS
 from curriclip.stats.result import ComparisonResult, Verdict
 
@@ -21,6 +22,9 @@ def decide_verdict(
     alpha: float = 0.05,
     corrected_ci: tuple[float, float] | None = None,
     margin: float | None = None,
+    *,
+    rejected: bool | None = None,
+    equivalence_rejected: bool | None = None,
 ) -> Verdict:
     """BETTER/WORSE if Holm rejects "no difference"; else EQUIVALENT if Holm-TOST rejects; else INCONCLUSIVE.
 
@@ -28,13 +32,17 @@ def decide_verdict(
     report shows to lie inside ±margin: TOST at a Holm level is a (1 - 2 alpha_i) interval, narrower
     than the two-sided (1 - alpha_i) one shown, and a reader must never see "equivalent" beside an
     interval that leaves the margin. NaN p-values (an untestable comparison) end in INCONCLUSIVE.
+    ``rejected`` / ``equivalence_rejected``, when given, are the family's step-down decisions at
+    this look (``curriclip.stats.sequential``) and replace the comparison of the p-values with alpha.
     """
-    if p_holm < alpha and diff_mean > 0:
+    differs = p_holm < alpha if rejected is None else rejected
+    if differs and diff_mean > 0:
         return Verdict.BETTER
-    if p_holm < alpha and diff_mean < 0:
+    if differs and diff_mean < 0:
         return Verdict.WORSE
     inside = corrected_ci is None or margin is None or (-margin < corrected_ci[0] and corrected_ci[1] < margin)
-    if tost_p_holm < alpha and inside:
+    equivalent = tost_p_holm < alpha if equivalence_rejected is None else equivalence_rejected
+    if equivalent and inside:
         return Verdict.EQUIVALENT
     return Verdict.INCONCLUSIVE
 
@@ -68,9 +76,13 @@ def verdict_sentence(label: str, result: ComparisonResult, margin: float, alpha:
 
 
 def _why_inconclusive(result: ComparisonResult, observed: str) -> str:
-    """What this many seeds can detect and what the observed difference would need."""
-    if result.n < 2:
-        return f"only {result.n} paired seed{'s' if result.n != 1 else ''}; a paired test needs at least 2"
+    """Why no verdict was possible, or what this many seeds can detect and what the observed difference would need."""
+    if result.reason == TOO_FEW_SEEDS:
+        return f"{TOO_FEW_SEEDS} (n={result.n} paired; a verdict needs at least {MIN_SEEDS})"
+    if result.reason == NO_VARIANCE:
+        return (
+            f"{NO_VARIANCE} (the difference is {observed} on every one of n={result.n} seeds: nothing to test against)"
+        )
     power = f"{100 * result.power:.0f}% power"
     if not math.isfinite(result.detectable_effect):
         return f"this K={result.n} cannot reach {power} at the corrected level"

@@ -1,7 +1,9 @@
 """The confirmed answer: each arm's validation winner re-run on K fresh seeds shared across arms, scored once
-on test, per level: arm means with intervals (controls on the same table), paired differences against
-single-task with Holm-corrected intervals and the verdict in words, the winner's curse, and the metrics'
-disagreements beside the verdicts. Every number comes from ``answer.json`` (``reports.confirmed``)."""
+on test, per level: arm means with intervals (controls on the same table), paired differences (against
+single-task, and the curriculum against its shuffled order and against multitask) with Holm-corrected
+intervals and the verdict in words, the winner's curse, the configurations each tuned arm tried, completed
+and pruned, the metrics' disagreements beside the verdicts, the planned looks, and what a verdict covers.
+Every number comes from ``answer.json`` (``reports.confirmed``)."""
 
 from __future__ import annotations
 
@@ -25,10 +27,11 @@ from . import Section, plot
 
 METHOD_NOTE = (
     "Confirm phase: each tuned arm's validation winner at each level (for the controls: the winner they are built "
-    "from) re-run with {k} seeds never used in the search; seed k is shared by every arm (initialisation, data "
+    "from) re-run with up to {k} seeds never used in the search; seed k is shared by every arm (initialisation, data "
     "order, subset draw), so differences are paired, and every run is scored once on the test split. Arm intervals "
-    "are 95% over the seeds. Differences are arm − {reference} per seed; the corrected interval is Holm-corrected "
-    "across levels × arms of one metric; verdicts: better / worse when the corrected interval excludes zero, "
+    "are 95% over the seeds. Differences are arm − {reference} per seed (and curriculum − curriculum_random, "
+    "curriculum − multitask); the corrected interval is Holm-corrected across levels × comparisons of one metric, "
+    "at the level the planned look spends; verdicts: better / worse when the corrected interval excludes zero, "
     "equivalent when TOST (margin ±{margins}, declared before the run) rejects a larger difference, inconclusive "
     "otherwise, with the smallest effect these seeds could detect and the seeds the observed difference would need "
     "for 80% power. The two-level interval resamples seeds, then test patients (per-pair scores)."
@@ -173,6 +176,66 @@ def winners_table(answer: ConfirmedAnswer, level: float) -> Table | None:
     return Table(WINNER_TABLE, rows, css="confirmed winners", title=title)
 
 
+CONFIGURATION_TABLE = [
+    Column("arm"), Column("tried", True), Column("completed", True), Column("pruned", True), Column("errored", True),
+]  # fmt: skip
+
+
+def configurations_table(answer: ConfirmedAnswer, level: float) -> Table | None:
+    """The search configurations each tuned arm tried, completed and pruned: the budget behind each winner."""
+    at = answer.configurations[answer.configurations["level"] == level]
+    if at.empty:
+        return None
+    rows = [
+        [cell(r["arm"]), num(r["tried"], "d"), num(r["completed"], "d"), num(r["pruned"], "d"), num(r["errored"], "d")]
+        for r in at.to_dict("records")
+    ]
+    title = "Search configurations per tuned arm (validation): tried, completed, pruned, errored"
+    return Table(CONFIGURATION_TABLE, rows, css="confirmed configurations", title=title)
+
+
+LOOK_TABLE = [
+    Column("look"), Column("seeds", True), Column("alpha spent", True), Column("nominal level", True),
+    Column("tested", True), Column("decided", True),
+]  # fmt: skip
+LOOKS_NOTE = (
+    "Planned looks (declared before the run): verdicts are read at {planned} confirm seeds, alpha spent "
+    "{spending} (Lan-DeMets); a comparison decided at a look gets no more seeds, the others are tested again at the "
+    "next look. The nominal level is one comparison's share before Holm. {next}"
+)
+
+
+def looks_blocks(answer: ConfirmedAnswer) -> list:
+    """The plan of looks and, per look taken, how many comparisons it tested and decided."""
+    looks = answer.looks
+    if not looks or not looks.get("done"):
+        return []
+    rows = []
+    for look in looks["done"]:
+        tested = look.get("comparisons") or []
+        decided = sum(1 for r in tested if r.get("decision") in ("better", "worse", "equivalent"))
+        rows.append(
+            [
+                num(look.get("look"), "d"),
+                num(look.get("seeds"), "d"),
+                num(look.get("alpha_spent"), ".3g"),
+                num(look.get("nominal_level"), ".3g"),
+                num(len(tested), "d"),
+                num(decided, "d"),
+            ]
+        )
+    following = looks.get("next_look")
+    next_words = (
+        f"Next planned look: {following} seeds (curriclip confirm RUN --seeds {following})."
+        if following
+        else "No look is left to take: every comparison is decided or the plan is done."
+    )
+    planned = ", ".join(str(n) for n in looks.get("planned") or [])
+    spending = str(looks.get("alpha_spending", "")).replace("_", "-")
+    table = Table(LOOK_TABLE, rows, css="confirmed looks", title="Looks taken (all in answer.json)")
+    return [table, text(LOOKS_NOTE, planned=planned, spending=spending, next=next_words)]
+
+
 def disagreement_box(answer: ConfirmedAnswer, level: float):
     """The metrics' disagreements at one level, boxed above its verdicts."""
     at = answer.disagreements[answer.disagreements["level"] == level]
@@ -188,7 +251,7 @@ def disagreement_box(answer: ConfirmedAnswer, level: float):
 def level_blocks(answer: ConfirmedAnswer, level: float) -> list:
     out = [Heading(f"Kept fraction {fmt_sparsity(level)}"), disagreement_box(answer, level)]
     out += [arms_table(answer, level), comparisons_table(answer, level), text(VERDICT_LEGEND)]
-    out.append(winners_table(answer, level))
+    out += [winners_table(answer, level), configurations_table(answer, level)]
     return [b for b in out if b is not None]
 
 
@@ -203,8 +266,11 @@ def blocks(results: Results) -> list:
     k = answer.k if answer.k is not None else len(answer.seeds)
     out += [
         plot("paired_differences", results),
+        *looks_blocks(answer),
         text(METHOD_NOTE, k=k, reference=answer.reference_arm, margins=margins),
     ]
+    if answer.claim:
+        out.append(text("<b>What a verdict covers</b>: {claim}", css="claim", claim=answer.claim))
     return [*out, text(WINNER_NOTE)]
 
 
