@@ -319,7 +319,7 @@ def _two_arms(curriculum: list[float]) -> pd.DataFrame:
             rows.append(
                 {
                     "level": 0.1, "arm": arm, "seed": 10_000 + i, "seed_index": i, "status": "completed",
-                    "clip_score": value, "clip_score_gap": value, "mean_r1": 0.1,
+                    "clip_score": value, "clip_score_gap": value, "retrieval_auc": value - 0.4, "mean_r1": 0.1,
                 }
             )  # fmt: skip
     return pd.DataFrame(rows)
