@@ -34,7 +34,7 @@ def _experiment(directory: Path, name: str, space: dict | None = None, protocol:
         "training": {"epochs": 2, "steps_per_epoch": 3, "batch_size": 16, "eval_batch_size": 64},
         "space": {"sparsity": [0.5, 1.0], "pacing": ["linear", "step"], **(space or {})},
         "search": {"num_trials": 3, "seeds": [0], "grace_period": 1, "n_startup_trials": 2, **search},
-        "protocol": {"confirm_seeds": 1, **(protocol or {})},
+        "protocol": {"confirm_seeds": 2, **(protocol or {})},
         "storage": str(directory / "runs"),
     }
     path = directory / f"{name}.yaml"
@@ -53,7 +53,7 @@ def _cli(args: list[str], cache_dir: Path, timeout: float = 120) -> subprocess.C
 @pytest.fixture(scope="session")
 def e2e_run(tmp_path_factory, tiny_dataset, cache_dir) -> Path:
     """One finished run, shared by the tests below: a search phase of 4 single-task + 4 multitask + 3 curriculum
-    configurations on 2 levels (validate split), then its confirm phase: 5 arms x 2 levels x 1 seed (test split).
+    configurations on 2 levels (validate split), then its confirm phase: 5 arms x 2 levels x 2 seeds (test split).
 
     ``CURRICLIP_E2E_KEEP=DIR`` keeps (or, when DIR holds one, reuses) the run, so these tests can be re-run
     against a changed build in seconds.
@@ -99,19 +99,21 @@ def test_confirm_phase_reads_test_once_on_paired_seeds(e2e_run):
     trials = pd.read_parquet(e2e_run / "trials.parquet")
     epochs = pd.read_parquet(e2e_run / "epochs.parquet")
     confirm = trials[trials["phase"] == "confirm"]
-    assert len(confirm) == 10 and (confirm["status"] == "completed").all() and (confirm["seed"] == 10000).all()
+    assert len(confirm) == 20 and (confirm["status"] == "completed").all()
+    assert sorted(confirm["seed"].unique()) == [10000, 10001]
     assert (confirm["split_evaluated"] == "test").all()
     assert sorted(confirm.groupby("arm").size().to_dict().items()) == sorted(
-        {a: 2 for a in ("single_task", "multitask", "curriculum", "curriculum_random", "shuffled_control")}.items()
+        {a: 4 for a in ("single_task", "multitask", "curriculum", "curriculum_random", "shuffled_control")}.items()
     )
     # test is read once per confirm run: only the last epoch has held-out metrics
     confirm_epochs = epochs[epochs["trial_id"].isin(confirm["trial_id"])]
     assert confirm_epochs.loc[confirm_epochs["epoch"] < 2, "clip_score"].isna().all()
     assert confirm_epochs.loc[confirm_epochs["epoch"] == 2, "clip_score"].notna().all()
     # seed k gives every arm the same initial towers: the untrained model scores the same on test for all of them
-    assert confirm["init_clip_score"].nunique() == 1
+    assert confirm.groupby("seed")["init_clip_score"].nunique().eq(1).all()
+    assert confirm["init_clip_score"].nunique() == 2  # ... and another seed another
     table = pd.read_parquet(e2e_run / "confirm.parquet")
-    assert len(table) == 10 and set(table["seed_index"]) == {0}
+    assert len(table) == 20 and set(table["seed_index"]) == {0, 1}
     by_arm = table.set_index(["arm", "level"])
     search = trials[trials["phase"] == "search"].set_index("trial_id")
     for level in (0.5, 1.0):  # curriculum_random re-runs the curriculum winner, the control the single-task one
@@ -129,13 +131,13 @@ def test_confirm_phase_reads_test_once_on_paired_seeds(e2e_run):
         ]
         assert search.loc[winner, "final/clip_score"] == rivals["final/clip_score"].max()  # selected on validate
     pairs = pd.read_parquet(e2e_run / "per_pair.parquet")
-    per_run = pairs.groupby(["arm", "level"])["sample_id"].apply(lambda s: tuple(sorted(s)))
-    assert per_run.nunique() == 1 and len(pairs) == 10 * len(per_run.iloc[0])  # every run scored the same pairs
-    mean = pairs.groupby(["arm", "level"])["clip_score"].mean()
-    assert mean.to_dict() == pytest.approx(table.set_index(["arm", "level"])["clip_score"].to_dict())
+    per_run = pairs.groupby(["arm", "level", "seed"])["sample_id"].apply(lambda s: tuple(sorted(s)))
+    assert per_run.nunique() == 1 and len(pairs) == 20 * len(per_run.iloc[0])  # every run scored the same pairs
+    mean = pairs.groupby(["arm", "level", "seed"])["clip_score"].mean()
+    assert mean.to_dict() == pytest.approx(table.set_index(["arm", "level", "seed"])["clip_score"].to_dict())
     answer = json.loads((e2e_run / "answer.json").read_text())
-    assert answer["k"] == 1 and len(answer["comparisons"]) == (4 + 1) * 2 * 2
-    assert {c["verdict"] for c in answer["comparisons"]} == {"inconclusive"}  # one seed cannot decide anything
+    assert answer["k"] == 2 and answer["confirm_seeds"] == [10000, 10001]
+    assert len(answer["comparisons"]) == (4 + 1) * 2 * 2 and all(c["n"] == 2 for c in answer["comparisons"])
 
 
 def test_optuna_study_matches_the_curriculum_trials(e2e_run):
@@ -242,6 +244,11 @@ def _start(args: list[str], cache_dir: Path) -> tuple[subprocess.Popen, _Lines]:
     return proc, _Lines(proc)
 
 
+def _finished_in(lines: list[str]) -> set[str]:
+    """The trial ids a progress log reports as finished (``[ 12s 3/8] done   <id>  epoch ...``)."""
+    return {m.group(2) for line in lines if (m := re.search(r"\] (done|pruned) +(\w+)", line))}
+
+
 def _finished_stamps(run_dir: Path) -> dict[str, int]:
     trials = pd.read_parquet(run_dir / "trials.parquet")
     finished = trials[trials["status"].isin(["completed", "pruned"])]["trial_id"]
@@ -275,6 +282,9 @@ def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_
     lines.wait_for(FINISHED, 1, timeout=SEARCH_TIMEOUT)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver dies with no chance to save, Ray included
     proc.wait(timeout=60)
+    during_kill = _finished_in(lines.seen)
+    assert during_kill and not during_kill & set(first)  # a trial finished in the killed phase, not before it
+    killed_stamps = {t: (run_dir / f"trial_{t}" / "result.json").stat().st_mtime_ns for t in during_kill}
 
     resumed = _cli(["resume", str(run_dir)], cache_dir, timeout=SEARCH_TIMEOUT)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -284,11 +294,15 @@ def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_
     assert len(trials) == total == 8 and trials["trial_id"].is_unique  # 2 x 2 single-task + 4 curricula
     assert set(trials["status"]) <= {"completed", "pruned"}
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
-    for trial_id, stamp in first.items():  # finished before the interruption: not run again
+    for trial_id, stamp in {**first, **killed_stamps}.items():  # finished before either interruption: not re-run
         assert (run_dir / f"trial_{trial_id}" / "result.json").stat().st_mtime_ns == stamp, trial_id
     assert sorted(trials[trials["arm"] == "single_task"]["sparsity"]) == [0.5, 0.5, 1.0, 1.0]
     assert (trials["sparsity_mode"] == "labels").all()  # levels are label fractions: every trial keeps every pair
     assert trials["final/train_pairs"].nunique() == 1
+    configs = trials["config_json"].map(json.loads)
+    assert sorted({(c["sparsity"], c["label_fraction"]) for c in configs}) == [(1.0, 0.5), (1.0, 1.0)]
+    stored = yaml.safe_load((run_dir / "experiment.yaml").read_text())
+    assert stored["search"]["scheduler"] == "median" and stored["space"]["sparsity_mode"] == "labels"
     import optuna
 
     study = optuna.load_study(study_name="resumable", storage=f"sqlite:///{run_dir / 'optuna.db'}")
@@ -319,6 +333,10 @@ def test_export_killed_mid_write_leaves_the_previous_tables(e2e_run, tmp_path):
         assert time.monotonic() < deadline and proc.poll() is None, "export did not start writing"
     proc.kill()
     proc.wait(timeout=30)
+    # the premise: the kill came mid-write, leaving half a file, under a hidden temporary name only
+    stale = list(copy.glob(".trials.parquet.tmp-*"))
+    assert len(stale) == 1 and 0 < stale[0].stat().st_size < len(before)
+    assert sorted(p.name for p in copy.glob("*.parquet")) == sorted(p.name for p in e2e_run.glob("*.parquet"))
     assert (copy / "trials.parquet").read_bytes() == before
     assert pd.read_parquet(copy / "trials.parquet").equals(pd.read_parquet(e2e_run / "trials.parquet"))
 
@@ -336,7 +354,7 @@ def test_confirm_adds_seeds_resumes_after_ctrl_c_and_runs_nothing_twice(tmp_path
         tmp_path,
         "confirmable",
         {"sparsity": [1.0]},
-        {"confirm_seeds": 1, "arms": ["single_task", "curriculum"]},
+        {"confirm_seeds": 2, "arms": ["single_task", "curriculum"]},
         num_trials=2,
         max_concurrent=1,
     )
@@ -344,13 +362,19 @@ def test_confirm_adds_seeds_resumes_after_ctrl_c_and_runs_nothing_twice(tmp_path
     done = _cli(["search", str(exp)], cache_dir, timeout=SEARCH_TIMEOUT)
     assert done.returncode == 0, done.stderr[-3000:]
     first = _confirm_keys(run_dir)
-    assert sorted(first) == [("curriculum", 1.0, 10000), ("single_task", 1.0, 10000)]
+    assert sorted(first) == [(arm, 1.0, 10000 + k) for arm in ("curriculum", "single_task") for k in range(2)]
+    answer_before = (run_dir / "answer.json").read_bytes()
 
     proc, lines = _start(["confirm", str(run_dir), "--seeds", "3"], cache_dir)
-    lines.wait_for(r"confirm: 4 of 6 runs \(2 already done\)", 1, timeout=SEARCH_TIMEOUT)
-    time.sleep(8)  # let some of the new runs start
+    lines.wait_for(r"confirm: 2 of 6 runs \(4 already done\)", 1, timeout=SEARCH_TIMEOUT)
+    lines.wait_for(FINISHED, 1, timeout=SEARCH_TIMEOUT)  # one new run done, the other (one at a time) not yet
     proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=120)
+    assert proc.wait(timeout=120) == 130
+    said = lines.rest(timeout=30)
+    assert f"continue it with: curriclip confirm {run_dir} --seeds 3" in said and "Tuner.restore" not in said
+    cut = _confirm_keys(run_dir)
+    assert len(cut) == 5, sorted(cut)  # the second new run was cut off
+    assert (run_dir / "answer.json").read_bytes() == answer_before  # no answer from part of the seeds
 
     again = _cli(["confirm", str(run_dir), "--seeds", "3"], cache_dir, timeout=SEARCH_TIMEOUT)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -64,7 +64,7 @@ def test_search_and_report_on_s3(tmp_path, tiny_dataset, cache_dir, s3_server):
         "training": {"epochs": 2, "steps_per_epoch": 3, "batch_size": 16, "eval_batch_size": 64},
         "space": {"sparsity": [1.0], "pacing": ["linear"]},
         "search": {"num_trials": 2, "seeds": [0], "n_startup_trials": 1},
-        "protocol": {"confirm_seeds": 1, "arms": ["single_task", "curriculum"]},
+        "protocol": {"confirm_seeds": 2, "arms": ["single_task", "curriculum"]},
     }
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(exp))
     env = {**os.environ, **s3_env, "CURRICLIP_CACHE": str(cache_dir)}
@@ -85,15 +85,16 @@ def test_search_and_report_on_s3(tmp_path, tiny_dataset, cache_dir, s3_server):
     assert any(n.startswith("experiment_state-") for n in names)
     with fs.open_input_stream("curriclip-test/runs/remote/trials.parquet") as f:
         trials = pd.read_parquet(io.BytesIO(f.read()))
-    # one level: 2 single-task + 2 curriculum configurations, then each winner confirmed on 1 seed
-    assert len(trials) == 6 and trials["trial_id"].is_unique and set(trials["status"]) <= {"completed", "pruned"}
+    # one level: 2 single-task + 2 curriculum configurations, then each winner confirmed on 2 seeds
+    assert len(trials) == 8 and trials["trial_id"].is_unique and set(trials["status"]) <= {"completed", "pruned"}
     search = trials[trials["phase"] == "search"]
     assert sorted(search["arm"]) == ["curriculum", "curriculum", "single_task", "single_task"]
     confirm = trials[trials["phase"] == "confirm"]
-    assert sorted(confirm["arm"]) == ["curriculum", "single_task"] and (confirm["status"] == "completed").all()
+    assert sorted(confirm["arm"]) == ["curriculum"] * 2 + ["single_task"] * 2
+    assert (confirm["status"] == "completed").all()
     with fs.open_input_stream("curriclip-test/runs/remote/per_pair.parquet") as f:
         pairs = pd.read_parquet(io.BytesIO(f.read()))
-    assert len(pairs) == 2 * confirm["final/test_pairs"].iloc[0]  # per-pair scores came back from S3 checkpoints
+    assert len(pairs) == 4 * confirm["final/test_pairs"].iloc[0]  # per-pair scores came back from S3 checkpoints
 
     again = subprocess.run(
         [*cli, "report", "s3://curriclip-test/runs/remote", "--out", str(tmp_path / "r.html")],
