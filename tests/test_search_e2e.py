@@ -46,6 +46,16 @@ def _env(cache_dir: Path) -> dict:
     return {**os.environ, **OFFLINE, "CURRICLIP_CACHE": str(cache_dir), "PYTHONUNBUFFERED": "1"}
 
 
+def _in_process(args: list[str]) -> subprocess.CompletedProcess:
+    """A command run in this process (Typer's CliRunner): error paths and exports need no fresh interpreter."""
+    from typer.testing import CliRunner
+
+    from curriclip.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
 def _cli(args: list[str], cache_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], env=_env(cache_dir), capture_output=True, text=True, timeout=timeout)
 
@@ -171,7 +181,7 @@ def test_report_rerenders_offline_from_the_run_directory(e2e_run, tmp_path, cach
 
 def test_an_existing_run_is_not_overwritten(e2e_run, cache_dir):
     stamp = (e2e_run / "trials.parquet").stat().st_mtime_ns
-    clash = _cli(["search", str(e2e_run.parent.parent / "e2e.yaml")], cache_dir)
+    clash = _in_process(["search", str(e2e_run.parent.parent / "e2e.yaml")])
     assert clash.returncode == 2 and "already exists" in clash.stderr and len(clash.stderr.splitlines()) == 1
     assert (e2e_run / "trials.parquet").stat().st_mtime_ns == stamp
 
@@ -187,18 +197,47 @@ def test_a_damaged_trial_record_is_named_not_skipped(e2e_run, tmp_path, cache_di
     records.write_text("\n".join(lines) + "\n")
     stamp = (copy / "trials.parquet").stat().st_mtime_ns
     for command in (["report", str(copy)], ["resume", str(copy)]):
-        done = _cli(command, cache_dir, timeout=300)
+        done = _in_process(command)
         assert done.returncode == 2, (command, done.stderr[-2000:])
         assert f"result.json: line 1: damaged record of trial {victim}" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
     assert (copy / "trials.parquet").stat().st_mtime_ns == stamp  # the answer was not re-exported without it
 
 
+def test_a_record_missing_its_last_line_is_damaged_not_pruned(e2e_run, tmp_path, cache_dir):
+    """A completed trial's result.json without its last line: named (trial and file), status damaged, and every
+    verdict of its arm and level says it depends on it; read at its word it would pass for a pruned trial."""
+    copy = tmp_path / "runs" / "e2e"
+    copy_run(e2e_run, copy)
+    trials = pd.read_parquet(copy / "trials.parquet")
+    search = trials[(trials["phase"] == "search") & (trials["status"] == "completed")]
+    victim = search[search["arm"] == "curriculum"].iloc[0]
+    records = copy / f"trial_{victim['trial_id']}" / "result.json"
+    records.write_text("\n".join(records.read_text().splitlines()[:-1]) + "\n")
+    done = _in_process(["report", str(copy)])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{records}: damaged record of trial {victim['trial_id']}: ends at iteration 1" in done.stderr
+    after = pd.read_parquet(copy / "trials.parquet").set_index("trial_id")
+    assert (
+        after.loc[victim["trial_id"], "status"] == "damaged" and str(records) in after.loc[victim["trial_id"], "error"]
+    )
+    assert (after["status"] == "damaged").sum() == 1
+    answer = json.loads((copy / "answer.json").read_text())
+    assert answer["damaged_trials"] == [victim["trial_id"]]
+    marked = {(c["arm"], c["reference"]) for c in answer["comparisons"] if c.get("damaged_trials")}
+    level = [c for c in answer["comparisons"] if c["level"] == victim["sparsity"]]
+    expected = {
+        (c["arm"], c["reference"]) for c in level if {"curriculum", "curriculum_random"} & {c["arm"], c["reference"]}
+    }
+    assert marked == expected and expected
+    assert all("depends on damaged trial" in c["sentence"] for c in answer["comparisons"] if c.get("damaged_trials"))
+
+
 def test_a_damaged_run_json_is_one_line(e2e_run, tmp_path, cache_dir):
     copy = tmp_path / "e2e"
     copy_run(e2e_run, copy)
     (copy / "run.json").write_text('{"dataset_dir": "/x", "total_tri')
-    done = _cli(["resume", str(copy)], cache_dir)
+    done = _in_process(["resume", str(copy)])
     assert done.returncode == 2 and done.stderr.strip().endswith("cannot be rebuilt by resume")
     assert len(done.stderr.strip().splitlines()) == 1
 
