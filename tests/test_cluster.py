@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # Ray end to end: past the 300 s default
 
 RAY = os.path.join(os.path.dirname(sys.executable), "ray")
 
@@ -148,8 +148,10 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
         reader.start()
         # kill the worker only once both nodes train (1 CPU each, so one trial each) and each running trial has
         # written a checkpoint: a trial still being placed would just be scheduled elsewhere, with no failure to see
+        deadline = time.monotonic() + 600
         while True:
             assert driver.poll() is None, "the search ended before the worker could be killed: " + "".join(lines)
+            assert time.monotonic() < deadline, "both nodes never trained at once: " + "".join(lines)[-2000:]
             text = "".join(lines)
             if "at a time" in text and "2 at a time" not in text:
                 pytest.fail(f"the driver did not see both nodes: {text[-2000:]}")

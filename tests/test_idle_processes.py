@@ -94,6 +94,7 @@ def _pid_trial(config: dict) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_a_synchronous_search_runs_every_trial_in_the_first_two_processes(tmp_path, monkeypatch):
     import ray
     from ray import cloudpickle

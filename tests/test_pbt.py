@@ -225,6 +225,7 @@ def test_every_pbt_decision_draws_from_the_schedulers_seed_not_the_global_state(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_pbt_search_exploits_and_every_trial_runs_its_budget(tmp_path, tiny_dataset, cache_dir):
     import json
     import os

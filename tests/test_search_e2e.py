@@ -19,7 +19,7 @@ import pytest
 import yaml
 from conftest import copy_run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # Ray end to end: past the 300 s default
 
 CLI = [sys.executable, "-m", "curriclip.cli"]
 #: No hub may be reached: the default path is offline (the libraries' own switches, set for every subprocess).
@@ -127,15 +127,11 @@ def test_confirm_phase_reads_test_once_on_paired_seeds(e2e_run):
     by_arm = table.set_index(["arm", "level"])
     search = trials[trials["phase"] == "search"].set_index("trial_id")
     for level in (0.5, 1.0):  # curriculum_random re-runs the curriculum winner, the control the single-task one
-        assert (
-            by_arm.loc[("curriculum_random", level), "source_trial_id"]
-            == by_arm.loc[("curriculum", level), "source_trial_id"]
-        )
-        assert (
-            by_arm.loc[("shuffled_control", level), "source_trial_id"]
-            == by_arm.loc[("single_task", level), "source_trial_id"]
-        )
-        winner = by_arm.loc[("single_task", level), "source_trial_id"]
+        source = {arm: set(by_arm.loc[(arm, level), "source_trial_id"]) for arm in table["arm"].unique()}
+        assert all(len(ids) == 1 for ids in source.values())  # every seed of an arm re-runs the same winner
+        assert source["curriculum_random"] == source["curriculum"]
+        assert source["shuffled_control"] == source["single_task"]
+        (winner,) = source["single_task"]
         rivals = search[
             (search["arm"] == "single_task") & (search["sparsity"] == level) & (search["status"] == "completed")
         ]
@@ -233,6 +229,38 @@ def test_a_record_missing_its_last_line_is_damaged_not_pruned(e2e_run, tmp_path,
     assert all("depends on damaged trial" in c["sentence"] for c in answer["comparisons"] if c.get("damaged_trials"))
 
 
+def test_train_replays_a_search_trial_on_its_recorded_threads_and_warns_on_other_versions(
+    e2e_run, tmp_path, tiny_dataset
+):
+    """`curriclip train RUN/trial_X/params.json` (README): the trial's own threads, and a warning when the
+    libraries differ from the ones it ran with."""
+    import torch
+
+    trials = pd.read_parquet(e2e_run / "trials.parquet")
+    trial_id = trials[(trials["phase"] == "search") & (trials["status"] == "completed")]["trial_id"].iloc[0]
+    trial = tmp_path / f"trial_{trial_id}"
+    trial.mkdir()
+    params = json.loads((e2e_run / trial.name / "params.json").read_text())
+    params["trial"]["dataset_dir"] = str(tiny_dataset)  # the same data (a kept run may outlive its session's cache)
+    assert params["trial"].get("threads") is None  # the search left threads to the trial's process
+    (trial / "params.json").write_text(json.dumps(params))
+    records = [json.loads(line) for line in (e2e_run / trial.name / "result.json").read_text().splitlines()]
+    for record in records:
+        record.update(threads=2, versions="python=3.11.7 torch=0.0.1")
+    (trial / "result.json").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    before = torch.get_num_threads()
+    try:
+        done = _in_process(["train", trial / "params.json", "--out", tmp_path / "replay"])
+    finally:
+        torch.set_num_threads(before)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "replaying on 2 torch thread(s), as the trial ran" in done.stderr
+    assert "the trial ran with python=3.11.7 torch=0.0.1; this replay has python=" in done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [line["epoch"] for line in lines] == [1, 2] and {line["threads"] for line in lines} == {2}
+    assert (tmp_path / "replay" / "state.pt").is_file()
+
+
 def test_a_damaged_run_json_is_one_line(e2e_run, tmp_path, cache_dir):
     copy = tmp_path / "e2e"
     copy_run(e2e_run, copy)
@@ -283,6 +311,10 @@ def _start(args: list[str], cache_dir: Path) -> tuple[subprocess.Popen, _Lines]:
     return proc, _Lines(proc)
 
 
+def _records(run_dir: Path, trial_id: str) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / f"trial_{trial_id}" / "result.json").read_text().splitlines()]
+
+
 def _finished_in(lines: list[str]) -> set[str]:
     """The trial ids a progress log reports as finished (``[ 12s 3/8] done   <id>  epoch ...``)."""
     return {m.group(2) for line in lines if (m := re.search(r"\] (done|pruned) +(\w+)", line))}
@@ -323,7 +355,7 @@ def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_
     proc.wait(timeout=60)
     during_kill = _finished_in(lines.seen)
     assert during_kill and not during_kill & set(first)  # a trial finished in the killed phase, not before it
-    killed_stamps = {t: (run_dir / f"trial_{t}" / "result.json").stat().st_mtime_ns for t in during_kill}
+    killed_scores = {t: _records(run_dir, t)[-1]["clip_score"] for t in during_kill}
 
     resumed = _cli(["resume", str(run_dir)], cache_dir, timeout=SEARCH_TIMEOUT)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -333,8 +365,16 @@ def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_
     assert len(trials) == total == 8 and trials["trial_id"].is_unique  # 2 x 2 single-task + 4 curricula
     assert set(trials["status"]) <= {"completed", "pruned"}
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
-    for trial_id, stamp in {**first, **killed_stamps}.items():  # finished before either interruption: not re-run
+    for trial_id, stamp in first.items():  # finished (and saved) before Ctrl-C: not run again
         assert (run_dir / f"trial_{trial_id}" / "result.json").stat().st_mtime_ns == stamp, trial_id
+    # reported its last epoch just before SIGKILL, its completion maybe not saved: resumed from its checkpoint at
+    # most, never from scratch, and its result is the one it had reported
+    by_id = trials.set_index("trial_id")
+    for trial_id, score in killed_scores.items():
+        records = _records(run_dir, trial_id)
+        assert [r["epoch"] for r in records if r.get("iterations_since_restore") == 1][0] == 1, trial_id
+        assert all(r["epoch"] >= 2 for r in records if r.get("iterations_since_restore") == 1)
+        assert by_id.loc[trial_id, "final_clip_score"] == score, trial_id
     assert sorted(trials[trials["arm"] == "single_task"]["sparsity"]) == [0.5, 0.5, 1.0, 1.0]
     assert (trials["sparsity_mode"] == "labels").all()  # levels are label fractions: every trial keeps every pair
     assert trials["final/train_pairs"].nunique() == 1
@@ -430,3 +470,22 @@ def test_confirm_adds_seeds_resumes_after_ctrl_c_and_runs_nothing_twice(tmp_path
     idle = _cli(["confirm", str(run_dir), "--seeds", "3"], cache_dir, timeout=SEARCH_TIMEOUT)
     assert idle.returncode == 0 and "6/6 runs done (0 run now" in idle.stdout
     assert _confirm_keys(run_dir) == keys and (run_dir / "trials.parquet").stat().st_mtime_ns > stamp
+
+
+def test_smoke_preset_end_to_end_matches_its_dry_run(tmp_path, cache_dir):
+    """`curriclip search --preset smoke`, as the README runs it: the plan --dry-run printed is what ran."""
+    storage = tmp_path / "runs"
+    plan = _in_process(["search", "--preset", "smoke", "--storage", storage, "--dry-run"])
+    assert plan.returncode == 0 and not storage.exists(), plan.stderr
+    assert "search phase: 6 trials (single_task 2, multitask 2, curriculum 2)" in plan.stdout
+    assert "confirm phase: 10 runs (5 arms x 1 levels x K = 2 seeds)" in plan.stdout
+    done = _cli(["search", "--preset", "smoke", "--storage", str(storage)], cache_dir, timeout=SEARCH_TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_dir = storage / "smoke"
+    trials = pd.read_parquet(run_dir / "trials.parquet")
+    assert trials.groupby("phase").size().to_dict() == {"search": 6, "confirm": 10}
+    assert set(trials["status"]) <= {"completed", "pruned"}
+    answer = json.loads((run_dir / "answer.json").read_text())
+    assert answer["k"] == 2 and answer["levels"] == [0.3] and len(answer["arms"]) == 5
+    assert {c["verdict"] for c in answer["comparisons"]} <= {"better", "worse", "equivalent", "inconclusive"}
+    assert (run_dir / "report.html").stat().st_size > 100_000

@@ -88,6 +88,7 @@ def test_smoke_map_writes_embeddings_metrics_and_page(tiny_dataset, tmp_path, mo
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_smoke_map_as_a_ray_task(tiny_dataset, tmp_path):
     """With --address the map is built by a Ray task (here on a fresh local Ray) and lands in the same place."""
     import ray

@@ -107,14 +107,20 @@ def _with_overrides(
     return parse_experiment(raw, source="command line")
 
 
-def _new_run(experiment: ExperimentConfig) -> tuple[RunLocation, str]:
-    """The (empty) run directory of a new search and its resolved dataset directory."""
+def _check_new(experiment: ExperimentConfig) -> RunLocation:
+    """The run directory of a new search, refused when it already holds a run (checked first: it is cheap)."""
     run = RunLocation(join(experiment.storage, experiment.name))
     if run.has_entries():
         raise CurriclipError(
             f"{run.uri}: run directory already exists; continue it with `curriclip resume {run.uri}` "
             "or pick another --name"
         )
+    return run
+
+
+def _new_run(experiment: ExperimentConfig) -> tuple[RunLocation, str]:
+    """The (empty) run directory of a new search and its resolved dataset directory."""
+    run = _check_new(experiment)
     data = experiment.data
     dataset_dir = resolve_dataset(data.source, **data.source_options())
     return run, str(dataset_dir)
@@ -225,6 +231,7 @@ def plan_search_phase(
     from curriclip.spaces import search_baselines
 
     experiment = _with_overrides(experiment, name, storage, num_trials)
+    _check_new(experiment)
     _check_local_gpus(experiment, address)
     _check_metric_names(experiment)
     _check_sparsity_mode(experiment)
