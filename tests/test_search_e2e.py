@@ -261,6 +261,27 @@ def test_train_replays_a_search_trial_on_its_recorded_threads_and_warns_on_other
     assert (tmp_path / "replay" / "state.pt").is_file()
 
 
+def test_read_only_run_directory_renders_to_out_and_refuses_to_confirm(e2e_run, tmp_path, monkeypatch):
+    """A run on a read-only share: `report --out` renders elsewhere and writes nothing into it; confirm and resume
+    refuse at once, and `report` without --out says where the report cannot go."""
+    run = copy_run(e2e_run, tmp_path / "e2e")
+    stamps = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(run) else real_access(p, mode))
+    out = tmp_path / "elsewhere" / "report.html"
+    done = _in_process(["report", run, "--out", out])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert out.stat().st_size > 100_000
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == stamps
+    for command, expected in (
+        (["report", run], "the run directory is not writable: give --out FILE to render its report"),
+        (["confirm", run], "the run directory is not writable (the confirm phase writes into it)"),
+        (["resume", run], "the run directory is not writable (resume writes into it)"),
+    ):
+        done = _in_process(command)
+        assert done.returncode == 2 and done.stderr == f"curriclip: error: {run}: {expected}\n", done.stderr
+
+
 def test_a_damaged_run_json_is_one_line(e2e_run, tmp_path, cache_dir):
     copy = tmp_path / "e2e"
     copy_run(e2e_run, copy)
