@@ -74,6 +74,10 @@ def e2e_run(tmp_path_factory, tiny_dataset, cache_dir) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         done = _cli(["search", str(_experiment(directory, "e2e"))], cache_dir, timeout=SEARCH_TIMEOUT)
         assert done.returncode == 0, done.stderr[-3000:]
+    recorded = Path(json.loads((directory / "runs" / "e2e" / "run.json").read_text())["dataset_dir"])
+    if not recorded.exists():  # a kept run outlives its session's cache: the same dataset, generated again here
+        recorded.parent.mkdir(parents=True, exist_ok=True)
+        recorded.symlink_to(tiny_dataset, target_is_directory=True)
     return directory / "runs" / "e2e"
 
 
