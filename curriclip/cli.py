@@ -13,7 +13,9 @@ from pathlib import Path
 
 import typer
 
-from curriclip.cli_errors import user_errors
+from curriclip.cli_errors import OneLineErrors, user_errors
+from curriclip.cli_paths import new_dataset_directory, writable_directory, writable_file
+from curriclip.config.protocol import MIN_CONFIRM_SEEDS
 from curriclip.data.brats.cli import add_commands as add_brats_commands
 from curriclip.errors import CurriclipError
 from curriclip.fusion.cli import fuse
@@ -24,21 +26,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
 data_app = typer.Typer(help="Create datasets in curriclip's Arrow schema.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(taskmap_app, name="taskmap")
-
-
-def writable_directory(path: Path, option: str) -> None:
-    """Refuse, before any work, a directory that cannot be created or written (under a file, read-only)."""
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise CurriclipError(f"{option} {path}: {existing} is a file, not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise CurriclipError(f"{option} {path}: {existing} is not writable")
 
 
 def comma_list(values: list[str] | None) -> list[str] | None:
@@ -90,11 +82,16 @@ def search(
     num_trials: int | None = typer.Option(
         None, "--num-trials", min=0, help="Number of curriculum trials Optuna proposes."
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check everything and print the plan (arms, levels, trials, time); train nothing."
+    ),
 ) -> None:
     """Run a curriculum search: single-task baselines at every sparsity level + Optuna-proposed curricula."""
     from curriclip.config import read_yaml
     from curriclip.presets import preset_experiment
 
+    if name is not None and not name.strip():
+        raise CurriclipError("--name: empty (give the run a name, or leave --name out for the preset's)")
     overrides = read_yaml(experiment) if experiment else None
     if overrides is not None and not isinstance(overrides, dict):
         raise CurriclipError(f"{experiment}: expected a mapping of settings")
@@ -105,6 +102,12 @@ def search(
     from curriclip.tracking import require_trackers
 
     require_trackers(exp.tracking)  # a missing tracker package is said before Ray and torch load
+
+    if dry_run:
+        from curriclip.pipeline import dry_run as plan_lines
+
+        typer.echo("\n".join(plan_lines(exp, name=name, storage=storage, address=address, num_trials=num_trials)))
+        return
     from curriclip.pipeline import run_search
 
     _summary(run_search(exp, name=name, storage=storage, address=address, num_trials=num_trials))
@@ -133,14 +136,29 @@ def resume(
 def confirm(
     run_dir: str = typer.Argument(..., help="Run directory (or URI) of a finished search."),
     seeds: int | None = typer.Option(
-        None, "--seeds", min=1, help="K: a planned look (protocol.looks), seeds per arm and level (default: the first)."
+        None,
+        "--seeds",
+        min=MIN_CONFIRM_SEEDS,
+        help="K: a planned look (protocol.looks), seeds per arm and level (default: the first).",
     ),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
 ) -> None:
     """Re-run each arm's validation winner with K fresh paired seeds on test (adds seeds, resumes, never twice)."""
     from curriclip.pipeline import confirm as run_confirm
 
-    outcome = run_confirm(run_dir, seeds=seeds, address=address)
+    again = f"curriclip confirm {run_dir}" + (f" --seeds {seeds}" if seeds else "")
+    try:
+        outcome = run_confirm(run_dir, seeds=seeds, address=address)
+    except KeyboardInterrupt:  # outside Ray Tune's own handling (starting Ray, exporting)
+        typer.echo(f"confirm interrupted; continue it with: {again}", err=True)
+        raise typer.Exit(130) from None
+    if outcome.interrupted:
+        typer.echo(
+            f"confirm interrupted: {outcome.done}/{outcome.planned} runs done ({outcome.ran} finished now); "
+            f"the answer is not updated until the phase is whole; continue it with: {again}",
+            err=True,
+        )
+        raise typer.Exit(130)
     typer.echo(
         f"confirm: {outcome.done}/{outcome.planned} runs done ({outcome.ran} run now, {outcome.errored} errored); "
         f"answer in {run_dir}/answer.json and report.html"
@@ -208,7 +226,7 @@ def report(
             raise CurriclipError("--watch: follows a local run directory's own report.html (no --out, no URI)")
         _watch_report(run.path, ray_state, watch, serve)
     else:
-        typer.echo(render_report(run_dir, out))
+        typer.echo(render_report(run_dir, writable_file(out, "--out") if out is not None else None))
     if export is not None:
         from curriclip.reports.export import export_run
 
@@ -352,15 +370,6 @@ def planted_options(variant: str | None, noise_fraction: float, noise_band: floa
         field = str(error["loc"][0]) if error["loc"] else model_level
         option = {"noise_fraction": "--noise-fraction", "noise_band": "--noise-band"}.get(field, "--variant")
         raise CurriclipError(f"{option}: {error['msg'].removeprefix('Value error, ')}") from None
-
-
-def new_dataset_directory(out: Path) -> Path:
-    """``--out`` of a data command, refused before any image is read when it exists or cannot be written."""
-    out = out.expanduser().resolve()
-    if out.exists():
-        raise CurriclipError(f"--out {out}: already exists (choose another --out or delete it)")
-    writable_directory(out, "--out")
-    return out
 
 
 def _ingest(name: str, out: Path, image_size: int, skip_bad: bool, ray_mode: bool | None, **kwargs) -> None:

@@ -14,6 +14,32 @@ from typing import Any
 
 from curriclip.errors import CurriclipError
 
+#: Seconds a cluster address has to accept a connection before a search refuses it (Ray itself retries for minutes).
+REACH_DEADLINE_S = 10.0
+
+
+def check_reachable(address: str | None, deadline_s: float = REACH_DEADLINE_S) -> None:
+    """Refuse, within ``deadline_s``, a ``HOST:PORT`` (or ``ray://HOST:PORT``) cluster address nothing answers at.
+
+    ``auto``, ``local`` and no address are Ray's to resolve (they fail fast on their own).
+    """
+    import socket
+
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address or address in ("auto", "local"):
+        return
+    option = "--address" if address != os.environ.get("RAY_ADDRESS") else "RAY_ADDRESS"
+    host, sep, port = address.split("://", 1)[-1].rstrip("/").rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CurriclipError(f"{option} {address}: expected HOST:PORT (or auto)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=deadline_s).close()
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise CurriclipError(
+            f"{option} {address}: no Ray cluster reachable there within {deadline_s:g} s ({reason})"
+        ) from None
+
 
 def init_ray(address: str | None = None) -> None:
     """Join ``address`` (or ``RAY_ADDRESS``, set by ``ray job submit``), else start a local Ray; no-op if running."""
@@ -21,6 +47,7 @@ def init_ray(address: str | None = None) -> None:
 
     if ray.is_initialized():
         return
+    check_reachable(address)
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
     # Each trial keeps one checkpoint, which forces a state snapshot per epoch: expected, not a bottleneck here.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")

@@ -80,6 +80,11 @@ class Status(StrEnum):
     ERRORED = "errored"
     RUNNING = "running"
     PENDING = "pending"
+    DAMAGED = "damaged"  # ended, but its record is shorter than its checkpoint or Ray's own state: not reinterpreted
+
+
+#: Statuses of a trial that will not run again (a resumed search leaves it as it is).
+ENDED_STATUSES = (Status.COMPLETED, Status.PRUNED, Status.ERRORED, Status.DAMAGED)
 
 
 class TrialColumn(StrEnum):

@@ -17,7 +17,7 @@ import pandas as pd
 
 from curriclip.config import ExperimentConfig
 from curriclip.errors import CurriclipError
-from curriclip.names import Phase, RunFile, Status
+from curriclip.names import ENDED_STATUSES, Phase, RunFile, Status
 from curriclip.names import TrialColumn as Col
 from curriclip.rundir.storage import RunLocation
 
@@ -37,12 +37,17 @@ class SearchOutcome:
 
 
 def publish(
-    run_dir: str | Path | RunLocation, out: str | Path | None = None, refresh: float | None = None
+    run_dir: str | Path | RunLocation,
+    out: str | Path | None = None,
+    refresh: float | None = None,
+    protocol_tables: bool = True,
 ) -> tuple[pd.DataFrame, Path]:
     """Export the run's records, write the protocol's tables when confirm runs exist, render the report.
 
     Returns the exported trials and the report's path (``out``, or the run directory's ``report.html``,
     uploaded when the run is remote). ``refresh``: seconds after which the page reloads itself.
+    ``protocol_tables=False`` (a confirm phase cut off by Ctrl-C) keeps the answer of the last whole confirm
+    phase instead of writing one from part of the runs.
     """
     from curriclip.protocol.tables import write_protocol_tables
     from curriclip.reports import build_report
@@ -51,10 +56,12 @@ def publish(
     run = run_dir if isinstance(run_dir, RunLocation) else RunLocation(run_dir)
     exported = export_results(run)
     trials = exported.trials
-    if not trials.empty and (trials[Col.PHASE] == Phase.CONFIRM).any():
+    if protocol_tables and not trials.empty and (trials[Col.PHASE] == Phase.CONFIRM).any():
         run.upload(write_protocol_tables(run, exported.staging, trials, exported.per_pair))
-    if run.remote and run.exists(RunFile.EXPERIMENT):
-        (exported.staging / RunFile.EXPERIMENT).write_text(run.read_text(RunFile.EXPERIMENT))
+    if exported.staging != Path(run.path):  # a remote or read-only run: the report reads its small files here
+        for name in (RunFile.EXPERIMENT, RunFile.RUN, RunFile.FUSION_SUMMARY):
+            if run.exists(name):
+                (exported.staging / name).write_text(run.read_text(name))
     report = build_report(exported.staging, out, refresh=refresh)
     if out is None:
         run.upload([RunFile.REPORT])
@@ -65,7 +72,7 @@ def _outcome(run: RunLocation, trials: pd.DataFrame, total: int) -> SearchOutcom
     if trials.empty:
         return SearchOutcome(run.uri, 0, total, 0)
     search = trials[trials[Col.PHASE] == Phase.SEARCH]
-    finished = int(search[Col.STATUS].isin([Status.COMPLETED, Status.PRUNED, Status.ERRORED]).sum())
+    finished = int(search[Col.STATUS].isin(ENDED_STATUSES).sum())
     errored = int((search[Col.STATUS] == Status.ERRORED).sum())
     return SearchOutcome(run.uri, finished, total, errored)
 
@@ -78,7 +85,8 @@ def _after_search(
     outcome = _outcome(run, trials, total)
     if experiment.protocol.confirm_seeds and outcome.complete:  # idempotent: runs only what is missing
         confirmed = confirm(run.uri, address=address, trainable=trainable)
-        outcome.confirm_planned, outcome.confirm_missing = confirmed.planned, confirmed.planned - confirmed.done
+        outcome.confirm_planned = max(confirmed.planned, 1) if confirmed.interrupted else confirmed.planned
+        outcome.confirm_missing = max(confirmed.planned - confirmed.done, int(confirmed.interrupted))
     return outcome
 
 
@@ -94,10 +102,62 @@ def run_search(
 
     ``trainable`` replaces curriclip's Ray Tune trainable (benchmarks of the search machinery only).
     """
-    from curriclip.search import run_search_phase
+    from curriclip.search import plan_search_phase, run_search_phase
 
-    experiment, run, total = run_search_phase(experiment, name, storage, address, num_trials, trainable)
+    plan = plan_search_phase(experiment, name, storage, address, num_trials)
+    experiment, run, total = run_search_phase(experiment, trainable=trainable, address=address, plan=plan)
     return _after_search(experiment, run, total, address, trainable)
+
+
+#: Rough cost model of a trial on CPU (fitted to the smoke and default presets on 2 cores): seconds to start and
+#: evaluate a trial, and seconds per training step at batch 48 and 64-pixel images.
+TRIAL_OVERHEAD_S, STEP_S = 14.0, 0.06
+
+
+def estimate_seconds(experiment: ExperimentConfig, runs: int, slots: int) -> float:
+    """A rough wall-clock estimate of ``runs`` trials of ``experiment``, ``slots`` at a time (CPU, no pruning)."""
+    training = experiment.training
+    size = experiment.data.image_size / 64
+    per_step = STEP_S * training.batch_size / 48 * size * size
+    return runs * (TRIAL_OVERHEAD_S + training.epochs * training.steps_per_epoch * per_step) / max(slots, 1)
+
+
+def dry_run(
+    experiment: ExperimentConfig,
+    name: str | None = None,
+    storage: str | None = None,
+    address: str | None = None,
+    num_trials: int | None = None,
+) -> list[str]:
+    """Every check a search makes before it starts, and its plan as lines; nothing is written, nothing trains."""
+    import os
+
+    from curriclip.search import plan_search_phase
+
+    plan = plan_search_phase(experiment, name, storage, address, num_trials)
+    exp = plan.experiment
+    levels = exp.space.sparsity
+    confirm_runs = len(exp.protocol.arms) * len(levels) * exp.protocol.confirm_seeds
+    r = exp.resources
+    cpus = os.cpu_count() or 1
+    slots = max(1, int(cpus // (r.workers_per_trial * r.cpus_per_trial)))
+    if exp.search.max_concurrent:
+        slots = min(slots, exp.search.max_concurrent)
+    where = f"the cluster at {address}" if address else f"this machine's {cpus} CPUs"
+    per_arm = ", ".join(f"{arm} {count}" for arm, count in plan.per_arm().items())
+    minutes = estimate_seconds(exp, plan.total + confirm_runs, slots) / 60
+    return [
+        f"dry run: {exp.name} checked; nothing written, nothing trained",
+        f"run directory: {plan.run.uri}",
+        f"dataset: {plan.dataset_dir}",
+        f"arms: {', '.join(str(a) for a in exp.protocol.arms)}",
+        f"levels ({exp.space.sparsity_mode}): {', '.join(f'{level:g}' for level in levels)}",
+        f"search phase: {plan.total} trials ({per_arm}), {exp.training.epochs} epochs each, "
+        f"{exp.search.scheduler} scheduler, ranked on validate",
+        f"confirm phase: {confirm_runs} runs ({len(exp.protocol.arms)} arms x {len(levels)} levels x "
+        f"K = {exp.protocol.confirm_seeds} seeds), on test",
+        f"estimated time: about {minutes:.0f} min, {slots} trial(s) at a time on {where} (rough, CPU, no pruning)",
+    ]
 
 
 def resume_search(
@@ -118,10 +178,11 @@ def confirm(run_dir: str, seeds: int | None = None, address: str | None = None, 
     from curriclip.tracking import log_answer
 
     runs = run_confirm(run_dir, seeds=seeds, address=address, trainable=trainable)
-    trials, _ = publish(run_dir)
-    run = RunLocation(run_dir)
-    experiment, _ = read_run(run_dir)
-    log_answer(experiment, run.uri, run.read_text(RunFile.ANSWER) if run.exists(RunFile.ANSWER) else None)
+    trials, _ = publish(run_dir, protocol_tables=not runs.interrupted)
+    if not runs.interrupted:
+        run = RunLocation(run_dir)
+        experiment, _ = read_run(run_dir)
+        log_answer(experiment, run.uri, run.read_text(RunFile.ANSWER) if run.exists(RunFile.ANSWER) else None)
     return runs.outcome(trials)
 
 
@@ -133,6 +194,8 @@ def report(run_dir: str, out: str | Path | None = None) -> str | Path:
     run = RunLocation(run_dir)
     if not run.exists():
         raise CurriclipError(f"{run.uri}: run directory not found")
+    if out is None and not run.writable:
+        raise CurriclipError(f"{run.uri}: the run directory is not writable: give --out FILE to render its report")
     if has_ray_state(run):
         _, path = publish(run, out)
         return f"{run.uri}/{RunFile.REPORT}" if run.remote and out is None else path

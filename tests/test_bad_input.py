@@ -224,9 +224,7 @@ def test_ingest_messages_name_table_line_and_allowed_splits(tmp_path):
 
 
 def test_gpus_on_a_machine_without_one_refused_before_the_dataset(tmp_path, monkeypatch):
-    from curriclip.search import runner
-
-    monkeypatch.setattr(runner, "local_gpus_visible", lambda: False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # no GPU visible on any machine, with the real detection
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     exp = tmp_path / "exp.yaml"
     exp.write_text(f"resources:\n  gpus_per_trial: 1\ndata:\n  path: {tmp_path / 'cache'}\n")

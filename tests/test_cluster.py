@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # Ray end to end: past the 300 s default
 
 RAY = os.path.join(os.path.dirname(sys.executable), "ray")
 
@@ -148,8 +148,10 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
         reader.start()
         # kill the worker only once both nodes train (1 CPU each, so one trial each) and each running trial has
         # written a checkpoint: a trial still being placed would just be scheduled elsewhere, with no failure to see
+        deadline = time.monotonic() + 600
         while True:
             assert driver.poll() is None, "the search ended before the worker could be killed: " + "".join(lines)
+            assert time.monotonic() < deadline, "both nodes never trained at once: " + "".join(lines)[-2000:]
             text = "".join(lines)
             if "at a time" in text and "2 at a time" not in text:
                 pytest.fail(f"the driver did not see both nodes: {text[-2000:]}")
@@ -173,23 +175,17 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
 
     total = json.loads((run_dir / "run.json").read_text())["total_trials"]
     search = trials[trials["phase"] == "search"]
-    assert len(search) == total >= 5 and trials["trial_id"].is_unique
+    # 3 single-task configurations (2 learning rates x seeds, matched tuning) + 3 curricula
+    assert len(search) == total == 6 and trials["trial_id"].is_unique
     assert (trials["status"] == "completed").all() and (trials["epochs_done"] == 4).all()
     confirm = trials[trials["phase"] == "confirm"]  # the confirm phase ran on the cluster after the search
     assert sorted(confirm["arm"]) == ["curriculum"] * 2 + ["single_task"] * 2
     assert (confirm["split_evaluated"] == "test").all()
-    # the trial on the lost node was restarted from its checkpoint, and trials.parquet counts it: each trial's
-    # restarts are at least the restores its raw results show (a report at a later iteration right after a restore)
-    for trial_id, counted in trials.set_index("trial_id")["restarts"].items():
-        if trial_id not in set(search["trial_id"]):
-            continue
-        raw = [
-            json.loads(line)
-            for line in (run_dir / f"trial_{trial_id}" / "result.json").read_text().splitlines()
-            if line.strip()
-        ]
-        restores = sum(r.get("iterations_since_restore") == 1 and r.get("training_iteration", 1) > 1 for r in raw)
-        assert counted >= restores, trial_id
-    assert trials["restarts"].sum() >= 1
+    # the worker had 1 CPU, so exactly one trial ran on it when it was killed: that trial, and no other, was
+    # restarted from its checkpoint once, and trials.parquet says so (export.restarts() is unit-tested apart)
+    assert search["restarts"].tolist().count(1) == 1 and search["restarts"].sum() == 1, search["restarts"].tolist()
+    restarted = search.loc[search["restarts"] == 1, "trial_id"].iloc[0]
+    raw = [json.loads(line) for line in (run_dir / f"trial_{restarted}" / "result.json").read_text().splitlines()]
+    assert [r["epoch"] for r in raw if r.get("iterations_since_restore") == 1][1] > 1  # it resumed, not restarted at 1
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
     assert epochs[epochs["trial_id"].isin(search["trial_id"])].groupby("trial_id").size().eq(4).all()

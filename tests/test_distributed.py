@@ -165,6 +165,7 @@ def local_ray():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_two_worker_tune_trial_matches_single_process(local_ray, tiny_dataset, tmp_path):
     from ray import tune
 
@@ -196,6 +197,7 @@ def test_two_worker_tune_trial_matches_single_process(local_ray, tiny_dataset, t
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_cluster_checks_on_a_real_cpu_only_cluster(local_ray):
     from curriclip.rundir.launch import concurrency as _concurrency
 

@@ -69,9 +69,35 @@ def test_unknown_list_kind_and_listing(tmp_path):
     assert code == 0 and {"linear", "root", "step", "none"} <= set(out.split())
 
 
-@pytest.mark.parametrize(
-    "command", [[], ["search"], ["resume"], ["report"], ["train"], ["list"], ["data"], ["data", "synth"]]
-)
+def _command_paths() -> list[list[str]]:
+    """Every command and group of the app, found by walking it (a new command is covered without listing it)."""
+    import typer.main
+
+    paths: list[list[str]] = []
+
+    def walk(command, path: list[str]) -> None:
+        paths.append(path)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+COMMANDS = _command_paths()
+
+
+def test_the_walk_finds_every_command():
+    names = {" ".join(p) for p in COMMANDS}
+    assert {"search", "resume", "confirm", "report", "train", "list", "fuse", "data synth", "data csv"} <= names
+    assert {"data brats", "data synth-brats", "taskmap map", "taskmap orderings", "taskmap families"} <= names
+    assert len(COMMANDS) >= 19  # 16 commands, 2 groups and the app itself
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(p) or "curriclip" for p in COMMANDS])
 def test_every_command_has_help(command):
-    result = runner.invoke(app, [*command, "--help"])
-    assert result.exit_code == 0 and "Usage" in result.output
+    result = runner.invoke(app, [*command, "--help"], prog_name="curriclip")
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output and " ".join(["curriclip", *command]).strip() in " ".join(result.output.split())
+    if command:  # the command's own one-line description, not its parent's
+        assert "Options" in result.output

@@ -20,7 +20,7 @@ from curriclip.fusion.summary import fusion_summary
 from curriclip.reports.figures.fusion import draw
 from curriclip.trainables import run_trial
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # Ray end to end: past the 300 s default
 
 
 def _run_dir(tmp_path: Path) -> tuple[Path, dict[str, dict]]:

@@ -94,6 +94,7 @@ def _pid_trial(config: dict) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_a_synchronous_search_runs_every_trial_in_the_first_two_processes(tmp_path, monkeypatch):
     import ray
     from ray import cloudpickle
@@ -129,3 +130,31 @@ def test_a_synchronous_search_runs_every_trial_in_the_first_two_processes(tmp_pa
     relative = [(round(start - spans[0][0], 1), round(end - spans[0][0], 1)) for start, end in spans]
     assert any(later[1] < earlier[1] for earlier, later in zip(spans, spans[1:])), relative
     assert len({r["pid"] for r in results}) == 2  # Ray alone: a fresh process at every held-back proposal
+
+
+@pytest.mark.parametrize(
+    "replacement",
+    [
+        pytest.param(None, id="class-removed"),
+        pytest.param(type("NoFields", (), {}), id="fields-renamed"),
+        pytest.param(
+            type("Raises", (), {"__init__": lambda self: (_ for _ in ()).throw(TypeError("new signature"))}),
+            id="constructor-changed",
+        ),
+    ],
+)
+def test_a_changed_ray_disables_the_swap_with_one_warning(monkeypatch, caplog, replacement):
+    from ray.tune.execution import tune_controller
+
+    from curriclip.search import idle_processes
+
+    idle_processes._warn_unexpected_cache.cache_clear()
+    monkeypatch.setattr(tune_controller, "_ObjectCache", replacement, raising=False)
+    with caplog.at_level("WARNING", logger=idle_processes.__name__):
+        for _ in range(2):
+            with keep_idle_processes(2) as kept:
+                assert kept is False
+                assert tune_controller._ObjectCache is replacement  # Ray left as it is
+    assert [r.message for r in caplog.records].count(
+        "curriclip: this Ray's actor cache is not the expected one; idle processes are not kept"
+    ) == 1

@@ -312,6 +312,7 @@ def test_split_leak_and_missing_column(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_ray_data_path_gives_the_same_dataset(tmp_path):
     table = _csv_tree(tmp_path, n=20)
     assert _invoke(_csv_args(table, tmp_path / "local", "--no-ray"))[0] == 0

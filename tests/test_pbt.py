@@ -191,7 +191,41 @@ def test_pbt_draws_from_its_own_seeded_stream():
     assert len(set(first)) > 1  # it does perturb
 
 
+@pytest.mark.parametrize("hook", ["on_trial_add", "on_trial_result"])
+def test_every_pbt_decision_draws_from_the_schedulers_seed_not_the_global_state(monkeypatch, hook):
+    """Ray's PBT draws inside ``on_trial_add`` (initial mutations) and ``on_trial_result`` (exploit and explore):
+    through SeededPBT, the same seed gives the same draws whatever the driver's global random state."""
+    import random
+
+    import numpy as np
+    from ray.tune.schedulers import PopulationBasedTraining
+
+    drawn: list = []
+
+    def draw(self, *args):
+        drawn.append((random.random(), float(np.random.random())))
+
+    monkeypatch.setattr(PopulationBasedTraining, hook, draw)
+    exp = _exp(search={"scheduler": "pbt"})
+    args = (None, None) if hook == "on_trial_add" else (None, None, {})
+    runs = []
+    for global_seed in (1, 2):
+        random.seed(global_seed)
+        np.random.seed(global_seed)
+        scheduler = make_pbt_scheduler(exp, "clip_score", seed=7)._make(1.0)
+        drawn.clear()
+        for _ in range(3):
+            getattr(scheduler, hook)(*args)
+        runs.append(list(drawn))
+        assert random.getstate() == random.Random(global_seed).getstate()  # the global stream was not consumed
+    assert runs[0] == runs[1] and len(set(runs[0])) == 3
+    drawn.clear()
+    getattr(make_pbt_scheduler(exp, "clip_score", seed=8)._make(1.0), hook)(*args)
+    assert drawn[0] != runs[0][0]
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_pbt_search_exploits_and_every_trial_runs_its_budget(tmp_path, tiny_dataset, cache_dir):
     import json
     import os

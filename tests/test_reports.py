@@ -354,7 +354,7 @@ def test_no_ray_or_torch_imported():
         "new = {m.split('.')[0] for m in set(sys.modules) - before}; "
         "bad = new & {'ray', 'torch', 'optuna'}; assert not bad, bad"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
 
 
 def test_rendering_imports_neither_torch_nor_ray(tmp_path):

@@ -152,5 +152,7 @@ def test_inspect_imports_no_torch():
         "t = i.schedule_table(json.loads(sys.argv[1])); "
         "print(json.dumps({'torch': 'torch' in sys.modules, 'rows': len(t)}))"
     )
-    out = subprocess.run([sys.executable, "-c", code, json.dumps(full)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(full)], capture_output=True, text=True, check=True, timeout=120
+    )
     assert json.loads(out.stdout) == {"torch": False, "rows": 300}

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from conftest import copy_run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # Ray end to end: past the 300 s default
 
 CLI = [sys.executable, "-m", "curriclip.cli"]
 #: No hub may be reached: the default path is offline (the libraries' own switches, set for every subprocess).
@@ -46,6 +46,16 @@ def _env(cache_dir: Path) -> dict:
     return {**os.environ, **OFFLINE, "CURRICLIP_CACHE": str(cache_dir), "PYTHONUNBUFFERED": "1"}
 
 
+def _in_process(args: list[str]) -> subprocess.CompletedProcess:
+    """A command run in this process (Typer's CliRunner): error paths and exports need no fresh interpreter."""
+    from typer.testing import CliRunner
+
+    from curriclip.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
 def _cli(args: list[str], cache_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], env=_env(cache_dir), capture_output=True, text=True, timeout=timeout)
 
@@ -53,7 +63,7 @@ def _cli(args: list[str], cache_dir: Path, timeout: float = 120) -> subprocess.C
 @pytest.fixture(scope="session")
 def e2e_run(tmp_path_factory, tiny_dataset, cache_dir) -> Path:
     """One finished run, shared by the tests below: a search phase of 4 single-task + 4 multitask + 3 curriculum
-    configurations on 2 levels (validate split), then its confirm phase: 5 arms x 2 levels x 1 seed (test split).
+    configurations on 2 levels (validate split), then its confirm phase: 5 arms x 2 levels x 2 seeds (test split).
 
     ``CURRICLIP_E2E_KEEP=DIR`` keeps (or, when DIR holds one, reuses) the run, so these tests can be re-run
     against a changed build in seconds.
@@ -62,8 +72,16 @@ def e2e_run(tmp_path_factory, tiny_dataset, cache_dir) -> Path:
     directory = Path(keep) if keep else tmp_path_factory.mktemp("e2e")
     if not (directory / "runs" / "e2e" / "answer.json").is_file():
         directory.mkdir(parents=True, exist_ok=True)
-        done = _cli(["search", str(_experiment(directory, "e2e"))], cache_dir, timeout=SEARCH_TIMEOUT)
+        done = _cli(
+            ["search", str(_experiment(directory, "e2e", protocol={"looks": [2, 3]}))],
+            cache_dir,
+            timeout=SEARCH_TIMEOUT,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
+    recorded = Path(json.loads((directory / "runs" / "e2e" / "run.json").read_text())["dataset_dir"])
+    if not recorded.exists():  # a kept run outlives its session's cache: the same dataset, generated again here
+        recorded.parent.mkdir(parents=True, exist_ok=True)
+        recorded.symlink_to(tiny_dataset, target_is_directory=True)
     return directory / "runs" / "e2e"
 
 
@@ -100,7 +118,7 @@ def test_confirm_phase_reads_test_once_on_paired_seeds(e2e_run):
     epochs = pd.read_parquet(e2e_run / "epochs.parquet")
     confirm = trials[trials["phase"] == "confirm"]
     assert len(confirm) == 20 and (confirm["status"] == "completed").all()
-    assert set(confirm["seed"]) == {10000, 10001}
+    assert sorted(confirm["seed"].unique()) == [10000, 10001]
     assert (confirm["split_evaluated"] == "test").all()
     assert sorted(confirm.groupby("arm").size().to_dict().items()) == sorted(
         {a: 4 for a in ("single_task", "multitask", "curriculum", "curriculum_random", "shuffled_control")}.items()
@@ -110,16 +128,18 @@ def test_confirm_phase_reads_test_once_on_paired_seeds(e2e_run):
     assert confirm_epochs.loc[confirm_epochs["epoch"] < 2, "clip_score"].isna().all()
     assert confirm_epochs.loc[confirm_epochs["epoch"] == 2, "clip_score"].notna().all()
     # seed k gives every arm the same initial towers: the untrained model scores the same on test for all of them
-    assert (confirm.groupby("seed")["init_clip_score"].nunique() == 1).all()
+    assert confirm.groupby("seed")["init_clip_score"].nunique().eq(1).all()
+    assert confirm["init_clip_score"].nunique() == 2  # ... and another seed another
     table = pd.read_parquet(e2e_run / "confirm.parquet")
     assert len(table) == 20 and set(table["seed_index"]) == {0, 1}
-    assert (table.groupby(["arm", "level"])["source_trial_id"].nunique() == 1).all()  # every seed re-runs one winner
-    by_arm = table.groupby(["arm", "level"])["source_trial_id"].first()
+    by_arm = table.set_index(["arm", "level"])
     search = trials[trials["phase"] == "search"].set_index("trial_id")
     for level in (0.5, 1.0):  # curriculum_random re-runs the curriculum winner, the control the single-task one
-        assert by_arm[("curriculum_random", level)] == by_arm[("curriculum", level)]
-        assert by_arm[("shuffled_control", level)] == by_arm[("single_task", level)]
-        winner = by_arm[("single_task", level)]
+        source = {arm: set(by_arm.loc[(arm, level), "source_trial_id"]) for arm in table["arm"].unique()}
+        assert all(len(ids) == 1 for ids in source.values())  # every seed of an arm re-runs the same winner
+        assert source["curriculum_random"] == source["curriculum"]
+        assert source["shuffled_control"] == source["single_task"]
+        (winner,) = source["single_task"]
         rivals = search[
             (search["arm"] == "single_task") & (search["sparsity"] == level) & (search["status"] == "completed")
         ]
@@ -132,9 +152,10 @@ def test_confirm_phase_reads_test_once_on_paired_seeds(e2e_run):
     assert mean.to_dict() == pytest.approx(table.set_index(["arm", "level", "seed"])["clip_score"].to_dict())
     answer = json.loads((e2e_run / "answer.json").read_text())
     # per level and metric: 3 arms vs single_task, curriculum vs curriculum_random and vs multitask, the control
-    assert answer["k"] == 2 and len(answer["comparisons"]) == (5 + 1) * 2 * 2
+    assert answer["k"] == 2 and answer["confirm_seeds"] == [10000, 10001]
+    assert len(answer["comparisons"]) == (5 + 1) * 2 * 2 and all(c["n"] == 2 for c in answer["comparisons"])
     assert {(c["verdict"], c["reason"]) for c in answer["comparisons"]} == {("inconclusive", "too few seeds")}
-    assert answer["looks"]["planned"] == [2] and answer["looks"]["done"][0]["seeds"] == 2
+    assert answer["looks"]["planned"] == [2, 3] and answer["looks"]["done"][0]["seeds"] == 2
 
 
 def test_optuna_study_matches_the_curriculum_trials(e2e_run):
@@ -168,7 +189,7 @@ def test_report_rerenders_offline_from_the_run_directory(e2e_run, tmp_path, cach
 
 def test_an_existing_run_is_not_overwritten(e2e_run, cache_dir):
     stamp = (e2e_run / "trials.parquet").stat().st_mtime_ns
-    clash = _cli(["search", str(e2e_run.parent.parent / "e2e.yaml")], cache_dir)
+    clash = _in_process(["search", str(e2e_run.parent.parent / "e2e.yaml")])
     assert clash.returncode == 2 and "already exists" in clash.stderr and len(clash.stderr.splitlines()) == 1
     assert (e2e_run / "trials.parquet").stat().st_mtime_ns == stamp
 
@@ -184,18 +205,100 @@ def test_a_damaged_trial_record_is_named_not_skipped(e2e_run, tmp_path, cache_di
     records.write_text("\n".join(lines) + "\n")
     stamp = (copy / "trials.parquet").stat().st_mtime_ns
     for command in (["report", str(copy)], ["resume", str(copy)]):
-        done = _cli(command, cache_dir, timeout=300)
+        done = _in_process(command)
         assert done.returncode == 2, (command, done.stderr[-2000:])
         assert f"result.json: line 1: damaged record of trial {victim}" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
     assert (copy / "trials.parquet").stat().st_mtime_ns == stamp  # the answer was not re-exported without it
 
 
+def test_a_record_missing_its_last_line_is_damaged_not_pruned(e2e_run, tmp_path, cache_dir):
+    """A completed trial's result.json without its last line: named (trial and file), status damaged, and every
+    verdict of its arm and level says it depends on it; read at its word it would pass for a pruned trial."""
+    copy = tmp_path / "runs" / "e2e"
+    copy_run(e2e_run, copy)
+    trials = pd.read_parquet(copy / "trials.parquet")
+    search = trials[(trials["phase"] == "search") & (trials["status"] == "completed")]
+    victim = search[search["arm"] == "curriculum"].iloc[0]
+    records = copy / f"trial_{victim['trial_id']}" / "result.json"
+    records.write_text("\n".join(records.read_text().splitlines()[:-1]) + "\n")
+    done = _in_process(["report", str(copy)])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{records}: damaged record of trial {victim['trial_id']}: ends at iteration 1" in done.stderr
+    after = pd.read_parquet(copy / "trials.parquet").set_index("trial_id")
+    assert (
+        after.loc[victim["trial_id"], "status"] == "damaged" and str(records) in after.loc[victim["trial_id"], "error"]
+    )
+    assert (after["status"] == "damaged").sum() == 1
+    answer = json.loads((copy / "answer.json").read_text())
+    assert answer["damaged_trials"] == [victim["trial_id"]]
+    marked = {(c["arm"], c["reference"]) for c in answer["comparisons"] if c.get("damaged_trials")}
+    level = [c for c in answer["comparisons"] if c["level"] == victim["sparsity"]]
+    expected = {
+        (c["arm"], c["reference"]) for c in level if {"curriculum", "curriculum_random"} & {c["arm"], c["reference"]}
+    }
+    assert marked == expected and expected
+    assert all("depends on damaged trial" in c["sentence"] for c in answer["comparisons"] if c.get("damaged_trials"))
+
+
+def test_train_replays_a_search_trial_on_its_recorded_threads_and_warns_on_other_versions(
+    e2e_run, tmp_path, tiny_dataset
+):
+    """`curriclip train RUN/trial_X/params.json` (README): the trial's own threads, and a warning when the
+    libraries differ from the ones it ran with."""
+    import torch
+
+    trials = pd.read_parquet(e2e_run / "trials.parquet")
+    trial_id = trials[(trials["phase"] == "search") & (trials["status"] == "completed")]["trial_id"].iloc[0]
+    trial = tmp_path / f"trial_{trial_id}"
+    trial.mkdir()
+    params = json.loads((e2e_run / trial.name / "params.json").read_text())
+    params["trial"]["dataset_dir"] = str(tiny_dataset)  # the same data (a kept run may outlive its session's cache)
+    assert params["trial"].get("threads") is None  # the search left threads to the trial's process
+    (trial / "params.json").write_text(json.dumps(params))
+    records = [json.loads(line) for line in (e2e_run / trial.name / "result.json").read_text().splitlines()]
+    for record in records:
+        record.update(threads=2, versions="python=3.11.7 torch=0.0.1")
+    (trial / "result.json").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    before = torch.get_num_threads()
+    try:
+        done = _in_process(["train", trial / "params.json", "--out", tmp_path / "replay"])
+    finally:
+        torch.set_num_threads(before)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "replaying on 2 torch thread(s), as the trial ran" in done.stderr
+    assert "the trial ran with python=3.11.7 torch=0.0.1; this replay has python=" in done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [line["epoch"] for line in lines] == [1, 2] and {line["threads"] for line in lines} == {2}
+    assert (tmp_path / "replay" / "state.pt").is_file()
+
+
+def test_read_only_run_directory_renders_to_out_and_refuses_to_confirm(e2e_run, tmp_path, monkeypatch):
+    """A run on a read-only share: `report --out` renders elsewhere and writes nothing into it; confirm and resume
+    refuse at once, and `report` without --out says where the report cannot go."""
+    run = copy_run(e2e_run, tmp_path / "e2e")
+    stamps = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(run) else real_access(p, mode))
+    out = tmp_path / "elsewhere" / "report.html"
+    done = _in_process(["report", run, "--out", out])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert out.stat().st_size > 100_000
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == stamps
+    for command, expected in (
+        (["report", run], "the run directory is not writable: give --out FILE to render its report"),
+        (["confirm", run], "the run directory is not writable (the confirm phase writes into it)"),
+        (["resume", run], "the run directory is not writable (resume writes into it)"),
+    ):
+        done = _in_process(command)
+        assert done.returncode == 2 and done.stderr == f"curriclip: error: {run}: {expected}\n", done.stderr
+
+
 def test_a_damaged_run_json_is_one_line(e2e_run, tmp_path, cache_dir):
     copy = tmp_path / "e2e"
     copy_run(e2e_run, copy)
     (copy / "run.json").write_text('{"dataset_dir": "/x", "total_tri')
-    done = _cli(["resume", str(copy)], cache_dir)
+    done = _in_process(["resume", str(copy)])
     assert done.returncode == 2 and done.stderr.strip().endswith("cannot be rebuilt by resume")
     assert len(done.stderr.strip().splitlines()) == 1
 
@@ -227,6 +330,7 @@ class _Lines:
 
 
 FINISHED = r"\] (done|pruned) "
+ARMS = ("single_task", "multitask", "curriculum", "curriculum_random", "shuffled_control")
 
 
 def _start(args: list[str], cache_dir: Path) -> tuple[subprocess.Popen, _Lines]:
@@ -239,6 +343,15 @@ def _start(args: list[str], cache_dir: Path) -> tuple[subprocess.Popen, _Lines]:
         start_new_session=True,
     )
     return proc, _Lines(proc)
+
+
+def _records(run_dir: Path, trial_id: str) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / f"trial_{trial_id}" / "result.json").read_text().splitlines()]
+
+
+def _finished_in(lines: list[str]) -> set[str]:
+    """The trial ids a progress log reports as finished (``[ 12s 3/8] done   <id>  epoch ...``)."""
+    return {m.group(2) for line in lines if (m := re.search(r"\] (done|pruned) +(\w+)", line))}
 
 
 def _finished_stamps(run_dir: Path) -> dict[str, int]:
@@ -274,6 +387,9 @@ def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_
     lines.wait_for(FINISHED, 1, timeout=SEARCH_TIMEOUT)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver dies with no chance to save, Ray included
     proc.wait(timeout=60)
+    during_kill = _finished_in(lines.seen)
+    assert during_kill and not during_kill & set(first)  # a trial finished in the killed phase, not before it
+    killed_scores = {t: _records(run_dir, t)[-1]["clip_score"] for t in during_kill}
 
     resumed = _cli(["resume", str(run_dir)], cache_dir, timeout=SEARCH_TIMEOUT)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -283,11 +399,23 @@ def test_ctrl_c_resume_sigkill_resume_finishes_without_rerunning(tmp_path, tiny_
     assert len(trials) == total == 8 and trials["trial_id"].is_unique  # 2 x 2 single-task + 4 curricula
     assert set(trials["status"]) <= {"completed", "pruned"}
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
-    for trial_id, stamp in first.items():  # finished before the interruption: not run again
+    for trial_id, stamp in first.items():  # finished (and saved) before Ctrl-C: not run again
         assert (run_dir / f"trial_{trial_id}" / "result.json").stat().st_mtime_ns == stamp, trial_id
+    # reported its last epoch just before SIGKILL, its completion maybe not saved: resumed from its checkpoint at
+    # most, never from scratch, and its result is the one it had reported
+    by_id = trials.set_index("trial_id")
+    for trial_id, score in killed_scores.items():
+        records = _records(run_dir, trial_id)
+        starts = [r["epoch"] for r in records if r.get("iterations_since_restore") == 1]
+        assert starts[0] == 1 and all(epoch >= 2 for epoch in starts[1:]), (trial_id, starts)
+        assert by_id.loc[trial_id, "final_clip_score"] == score, trial_id
     assert sorted(trials[trials["arm"] == "single_task"]["sparsity"]) == [0.5, 0.5, 1.0, 1.0]
     assert (trials["sparsity_mode"] == "labels").all()  # levels are label fractions: every trial keeps every pair
     assert trials["final/train_pairs"].nunique() == 1
+    configs = trials["config_json"].map(json.loads)
+    assert sorted({(c["sparsity"], c["label_fraction"]) for c in configs}) == [(1.0, 0.5), (1.0, 1.0)]
+    stored = yaml.safe_load((run_dir / "experiment.yaml").read_text())
+    assert stored["search"]["scheduler"] == "median" and stored["space"]["sparsity_mode"] == "labels"
     import optuna
 
     study = optuna.load_study(study_name="resumable", storage=f"sqlite:///{run_dir / 'optuna.db'}")
@@ -318,6 +446,10 @@ def test_export_killed_mid_write_leaves_the_previous_tables(e2e_run, tmp_path):
         assert time.monotonic() < deadline and proc.poll() is None, "export did not start writing"
     proc.kill()
     proc.wait(timeout=30)
+    # the premise: the kill came mid-write, leaving half a file, under a hidden temporary name only
+    stale = list(copy.glob(".trials.parquet.tmp-*"))
+    assert len(stale) == 1 and 0 < stale[0].stat().st_size < len(before)
+    assert sorted(p.name for p in copy.glob("*.parquet")) == sorted(p.name for p in e2e_run.glob("*.parquet"))
     assert (copy / "trials.parquet").read_bytes() == before
     assert pd.read_parquet(copy / "trials.parquet").equals(pd.read_parquet(e2e_run / "trials.parquet"))
 
@@ -328,36 +460,32 @@ def _confirm_keys(run_dir: Path) -> dict[tuple, str]:
     return {(row.arm, row.sparsity, row.seed): row.trial_id for row in done.itertuples()}
 
 
-def test_confirm_adds_seeds_resumes_after_ctrl_c_and_runs_nothing_twice(tmp_path, tiny_dataset, cache_dir):
-    """`curriclip confirm RUN --seeds K` takes the next planned look: the finished confirm runs stay as they are, an
-    interrupted confirm continues, and asking again for the same K runs nothing."""
-    exp = _experiment(
-        tmp_path,
-        "confirmable",
-        {"sparsity": [1.0]},
-        {"looks": [2, 4], "arms": ["single_task", "curriculum"]},
-        num_trials=2,
-        max_concurrent=1,
-    )
-    run_dir = tmp_path / "runs" / "confirmable"
-    done = _cli(["search", str(exp)], cache_dir, timeout=SEARCH_TIMEOUT)
-    assert done.returncode == 0, done.stderr[-3000:]
+def test_confirm_adds_seeds_resumes_after_ctrl_c_and_runs_nothing_twice(e2e_run, tmp_path, cache_dir):
+    """`curriclip confirm RUN --seeds K` extends a finished run (a copy of the shared one): Ctrl-C cuts it off with
+    exit code 130 and the command that continues it, the answer waits for whole seeds, the finished confirm runs stay
+    as they are, and asking again for the same K runs nothing."""
+    run_dir = copy_run(e2e_run, tmp_path / "e2e")
     first = _confirm_keys(run_dir)
-    assert sorted(first) == sorted((arm, 1.0, 10000 + k) for arm in ("curriculum", "single_task") for k in range(2))
-    refused = _cli(["confirm", str(run_dir), "--seeds", "3"], cache_dir, timeout=SEARCH_TIMEOUT)
-    assert refused.returncode == 2 and "--seeds 3: not a planned look" in refused.stderr
+    assert sorted(first) == sorted((arm, level, 10000 + k) for arm in ARMS for level in (0.5, 1.0) for k in range(2))
+    answer_before = (run_dir / "answer.json").read_bytes()
+    refused = _in_process(["confirm", str(run_dir), "--seeds", "4"])
+    assert refused.returncode == 2 and "--seeds 4: not a planned look" in refused.stderr
 
-    proc, lines = _start(["confirm", str(run_dir), "--seeds", "4"], cache_dir)
-    lines.wait_for(r"confirm: 4 of 8 runs \(4 already done\)", 1, timeout=SEARCH_TIMEOUT)
-    time.sleep(8)  # let some of the new runs start
+    proc, lines = _start(["confirm", str(run_dir), "--seeds", "3"], cache_dir)
+    lines.wait_for(r"confirm: 10 of 30 runs \(20 already done\)", 1, timeout=SEARCH_TIMEOUT)
+    lines.wait_for(FINISHED, 1, timeout=SEARCH_TIMEOUT)  # the first new run is done, later ones are not
     proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=120)
+    assert proc.wait(timeout=120) == 130
+    said = lines.rest(timeout=30)
+    assert f"continue it with: curriclip confirm {run_dir} --seeds 3" in said and "Tuner.restore" not in said
+    assert 21 <= len(_confirm_keys(run_dir)) < 30  # cut off part-way
+    assert (run_dir / "answer.json").read_bytes() == answer_before  # no answer from part of the seeds
 
     again = _cli(["confirm", str(run_dir), "--seeds", "4"], cache_dir, timeout=SEARCH_TIMEOUT)
     assert again.returncode == 0, again.stderr[-3000:]
     keys = _confirm_keys(run_dir)
-    assert sorted(keys) == sorted((arm, 1.0, 10000 + k) for arm in ("single_task", "curriculum") for k in range(4))
-    assert all(keys[key] == trial_id for key, trial_id in first.items())  # seed 0's runs were not run again
+    assert sorted(keys) == sorted((arm, level, 10000 + k) for arm in ARMS for level in (0.5, 1.0) for k in range(3))
+    assert all(keys[key] == trial_id for key, trial_id in first.items())  # the first seeds' runs were not run again
     trials = pd.read_parquet(run_dir / "trials.parquet")
     confirm = trials[trials["phase"] == "confirm"]
     assert not confirm.duplicated(["arm", "sparsity", "seed", "status"]).any()
@@ -366,6 +494,25 @@ def test_confirm_adds_seeds_resumes_after_ctrl_c_and_runs_nothing_twice(tmp_path
     assert [look["seeds"] for look in answer["looks"]["done"]] == [2, 4]
 
     stamp = (run_dir / "trials.parquet").stat().st_mtime_ns
-    idle = _cli(["confirm", str(run_dir), "--seeds", "4"], cache_dir, timeout=SEARCH_TIMEOUT)
-    assert idle.returncode == 0 and "8/8 runs done (0 run now" in idle.stdout
+    idle = _cli(["confirm", str(run_dir), "--seeds", "3"], cache_dir, timeout=SEARCH_TIMEOUT)
+    assert idle.returncode == 0 and "30/30 runs done (0 run now" in idle.stdout, idle.stderr[-2000:]
     assert _confirm_keys(run_dir) == keys and (run_dir / "trials.parquet").stat().st_mtime_ns > stamp
+
+
+def test_smoke_preset_end_to_end_matches_its_dry_run(tmp_path, cache_dir):
+    """`curriclip search --preset smoke`, as the README runs it: the plan --dry-run printed is what ran."""
+    storage = tmp_path / "runs"
+    plan = _in_process(["search", "--preset", "smoke", "--storage", storage, "--dry-run"])
+    assert plan.returncode == 0 and not storage.exists(), plan.stderr
+    assert "search phase: 6 trials (single_task 2, multitask 2, curriculum 2)" in plan.stdout
+    assert "confirm phase: 10 runs (5 arms x 1 levels x K = 2 seeds)" in plan.stdout
+    done = _cli(["search", "--preset", "smoke", "--storage", str(storage)], cache_dir, timeout=SEARCH_TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_dir = storage / "smoke"
+    trials = pd.read_parquet(run_dir / "trials.parquet")
+    assert trials.groupby("phase").size().to_dict() == {"search": 6, "confirm": 10}
+    assert set(trials["status"]) <= {"completed", "pruned"}
+    answer = json.loads((run_dir / "answer.json").read_text())
+    assert answer["k"] == 2 and answer["levels"] == [0.3] and len(answer["arms"]) == 5
+    assert {c["verdict"] for c in answer["comparisons"]} <= {"better", "worse", "equivalent", "inconclusive"}
+    assert (run_dir / "report.html").stat().st_size > 100_000

@@ -14,7 +14,7 @@ import pyarrow.fs as pafs
 import pytest
 import yaml
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # Ray end to end: past the 300 s default
 
 
 @pytest.fixture

@@ -189,6 +189,7 @@ def test_untrained_metrics_key_follows_the_weights(tiny_dataset):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_ray_reuses_the_trial_process(tiny_dataset, tmp_path):
     """Through Ray Tune with ``reuse_actors``: A, B, A run in one process, and the two A's report the same."""
     import ray

@@ -15,7 +15,7 @@ from curriclip.config.experiment import (
     parse_experiment,
     read_yaml,
 )
-from curriclip.config.protocol import ProtocolConfig
+from curriclip.config.protocol import MIN_CONFIRM_SEEDS, ProtocolConfig
 from curriclip.config.search import SearchConfig
 from curriclip.config.sections import (
     ComputeConfig,
@@ -35,6 +35,7 @@ __all__ = [
     "ARMS",
     "ITC",
     "ITC_ONLY_ARMS",
+    "MIN_CONFIRM_SEEDS",
     "ComputeConfig",
     "DataConfig",
     "Device",

@@ -152,14 +152,36 @@ def parse_experiment(raw: Any, source: str = "experiment") -> ExperimentConfig:
         raise ConfigError(describe_validation_error(err, source)) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader refusing a key given twice in one mapping (YAML would keep the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line)
+            except TypeError:  # an unhashable key: PyYAML's own error follows
+                continue
+            if first != key_node.start_mark.line:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} given twice (lines {first + 1} and {key_node.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> Any:
+    """An experiment file's YAML, every problem as one line naming the file (and line)."""
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"{p}: is a directory, not an experiment file (YAML)")
     if not p.is_file():
         raise ConfigError(f"{p}: experiment file not found")
     try:
-        return yaml.safe_load(p.read_text(encoding="utf-8"))
+        return yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not a text file (an experiment file is UTF-8 YAML)") from None
     except yaml.YAMLError as exc:

@@ -15,6 +15,10 @@ from pydantic import Field, field_validator, model_validator
 from curriclip.config.common import Strict
 from curriclip.names import ARMS, REFERENCE_ARM, Arm
 
+#: The fewest confirm seeds that can test a comparison (a paired difference needs a spread); 0 skips the phase.
+#: New searches and ``curriclip confirm`` refuse fewer; a stored run asking for fewer still loads.
+MIN_CONFIRM_SEEDS = 2
+
 #: Robust metrics a verdict can also be given on (keys the metrics report; ``mean_r1`` is derived).
 ROBUST_METRICS = ("retrieval_auc", "clip_score_gap", "mean_r1")
 
@@ -107,12 +111,12 @@ class ProtocolConfig(Strict):
 
     @model_validator(mode="after")
     def _margins(self) -> ProtocolConfig:
+        for metric, margin in self.equivalence_margin.items():  # a wrong margin first: it is what was written
+            if not margin > 0:
+                raise ValueError(f"equivalence_margin: {metric!r} margin {margin} must be > 0")
         for metric in ("clip_score", self.robust_metric):
             if metric not in self.equivalence_margin:
                 raise ValueError(f"equivalence_margin: declare a margin for {metric!r}")
-        for metric, margin in self.equivalence_margin.items():
-            if not margin > 0:
-                raise ValueError(f"equivalence_margin: {metric!r} margin {margin} must be > 0")
         return self
 
     @property

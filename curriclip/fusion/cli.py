@@ -6,6 +6,9 @@ from pathlib import Path
 
 import typer
 
+#: Fusion methods (``curriclip.fusion.vote.fuse``).
+METHODS = ("vote", "staple")
+
 
 def fuse(
     run_dir: Path = typer.Argument(..., help="A search's run directory."),
@@ -13,7 +16,13 @@ def fuse(
     method: str = typer.Option("vote", "--method", help="vote (hierarchical majority) or staple (SimpleITK)."),
 ) -> None:
     """Fuse the segmentations and embeddings of the top-K trials; writes fusion.parquet in the run directory."""
+    from curriclip.errors import CurriclipError
     from curriclip.fusion.run import fuse_run, summary_lines
 
-    result = fuse_run(run_dir.expanduser().resolve(), top, method)
+    if method not in METHODS:  # before any trial is loaded or predicted
+        raise CurriclipError(f"--method {method!r}: expected {' or '.join(METHODS)}")
+    run_dir = run_dir.expanduser().resolve()
+    if not run_dir.is_dir():
+        raise CurriclipError(f"{run_dir}: run directory not found")
+    result = fuse_run(run_dir, top, method)
     typer.echo("\n".join(summary_lines(result)))

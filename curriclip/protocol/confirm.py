@@ -24,11 +24,11 @@ import pandas as pd
 from curriclip.cluster import init_ray
 from curriclip.config import parse_experiment
 from curriclip.errors import CurriclipError
-from curriclip.names import Phase, RunFile, Status
+from curriclip.names import ENDED_STATUSES, Phase, RunFile, Status
 from curriclip.names import TrialColumn as Col
 from curriclip.protocol.select import ConfirmRun, check_selected_on_validate, confirm_plan, select_winners
 from curriclip.rundir.export import collect_experiment, export_results
-from curriclip.rundir.launch import concurrency, run_config, trainable_for, trial_dirname
+from curriclip.rundir.launch import concurrency, fit, run_config, trainable_for, trial_dirname
 from curriclip.rundir.progress import ProgressPrinter
 from curriclip.rundir.reading import read_run
 from curriclip.rundir.storage import RunLocation, confirm_dirs, join
@@ -40,8 +40,9 @@ class ConfirmOutcome:
     planned: int
     done: int
     errored: int
-    ran: int
+    ran: int  # runs this call finished (not those it started and Ctrl-C cut off)
     notes: list[str]
+    interrupted: bool = False
 
 
 @dataclass
@@ -49,14 +50,16 @@ class ConfirmRuns:
     """What one call of the confirm phase planned and started; ``outcome`` counts them in the exported trials."""
 
     plan: list[ConfirmRun]
-    ran: int
+    started: set  # keys of the runs this call started
     notes: list[str]
+    interrupted: bool = False
 
     def outcome(self, trials: pd.DataFrame) -> ConfirmOutcome:
         finished = finished_keys(trials)
         errored = finished_keys(trials, (Status.ERRORED,)) - finished
         keys = {r.key for r in self.plan}
-        return ConfirmOutcome(len(self.plan), len(keys & finished), len(errored), self.ran, self.notes)
+        ran = len(self.started & finished)
+        return ConfirmOutcome(len(self.plan), len(keys & finished), len(errored), ran, self.notes, self.interrupted)
 
 
 def _key(row) -> tuple[str, float, int]:
@@ -75,7 +78,7 @@ def finished_keys(trials: pd.DataFrame, statuses: tuple[str, ...] = (Status.COMP
 def _check_search_finished(run: RunLocation, trials: pd.DataFrame, total: int) -> None:
     """Winners are selected from the whole search budget, never from part of it (arms would differ in budget)."""
     search = trials[trials[Col.PHASE] == Phase.SEARCH] if not trials.empty else trials
-    ended = int(search[Col.STATUS].isin([Status.COMPLETED, Status.PRUNED, Status.ERRORED]).sum()) if len(search) else 0
+    ended = int(search[Col.STATUS].isin(ENDED_STATUSES).sum()) if len(search) else 0
     if ended < total:
         raise CurriclipError(
             f"{run.uri}: the search phase has finished {ended} of {total} trials; "
@@ -83,21 +86,23 @@ def _check_search_finished(run: RunLocation, trials: pd.DataFrame, total: int) -
         )
 
 
-def _restore_unfinished(run: RunLocation, trainable, name: str) -> None:
-    """Continue an interrupted confirm experiment (Ctrl-C, a lost driver) from its checkpoints."""
+def _restore_unfinished(run: RunLocation, trainable, name: str) -> bool:
+    """Continue an interrupted confirm experiment (Ctrl-C, a lost driver) from its checkpoints; interrupted again?"""
     from ray import tune
 
     uri = join(run.uri, name)
     if not tune.Tuner.can_restore(uri):
-        return
+        return False
     trials, _, _ = collect_experiment(RunLocation(uri))
     if not trials.empty and trials[Col.STATUS].isin([Status.COMPLETED, Status.ERRORED]).all():
-        return
+        return False
     print(f"curriclip: confirm: continuing the interrupted {name}", file=sys.stderr, flush=True)
-    tune.Tuner.restore(uri, trainable=trainable, resume_errored=True).fit()
+    return fit(tune.Tuner.restore(uri, trainable=trainable, resume_errored=True))
 
 
-def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmRun], concurrency: int, name: str):
+def _run_missing(
+    run: RunLocation, experiment, trainable, missing: list[ConfirmRun], concurrency: int, name: str
+) -> bool:
     from ray import tune
 
     from curriclip.trainables.tune_trainable import reuse_processes
@@ -121,7 +126,7 @@ def _run_missing(run: RunLocation, experiment, trainable, missing: list[ConfirmR
             ],
         ),
     )
-    tuner.fit()
+    return fit(tuner)
 
 
 def _check_look(experiment, k: int) -> None:
@@ -195,6 +200,7 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
     """Run (or extend to the next planned look, or resume) the confirm phase of a finished search."""
     experiment, meta = read_run(run_dir)
     run = RunLocation(run_dir)
+    run.require_writable("the confirm phase")
     k = seeds if seeds is not None else experiment.protocol.confirm_seeds or int(meta.get("confirm_seeds") or 0)
     if not k:
         raise CurriclipError("this run declared no confirm seeds (protocol.confirm_seeds: 0): give --seeds K")
@@ -207,8 +213,8 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
     slots = concurrency(experiment)
     trainable = trainable or trainable_for(experiment)
     names = confirm_dirs(run)
-    if names:
-        _restore_unfinished(run, trainable, names[-1])
+    if names and _restore_unfinished(run, trainable, names[-1]):
+        return ConfirmRuns([], set(), [], interrupted=True)
     trials = export_results(run).trials
     _check_search_finished(run, trials, int(meta["total_trials"]))
     check_selected_on_validate(trials)
@@ -217,7 +223,7 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
         print(f"curriclip: confirm: {note}", file=sys.stderr, flush=True)
     done = finished_keys(trials)
     missing = [r for r in plan if r.key not in done]
-    run.write_text(RunFile.RUN, json.dumps({**meta, "confirm_seeds": max(k, int(meta.get("confirm_seeds", 0)))}))
+    interrupted = False
     if missing:
         name = f"confirm-{len(names) + 1}"
         print(
@@ -226,5 +232,7 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
             file=sys.stderr,
             flush=True,
         )
-        _run_missing(run, experiment, trainable, missing, slots, name)
-    return ConfirmRuns(plan, len(missing), notes)
+        interrupted = _run_missing(run, experiment, trainable, missing, slots, name)
+    if not interrupted:
+        run.write_text(RunFile.RUN, json.dumps({**meta, "confirm_seeds": max(k, int(meta.get("confirm_seeds", 0)))}))
+    return ConfirmRuns(plan, {r.key for r in missing}, notes, interrupted)

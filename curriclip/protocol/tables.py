@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from curriclip.names import FINAL_PREFIX, Phase, RunFile
+from curriclip.names import FINAL_PREFIX, Phase, RunFile, Status
 from curriclip.names import TrialColumn as Col
 from curriclip.rundir.atomic import atomic_json, atomic_parquet
 from curriclip.rundir.reading import read_run
@@ -73,6 +73,43 @@ def per_pair_table(per_pair: pd.DataFrame, confirm: pd.DataFrame) -> pd.DataFram
     return table.drop(columns="trial_id").sort_values(["level", "arm", "seed", "sample_id"]).reset_index(drop=True)
 
 
+def damaged_dependencies(trials: pd.DataFrame) -> dict[tuple[str, float], list[str]]:
+    """(arm, level) -> the damaged trials its verdicts depend on.
+
+    A damaged search trial might have been its arm's winner at its level (selection could
+    not read it), so every arm re-running that arm's winner depends on it; a damaged
+    confirm run is missing from its own arm's seeds.
+    """
+    from curriclip.protocol.select import DERIVED_FROM
+
+    if trials.empty or Col.STATUS not in trials.columns:
+        return {}
+    depends: dict[tuple[str, float], list[str]] = {}
+    for _, row in trials[trials[Col.STATUS] == Status.DAMAGED].iterrows():
+        arm, level = str(row[Col.ARM]), round(float(row[Col.SPARSITY]), 9)
+        arms = [arm]
+        if row[Col.PHASE] != Phase.CONFIRM:
+            arms += [str(derived) for derived, source in DERIVED_FROM.items() if str(source) == arm]
+        for name in arms:
+            depends.setdefault((name, level), []).append(str(row[Col.TRIAL_ID]))
+    return depends
+
+
+def mark_damaged(answer: dict, depends: dict[tuple[str, float], list[str]]) -> dict:
+    """Each verdict that depends on a damaged trial says so (in its sentence too); the answer lists them all."""
+    for comparison in answer["comparisons"]:
+        level = round(float(comparison["level"]), 9)
+        ids = sorted({t for arm in (comparison["arm"], comparison["reference"]) for t in depends.get((arm, level), [])})
+        if ids:
+            comparison["damaged_trials"] = ids
+            comparison["sentence"] += (
+                f" This verdict depends on damaged trial(s) {', '.join(ids)}, whose records were cut short "
+                "(trials.parquet's error column names each file)."
+            )
+    answer["damaged_trials"] = sorted({t for ids in depends.values() for t in ids})
+    return answer
+
+
 def write_protocol_tables(run: RunLocation, staging: Path, trials: pd.DataFrame, per_pair: pd.DataFrame) -> list[str]:
     """Write the confirm phase's tables and the answer into ``staging``; the names written."""
     from curriclip.protocol.answer import build_answer
@@ -82,7 +119,9 @@ def write_protocol_tables(run: RunLocation, staging: Path, trials: pd.DataFrame,
     winners = select_winners(trials, experiment)
     confirm = confirm_table(trials, experiment, winners)
     pairs = per_pair_table(per_pair, confirm)
-    answer = build_answer(experiment, confirm, pairs, configuration_counts(trials, experiment))
+    answer = mark_damaged(
+        build_answer(experiment, confirm, pairs, configuration_counts(trials, experiment)), damaged_dependencies(trials)
+    )
     atomic_parquet(confirm, staging / RunFile.CONFIRM)
     atomic_parquet(pairs, staging / RunFile.PER_PAIR)
     atomic_json(staging / RunFile.ANSWER, answer)

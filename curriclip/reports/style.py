@@ -39,6 +39,7 @@ STATUS_COLORS = {
     Status.ERRORED: "#c62828",
     Status.RUNNING: "#1565c0",
     Status.PENDING: "#9aa3b0",
+    Status.DAMAGED: "#6d4c41",
 }
 UNTRAINED_COLOR = "#bbbbbb"
 SCORE_LABEL = "CLIP score (0–2.5)"

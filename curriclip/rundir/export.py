@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,8 +129,46 @@ def has_ray_state(run: RunLocation) -> bool:
     return any(Path(info.path).name.startswith("experiment_state-") for info in run.fs.get_file_info(selector))
 
 
-def _status(trial, cfg: dict, last: dict) -> str:
+def _iteration(result: dict | None) -> int:
+    value = (result or {}).get("training_iteration")
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def damage(trial, records: list[dict], path: str) -> str | None:
+    """Why an ended trial's records cannot be taken at their word, or None.
+
+    Ray keeps two witnesses beside ``result.json``: the trial's last result in the
+    experiment state (its iteration, and ``done`` on a trial that ended) and the result
+    its latest checkpoint was saved with. Records that stop short of either lost their
+    end (a truncated copy, a disk that filled up); read as they are, a completed trial
+    would pass for a pruned one with an epoch fewer, so it is named "damaged" instead.
+    A running trial's record may lag its state for a moment, so only ended trials are judged.
+    """
+    if trial.status in ("RUNNING", "PENDING"):
+        return None
+    got = max((_iteration(r) for r in records), default=0)
+    state = getattr(trial, "last_result", None) or {}
+    try:
+        latest = trial.run_metadata.checkpoint_manager.latest_checkpoint_result
+        saved = _iteration(latest.metrics) if latest is not None else 0
+    except AttributeError:  # another Ray's bookkeeping: the state's witness alone
+        saved = 0
+    if saved > got:
+        return f"{path}: damaged record of trial {trial.trial_id}: ends at iteration {got}, its checkpoint at {saved}"
+    if _iteration(state) > got:
+        return (
+            f"{path}: damaged record of trial {trial.trial_id}: ends at iteration {got}, "
+            f"Ray's experiment state at {_iteration(state)}"
+        )
+    if trial.status == "TERMINATED" and state.get("done") and records and not records[-1].get("done"):
+        return f"{path}: damaged record of trial {trial.trial_id}: its last line (marked done) is missing"
+    return None
+
+
+def _status(trial, cfg: dict, last: dict, damaged: bool = False) -> str:
     """Ray's status in curriclip's words; a finished trial that stopped before its last epoch was pruned."""
+    if damaged:
+        return Status.DAMAGED
     status = RAY_STATUS.get(trial.status, trial.status.lower())
     if status == Status.COMPLETED and int(last.get("epoch", 0)) < int(cfg.get("epochs", 0)):
         return Status.PRUNED
@@ -162,11 +201,13 @@ def restarts(trial, records: list[dict]) -> int:
     return max(int(trial.num_failures), restored)
 
 
-def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict], restart_count: int) -> dict:
+def _trial_row(
+    run: RunLocation, trial, by_epoch: dict[int, dict], restart_count: int, damaged: str | None = None
+) -> dict:
     """The trial's row of ``trials.parquet``: what it was, how far it got, its last epoch's metrics."""
     cfg = trial.config.get("trial", {})
     last = by_epoch[max(by_epoch)] if by_epoch else {}
-    status = _status(trial, cfg, last)
+    status = _status(trial, cfg, last, damaged is not None)
     scores = [r.get(HEADLINE_METRIC) for r in by_epoch.values() if r.get(HEADLINE_METRIC) is not None]
     stamps = [r["timestamp"] for r in by_epoch.values() if isinstance(r.get("timestamp"), (int, float))]
     row = {
@@ -191,7 +232,7 @@ def _trial_row(run: RunLocation, trial, by_epoch: dict[int, dict], restart_count
         Col.TEST_SPLIT_HASH: last.get("test_split_hash"),
         Col.THREADS: last.get("threads"),
         Col.VERSIONS: last.get("versions"),
-        Col.ERROR: _error_summary(run, trial.path) if status == Status.ERRORED else None,
+        Col.ERROR: _error_summary(run, trial.path) if status == Status.ERRORED else damaged,
         Col.CONFIG_JSON: json.dumps(cfg, sort_keys=True),
         # first report's wall-clock time (the report's optimisation history orders trials by it)
         Col.STARTED_AT: min(stamps) if stamps else math.nan,
@@ -241,7 +282,10 @@ def collect_experiment(run: RunLocation) -> tuple[pd.DataFrame, pd.DataFrame, li
         records = _read_results(run, trial.path, trial.trial_id, writing=trial.status == "RUNNING")
         by_epoch = {int(r["epoch"]): r for r in records if "epoch" in r}  # the last report of an epoch wins
         epoch_rows += _epoch_rows(trial, by_epoch)
-        row = _trial_row(run, trial, by_epoch, restarts(trial, records))
+        damaged = damage(trial, records, f"{trial.path}/result.json")
+        if damaged:
+            print(f"curriclip: warning: {damaged}; reported as damaged, never as pruned", file=sys.stderr, flush=True)
+        row = _trial_row(run, trial, by_epoch, restarts(trial, records), damaged)
         trial_rows.append(row)
         if row[Col.PHASE] == Phase.CONFIRM and row[Col.STATUS] == Status.COMPLETED:
             table = _per_pair(trial)

@@ -105,3 +105,34 @@ def run_config(name: str, storage_path: str, callbacks: list, keep_checkpoints: 
         callbacks=callbacks,
         verbose=0,
     )
+
+
+class _InterruptionFilter:
+    """Drops Ray Tune's "resume with Tuner.restore(...)" hint (curriclip prints its own command) and notes it."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+
+    def filter(self, record) -> bool:
+        if "has been interrupted" in str(record.msg):
+            self.interrupted = True
+            return False
+        return True
+
+
+def fit(tuner) -> bool:
+    """Run ``tuner`` to its end or to Ctrl-C; whether Ctrl-C stopped it (its state is saved either way).
+
+    Ray Tune catches the first SIGINT itself, saves the experiment and returns normally;
+    the caller turns that into exit code 130 and the ``curriclip`` command that continues.
+    """
+    import logging
+
+    watcher = _InterruptionFilter()
+    logger = logging.getLogger("ray.tune.tune")
+    logger.addFilter(watcher)
+    try:
+        tuner.fit()
+    finally:
+        logger.removeFilter(watcher)
+    return watcher.interrupted

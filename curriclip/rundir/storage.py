@@ -11,6 +11,7 @@ Credentials and endpoints come from the usual environment (``AWS_*``,
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -79,9 +80,19 @@ class RunLocation:
     def write_text(self, rel: str, text: str) -> None:
         self.write_bytes(rel, text.encode("utf-8"))
 
+    @property
+    def writable(self) -> bool:
+        """Whether curriclip can write here (a local run on a read-only share cannot; object stores are tried)."""
+        return self.remote or os.access(self.path, os.W_OK | os.X_OK)
+
+    def require_writable(self, what: str) -> None:
+        """Refuse, before any work, a command that must write into a read-only run directory."""
+        if self.exists() and not self.writable:
+            raise CurriclipError(f"{self.uri}: the run directory is not writable ({what} writes into it)")
+
     def staging(self) -> Path:
-        """A local directory holding this run's small files (the run directory itself when local)."""
-        if not self.remote:
+        """A local directory holding this run's small files (the run directory itself when local and writable)."""
+        if not self.remote and self.writable:
             return Path(self.path)
         from curriclip.data.sources import cache_dir
 

@@ -4,6 +4,6 @@ It ranks configurations on ``validate`` only; the confirm phase (``curriclip.pro
 and the report (``curriclip.reports``) follow in ``curriclip.pipeline``.
 """
 
-from curriclip.search.runner import resume_search_phase, run_search_phase
+from curriclip.search.runner import SearchPlan, plan_search_phase, resume_search_phase, run_search_phase
 
-__all__ = ["resume_search_phase", "run_search_phase"]
+__all__ = ["SearchPlan", "plan_search_phase", "resume_search_phase", "run_search_phase"]

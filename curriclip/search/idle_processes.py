@@ -73,15 +73,21 @@ def _warn_unexpected_cache() -> None:
 @contextlib.contextmanager
 def keep_idle_processes(keep: int) -> Iterator[bool]:
     """Within this block, a Tune run keeps up to ``keep`` idle trial processes; yields whether it could."""
-    from ray.tune.execution import tune_controller
-
     if os.environ.get(KEEP_IDLE_ENV, "1") == "0":
         keep = 0
-    base = getattr(tune_controller, "_ObjectCache", None)
-    probe = base() if isinstance(base, type) else None
-    if keep < 2 or probe is None or not all(hasattr(probe, f) for f in _EXPECTED_FIELDS):
-        if keep >= 2:
-            _warn_unexpected_cache()
+    if keep < 2:
+        yield False
+        return
+    try:  # Ray's internals, as far as the swap relies on them; any change disables the swap, never the search
+        from ray.tune.execution import tune_controller
+
+        base = getattr(tune_controller, "_ObjectCache", None)
+        probe = base() if isinstance(base, type) else None
+        expected = probe is not None and all(hasattr(probe, f) for f in _EXPECTED_FIELDS)
+    except Exception:  # noqa: BLE001 - whatever another Ray version raises here
+        expected = False
+    if not expected:
+        _warn_unexpected_cache()
         yield False
         return
     tune_controller._ObjectCache = idle_cache_class(base, keep)

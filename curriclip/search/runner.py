@@ -12,17 +12,18 @@ import difflib
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from curriclip.cluster import init_ray
-from curriclip.config import ExperimentConfig, parse_experiment
+from curriclip.cluster import check_reachable, init_ray
+from curriclip.config import MIN_CONFIRM_SEEDS, ExperimentConfig, parse_experiment
 from curriclip.data.sources import resolve as resolve_dataset
 from curriclip.errors import ConfigError, CurriclipError
 from curriclip.names import ITC, TRIAL_KEYS, Arm, RunFile
 from curriclip.rundir.export import check_records
-from curriclip.rundir.launch import concurrency, local_gpus_visible, run_config, trainable_for, trial_dirname
+from curriclip.rundir.launch import concurrency, fit, local_gpus_visible, run_config, trainable_for, trial_dirname
 from curriclip.rundir.progress import ProgressPrinter
 from curriclip.rundir.reading import read_run
 from curriclip.rundir.storage import RunLocation, is_uri, join
@@ -58,6 +59,36 @@ def _check_metric_names(experiment: ExperimentConfig) -> None:
             raise ConfigError(f"{field}: {name!r} is not a metric a trial reports{hint}")
 
 
+def _check_sparsity_mode(experiment: ExperimentConfig) -> None:
+    """A sparsity mode that no task of the space can feel would train every level alike: refused."""
+    from curriclip.names import SparsityMode
+    from curriclip.tasks import TASKS
+
+    space = experiment.space
+    needs = {name: TASKS.get(name).needs for name in space.tasks}
+    if space.sparsity_mode == SparsityMode.LABELS and not any("labels" in n for n in needs.values()):
+        raise ConfigError(
+            f"space.sparsity_mode: labels subsets finding labels, but no task of space.tasks ({', '.join(space.tasks)})"
+            " learns from labels: every level would train alike (add findings, or use sparsity_mode: pairs)"
+        )
+    if space.sparsity_mode == SparsityMode.REPORTS and not any("text" not in n for n in needs.values()):
+        raise ConfigError(
+            f"space.sparsity_mode: reports keeps images without their reports, but no task of space.tasks "
+            f"({', '.join(space.tasks)}) learns from an image alone: every level would train as in "
+            "sparsity_mode: pairs (add rotation or findings, or use pairs)"
+        )
+
+
+def _check_confirm_seeds(experiment: ExperimentConfig) -> None:
+    """A confirm phase too small to test any comparison is refused (0 skips the phase)."""
+    k = experiment.protocol.confirm_seeds
+    if 0 < k < MIN_CONFIRM_SEEDS:
+        raise ConfigError(
+            f"protocol.confirm_seeds: {k} seed cannot test any comparison (a paired difference needs "
+            f"{MIN_CONFIRM_SEEDS} seeds): use 0 (search phase only) or at least {MIN_CONFIRM_SEEDS}"
+        )
+
+
 def _run_config(experiment: ExperimentConfig, name: str, storage: str, total: int):
     progress = ProgressPrinter(total, experiment.search.metric, experiment.training.epochs)
     # PBT copies a stronger trial's latest checkpoint while that trial trains on: keep a few
@@ -78,14 +109,20 @@ def _with_overrides(
     return parse_experiment(raw, source="command line")
 
 
-def _new_run(experiment: ExperimentConfig) -> tuple[RunLocation, str]:
-    """The (empty) run directory of a new search and its resolved dataset directory."""
+def _check_new(experiment: ExperimentConfig) -> RunLocation:
+    """The run directory of a new search, refused when it already holds a run (checked first: it is cheap)."""
     run = RunLocation(join(experiment.storage, experiment.name))
     if run.has_entries():
         raise CurriclipError(
             f"{run.uri}: run directory already exists; continue it with `curriclip resume {run.uri}` "
             "or pick another --name"
         )
+    return run
+
+
+def _new_run(experiment: ExperimentConfig) -> tuple[RunLocation, str]:
+    """The (empty) run directory of a new search and its resolved dataset directory."""
+    run = _check_new(experiment)
     data = experiment.data
     dataset_dir = resolve_dataset(data.source, **data.source_options())
     return run, str(dataset_dir)
@@ -184,6 +221,61 @@ def judge_from(experiment: ExperimentConfig) -> int:
     return latest_ready_epoch(experiment.space, training.epochs, training.steps_per_epoch)
 
 
+@dataclass
+class SearchPlan:
+    """A search phase checked in full and ready to start: nothing is written and Ray is not started yet."""
+
+    experiment: ExperimentConfig
+    run: RunLocation
+    storage_root: str
+    dataset_dir: str
+    baselines: list[dict]
+    prior_orderings: dict[str, list[str]] | None
+    address: str | None
+
+    @property
+    def curriculum_trials(self) -> int:
+        from curriclip.spaces import curriculum_trials
+
+        return curriculum_trials(self.experiment)
+
+    @property
+    def total(self) -> int:
+        return len(self.baselines) + self.curriculum_trials
+
+    def per_arm(self) -> dict[str, int]:
+        tuned = (Arm.SINGLE_TASK, Arm.MULTITASK)
+        counts = {str(arm): sum(1 for b in self.baselines if b["arm"] == arm) for arm in tuned}
+        return {**counts, str(Arm.CURRICULUM): self.curriculum_trials}
+
+
+def plan_search_phase(
+    experiment: ExperimentConfig,
+    name: str | None = None,
+    storage: str | None = None,
+    address: str | None = None,
+    num_trials: int | None = None,
+) -> SearchPlan:
+    """Every check of a new search, before anything is written or Ray starts: the plan, or one error."""
+    from curriclip.spaces import search_baselines
+
+    experiment = _with_overrides(experiment, name, storage, num_trials)
+    _check_new(experiment)
+    require_trackers(experiment.tracking)
+    _check_local_gpus(experiment, address)
+    _check_metric_names(experiment)
+    _check_sparsity_mode(experiment)
+    _check_confirm_seeds(experiment)
+    check_reachable(address)  # an address nothing answers at is refused within seconds
+    prior_orderings = _prior_orderings(experiment)  # a missing or broken task map is refused before Ray starts
+    storage_root = (
+        experiment.storage if is_uri(experiment.storage) else str(Path(experiment.storage).expanduser().resolve())
+    )
+    run, dataset_dir = _new_run(experiment)
+    baselines = search_baselines(experiment, dataset_dir)  # the tuned baseline arms, handed out before Optuna's
+    return SearchPlan(experiment, run, storage_root, dataset_dir, baselines, prior_orderings, address)
+
+
 def run_search_phase(
     experiment: ExperimentConfig,
     name: str | None = None,
@@ -191,38 +283,41 @@ def run_search_phase(
     address: str | None = None,
     num_trials: int | None = None,
     trainable=None,
+    plan: SearchPlan | None = None,
 ) -> tuple[ExperimentConfig, RunLocation, int]:
     """Run the search phase (blocking): (the experiment as run, its run directory, the planned trial count).
 
-    ``trainable`` replaces curriclip's Ray Tune trainable (benchmarks of the search machinery only).
+    ``trainable`` replaces curriclip's Ray Tune trainable (benchmarks of the search machinery only);
+    ``plan`` is a plan already checked by ``plan_search_phase``.
     """
     from ray import tune
 
-    from curriclip.spaces import curriculum_trials, search_baselines
     from curriclip.trainables.tune_trainable import reuse_processes
 
-    experiment = _with_overrides(experiment, name, storage, num_trials)
-    require_trackers(experiment.tracking)
-    _check_local_gpus(experiment, address)
-    _check_metric_names(experiment)
-    prior_orderings = _prior_orderings(experiment)  # a missing or broken task map is refused before Ray starts
-    storage_root = (
-        experiment.storage if is_uri(experiment.storage) else str(Path(experiment.storage).expanduser().resolve())
+    plan = plan or plan_search_phase(experiment, name, storage, address, num_trials)
+    experiment, run, dataset_dir, baselines, total = (
+        plan.experiment,
+        plan.run,
+        plan.dataset_dir,
+        plan.baselines,
+        plan.total,
     )
-    run, dataset_dir = _new_run(experiment)
     _say_validate_split(experiment, dataset_dir)
-    baselines = search_baselines(experiment, dataset_dir)  # the tuned baseline arms, handed out before Optuna's
-    total = len(baselines) + curriculum_trials(experiment)
-
     init_ray(address)
-    slots = concurrency(experiment)
-    run.write_text(RunFile.EXPERIMENT, yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False))
-    run.write_text(RunFile.RUN, json.dumps({"dataset_dir": dataset_dir, "total_trials": total}, indent=2))
-    searcher, param_space, num_samples = _proposals(experiment, dataset_dir, baselines, slots, run, prior_orderings)
-    per_arm = {arm: sum(1 for b in baselines if b["arm"] == arm) for arm in (Arm.SINGLE_TASK, Arm.MULTITASK)}
+    slots = concurrency(experiment)  # a trial that fits no node of the cluster is refused here, before any write
+    try:
+        run.write_text(RunFile.EXPERIMENT, yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False))
+        run.write_text(RunFile.RUN, json.dumps({"dataset_dir": dataset_dir, "total_trials": total}, indent=2))
+        searcher, param_space, num_samples = _proposals(
+            experiment, dataset_dir, baselines, slots, run, plan.prior_orderings
+        )
+    except BaseException:  # the run never started: leave no directory that `resume` would take for one
+        _discard(run)
+        raise
+    per_arm = plan.per_arm()
     print(
         f"curriclip: search phase (validate split): {per_arm[Arm.SINGLE_TASK]} single-task + "
-        f"{per_arm[Arm.MULTITASK]} multitask + {curriculum_trials(experiment)} curriculum configurations "
+        f"{per_arm[Arm.MULTITASK]} multitask + {plan.curriculum_trials} curriculum configurations "
         f"({experiment.protocol.tuning} tuning, {experiment.search.proposer} proposals"
         f"{', synchronous window' if experiment.protocol.synchronous and searcher is not None else ''}, "
         f"{experiment.search.scheduler} scheduler{_judged_from(experiment)}), {slots} at a time, into {run.uri}",
@@ -240,11 +335,21 @@ def run_search_phase(
             trial_dirname_creator=trial_dirname,
             reuse_actors=reuse_processes(),  # warm trial processes (curriclip.trainables.tune_trainable)
         ),
-        run_config=_run_config(experiment, experiment.name, storage_root, total),
+        run_config=_run_config(experiment, experiment.name, plan.storage_root, total),
     )
     with keep_idle_processes(slots if reuse_processes() else 0):
-        tuner.fit()
+        fit(tuner)
     return experiment, run, total
+
+
+def _discard(run: RunLocation) -> None:
+    """Remove a new run's directory (it was empty or absent before this search: ``_new_run`` checked)."""
+    import shutil
+
+    if run.remote:
+        run.fs.delete_dir(run.path)
+    else:
+        shutil.rmtree(run.path, ignore_errors=True)
 
 
 def _say_validate_split(experiment: ExperimentConfig, dataset_dir: str) -> None:
@@ -272,6 +377,8 @@ def resume_search_phase(
     experiment, meta = read_run(run_dir)
     require_trackers(experiment.tracking)  # Ray restores the tracker callbacks with the Tuner
     run = RunLocation(run_dir)
+    run.require_writable("resume")
+    check_reachable(address)
     check_records(run)  # a damaged trial record is named, never passed on to Ray with only a warning
     if not tune.Tuner.can_restore(run.uri):
         raise CurriclipError(f"{run.uri}: no Ray Tune experiment state to resume (did the search start?)")
@@ -284,5 +391,5 @@ def resume_search_phase(
         restart_errored=restart_errored,
     )
     with keep_idle_processes(slots if reuse_processes() else 0):
-        tuner.fit()
+        fit(tuner)
     return experiment, run, int(meta["total_trials"])

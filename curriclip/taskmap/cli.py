@@ -28,8 +28,10 @@ def run_on_cluster(address: str, **kwargs) -> Path:
     """``build_map`` as a Ray task on the cluster at ``address`` (paths must be visible to its nodes)."""
     import ray
 
+    from curriclip.cluster import check_reachable
     from curriclip.taskmap.mapping import build_map
 
+    check_reachable(address)
     try:
         ray.init(address=address, include_dashboard=False, logging_level="WARNING")
     except ConnectionError as exc:
@@ -66,9 +68,21 @@ def map_command(
         raise CurriclipError(f"--preset {preset!r}: expected one of {', '.join(PRESETS)}")
     if encoder is not None and encoder not in ENCODERS:
         raise CurriclipError(f"--encoder {encoder!r}: expected one of {', '.join(ENCODERS)}")
+    from curriclip.cli_paths import writable_directory
+    from curriclip.models.presets import PRESETS as MODEL_PRESETS
+
     chosen = _names(families)
     for name in chosen:
         FAMILIES.check(name)
+    try:  # both checked before minutes of training, not after
+        MODEL_PRESETS.check(clip_preset)
+    except CurriclipError as exc:
+        raise CurriclipError(f"--clip-preset: {exc}") from None
+    if clip_checkpoint is not None and not clip_checkpoint.expanduser().is_file():
+        raise CurriclipError(f"--clip-checkpoint {clip_checkpoint}: file not found (a trained trial's state.pt)")
+    if not dataset_dir.expanduser().is_dir():
+        raise CurriclipError(f"{dataset_dir}: dataset directory does not exist")
+    writable_directory(out.expanduser().resolve(), "--out")
     updates = {"failure_tasks": failure_tasks, "seed": seed, "families": chosen}
     updates.update({k: v for k, v in {"encoder": encoder, "steps": steps, "image_size": image_size}.items() if v})
     settings = dataclasses.replace(PRESETS[preset], **updates)
@@ -95,9 +109,21 @@ def orderings_command(
     tasks: str = typer.Option("findings,rotation", "--tasks", help="Comma-separated auxiliary tasks."),
 ) -> None:
     """Print the orderings ``space.ordering_prior: taco`` would try first for these auxiliary tasks."""
+    from curriclip.names import ITC
     from curriclip.taskmap.prior import prior_orderings
+    from curriclip.tasks import TASKS
 
-    for name, ordering in prior_orderings(map_dir, list(_names(tasks))).items():
+    names = list(_names(tasks))
+    if not names:
+        raise CurriclipError("--tasks: list at least one auxiliary task")
+    for name in names:
+        if name == ITC:
+            raise CurriclipError("--tasks: list auxiliary tasks only; itc is always part of the ordering")
+        try:
+            TASKS.check(name)
+        except CurriclipError as exc:
+            raise CurriclipError(f"--tasks: {exc}") from None
+    for name, ordering in prior_orderings(map_dir, names).items():
         typer.echo(f"{name}: {' > '.join(ordering)}")
 
 

@@ -26,9 +26,10 @@ def synth_brats(
     seed: int = typer.Option(0, "--seed", help="Generator seed."),
 ) -> None:
     """Generate the simulated-tumour benchmark: T1/T1c/T2/FLAIR slices, WT/TC/ET masks, reports, raters."""
+    from curriclip.cli_paths import new_dataset_directory
     from curriclip.data.brats.synth import generate_synth_brats
 
-    path = generate_synth_brats(out.expanduser().resolve(), n_cases, slices_per_case, image_size, raters, seed)
+    path = generate_synth_brats(new_dataset_directory(out), n_cases, slices_per_case, image_size, raters, seed)
     typer.echo(path)
 
 
@@ -58,11 +59,12 @@ def brats(
     with one line and writes nothing; BraTS 2020 case 355's misnamed seg file is rejected too:
     rename it to <case>_seg.nii.
     """
+    from curriclip.cli_paths import new_dataset_directory
     from curriclip.data.brats.ingest import ingest_brats
 
     path, counts = ingest_brats(
         cases.expanduser().resolve(),
-        out.expanduser().resolve(),
+        new_dataset_directory(out),
         reports.expanduser().resolve() if reports else None,
         slices_per_case,
         image_size,
