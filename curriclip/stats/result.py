@@ -24,9 +24,9 @@ class ComparisonResult:
     when Holm rejects. ``detectable_effect`` and ``seeds_needed`` use ``power`` at the
     corrected level 1 - corrected_confidence: the level this look's test is run at (Holm's step,
     spent over the planned looks). ``p_holm`` is the plain Holm-adjusted p of this look's tests,
-    reported for reference; with several planned looks the verdict follows the spent levels. ``reason`` says why
-    an untestable comparison has no verdict ("too few seeds", "no variance"); its p-values and corrected interval
-    are NaN.
+    reported for reference; with several planned looks the verdict follows the spent levels.
+    ``reason`` says why an untestable comparison has no verdict ("too few seeds", "no variance");
+    its p-values and corrected interval are NaN.
     """
 
     n: int
