@@ -3,7 +3,13 @@
 Everything is written into ``<out>/.taskmap.partial`` (which also holds the training
 checkpoint, so an interrupted map resumes) and renamed to ``<out>/taskmap`` when
 complete. Training instances come from the dataset's train split, evaluation instances
-and sweeps from its test split: held-out images and freshly drawn strengths.
+and sweeps from its validate split: held-out images and freshly drawn strengths. The
+map never reads the test split, because its ordering prior feeds a search, and what a
+search selects by must not have seen test.
+
+The evaluation instances are one fixed set, drawn from the evaluation seed over every
+family the data allows (failure families included), whether or not this map trains with
+failure tasks: maps with and without failure tasks are measured on the same instances.
 """
 
 from __future__ import annotations
@@ -41,7 +47,11 @@ ANCHOR = "identity"
 
 
 def resolve_families(settings: MapSettings, has_masks: bool) -> tuple[list[str], list[str]]:
-    """(real families, failure families) to train on; explicit names are checked, defaults fit the data."""
+    """(real families, failure families) of the map; explicit names are checked, defaults fit the data.
+
+    The failure families are returned whether or not the map trains on them (the
+    evaluation set holds them either way); ``training_families`` applies the setting.
+    """
     if settings.families:
         for name in settings.families:
             FAMILIES.check(name)
@@ -52,7 +62,12 @@ def resolve_families(settings: MapSettings, has_masks: bool) -> tuple[list[str],
         failures = [name for name in FAILURE_FAMILIES if has_masks or not FAMILIES.get(name).needs_masks]
     if len(real) < 2:
         raise ConfigError(f"--families: at least two real task families are needed (got {', '.join(real) or 'none'})")
-    return real, failures if settings.failure_tasks else []
+    return real, failures
+
+
+def evaluation_families(real: Sequence[str], failures: Sequence[str]) -> list[str]:
+    """The families of the fixed evaluation set: every real and failure family, and the prior's anchor."""
+    return [*real, *failures, *([] if ANCHOR in failures else [ANCHOR])]
 
 
 def _needs_masks(settings: MapSettings) -> bool:
@@ -135,10 +150,11 @@ def build_map(
     torch.set_num_threads(int(os.environ.get("CURRICLIP_THREADS", torch.get_num_threads())))
     masks = _needs_masks(settings)
     train = load_task_data(str(dataset_dir), "train", settings.image_size, masks)
-    test = load_task_data(str(dataset_dir), "test", settings.image_size, masks)
-    real, failures = resolve_families(settings, train.masks is not None)
+    validate = load_task_data(str(dataset_dir), "validate", settings.image_size, masks)
+    real, every_failure = resolve_families(settings, train.masks is not None)
+    failures = every_failure if settings.failure_tasks else []
     check_families(real + failures, train)
-    check_families(real + [ANCHOR], test)
+    check_families(evaluation_families(real, every_failure), validate)
     work = Path(out) / PARTIAL
     work.mkdir(parents=True, exist_ok=True)
     log(
@@ -147,19 +163,21 @@ def build_map(
     )
     encoder, losses = train_encoder(settings, train, [FAMILIES.get(n) for n in real + failures], work, log)
     train_s = time.monotonic() - started
-    eval_families = [FAMILIES.get(name) for name in [*real, *failures, *([] if ANCHOR in failures else [ANCHOR])]]
+    eval_families = [FAMILIES.get(name) for name in evaluation_families(real, every_failure)]
     count = settings.eval_per_family * len(eval_families)
-    instances = sample_instances(eval_families, test, count, settings.set_size, settings.seed + 1)
-    sweeps = sweep_points(test, settings.sweep_points, settings.sweep_repeats, settings.set_size, settings.seed + 2)
+    instances = sample_instances(eval_families, validate, count, settings.set_size, settings.seed + 1)
+    sweeps = sweep_points(validate, settings.sweep_points, settings.sweep_repeats, settings.set_size, settings.seed + 2)
     taco_rows, taco_metrics = evaluate(
-        lambda sets: embed_sets(encoder, sets), "taco", instances, sweeps, test, settings.seed
+        lambda sets: embed_sets(encoder, sets), "taco", instances, sweeps, validate, settings.seed
     )
     clip = ClipBaseline(clip_preset, clip_checkpoint)
-    clip_rows, clip_metrics = evaluate(clip.embed_sets, "clip", instances, sweeps, test, settings.seed)
+    clip_rows, clip_metrics = evaluate(clip.embed_sets, "clip", instances, sweeps, validate, settings.seed)
     metrics = {
         "dataset": str(dataset_dir),
         "families": real,
         "failure_families": failures,
+        "evaluation_families": [family.name for family in eval_families],
+        "evaluation_split": "validate",
         "clip_preset": clip_preset,
         "clip_checkpoint": clip_checkpoint,
         "final_loss": float(np.mean(losses[-20:])) if losses else None,
