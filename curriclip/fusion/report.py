@@ -13,12 +13,12 @@ def report_section(run_dir: str | Path) -> dict | None:
     """``{"fusions": [comparison per (K, method)], "rows": records, "trials": floor verdicts}``, or None
     when nothing was fused. ``trials``: every trial's last-epoch Dice per region, described as
     within or below the inter-rater floor."""
-    from curriclip.fusion.compare import comparison
+    from curriclip.fusion.compare import comparison, summary_rows
 
     path = Path(run_dir) / FUSION_FILE
     if not path.is_file():
         return None
-    frame = pd.read_parquet(path)
+    frame = summary_rows(pd.read_parquet(path))
     groups = [group for _, group in frame.groupby(["top_k", "method"], sort=True)]
     return {
         "fusions": [comparison(group) for group in groups],
@@ -66,9 +66,11 @@ def draw(section: dict):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    from curriclip.fusion.compare import regions_of
+
     frame = pd.DataFrame(section["rows"])
     keys = sorted({(int(k), str(m)) for k, m in zip(frame["top_k"], frame["method"])})
-    regions = [c.removeprefix("dice_") for c in frame.columns if c.startswith("dice_") and c != "dice_mean"]
+    regions = regions_of(frame)
     figure = make_subplots(rows=1, cols=len(keys), subplot_titles=[f"top {k}, {m}" for k, m in keys])
     for col, (top, method) in enumerate(keys, start=1):
         part = frame[(frame["top_k"] == top) & (frame["method"] == method)]

@@ -78,9 +78,12 @@ def fuse(
     run_dir: Path = typer.Argument(..., help="A search's run directory."),
     top: int = typer.Option(3, "--top", min=2, help="How many of the best trials to fuse."),
     method: str = typer.Option("vote", "--method", help="vote (hierarchical majority) or staple (SimpleITK)."),
+    select_by: str | None = typer.Option(
+        None, "--select-by", help="dice | clip_score: the validate metric members are selected by (default: search's)."
+    ),
 ) -> None:
     """Fuse the segmentations and embeddings of the top-K trials; writes fusion.parquet in the run directory."""
     from curriclip.fusion.run import fuse_run, summary_lines
 
-    result = fuse_run(run_dir.expanduser().resolve(), top, method)
+    result = fuse_run(run_dir.expanduser().resolve(), top, method, select_by)
     typer.echo("\n".join(summary_lines(result)))
