@@ -115,6 +115,24 @@ def orderings_command(
         typer.echo(f"{name}: {' > '.join(ordering)}")
 
 
+@taskmap_app.command("stability")
+@one_line_errors
+def stability_command(
+    map_dirs: list[Path] = typer.Argument(..., help="Task maps of one dataset built with different --seed."),
+    tasks: str = typer.Option(
+        "findings,rotation,denoising,masked_image", "--tasks", help="Comma-separated auxiliary tasks."
+    ),
+) -> None:
+    """How stable the ordering prior is over map seeds: Kendall's tau of the tasks' centrality, per map pair."""
+    from curriclip.taskmap.prior import prior_stability
+
+    result = prior_stability(map_dirs, list(_names(tasks)))
+    taus = ", ".join(f"{tau:+.2f}" for tau in result["kendall_tau"])
+    typer.echo(f"Kendall tau over {result['maps']} maps: mean {result['kendall_tau_mean']:+.2f} ({taus})")
+    for name, share in result["same_ordering_share"].items():
+        typer.echo(f"{name}: the same ordering in {share:.0%} of map pairs")
+
+
 @taskmap_app.command("families")
 def families_command() -> None:
     """List the task families with their category."""

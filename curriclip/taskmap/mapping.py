@@ -42,7 +42,7 @@ EMBEDDINGS, METRICS, SETTINGS, ENCODER, PAGE = (
     "encoder.pt",
     "taskmap.html",
 )
-#: the anchor of the ordering prior, always embedded (see ``prior``)
+#: the no-op task, always in the evaluation set (the failure task nearest to every real one)
 ANCHOR = "identity"
 
 
@@ -66,7 +66,7 @@ def resolve_families(settings: MapSettings, has_masks: bool) -> tuple[list[str],
 
 
 def evaluation_families(real: Sequence[str], failures: Sequence[str]) -> list[str]:
-    """The families of the fixed evaluation set: every real and failure family, and the prior's anchor."""
+    """The families of the fixed evaluation set: every real and failure family, and the no-op."""
     return [*real, *failures, *([] if ANCHOR in failures else [ANCHOR])]
 
 
