@@ -62,6 +62,16 @@ def test_map_of_multi_contrast_data_renders_and_never_reads_test(synth_brats_200
     metrics = json.loads((map_dir / "metrics.json").read_text())
     assert metrics["evaluation_split"] == "validate"
     assert set(FAILURE_FAMILIES) <= set(metrics["evaluation_families"])
+    assert metrics["held_out_families"] == list(PRESETS["smoke"].held_out)  # synth-brats has masks: all three
+    assert not set(metrics["held_out_families"]) & set(_trained_families(map_dir))
+    for model in ("taco", "clip"):
+        assert 0 <= metrics[model]["knn_seen"] <= 1 and 0 <= metrics[model]["knn_left_out"] <= 1
+    assert metrics["clip_baseline"].startswith("untrained")
+    assert "CLIP baseline: untrained" in (map_dir / "taskmap.html").read_text()
+
+
+def _trained_families(map_dir) -> list[str]:
+    return json.loads((map_dir / "settings.json").read_text())["families"] or []
 
 
 def test_contrasts_become_single_channel_images_of_one_source():
@@ -126,3 +136,38 @@ def test_sweeps_start_at_a_small_strength_not_the_identity():
     for sweep, (_, smallest, largest) in SWEEPS.items():
         strengths = [p.instance.strength for p in points if p.sweep == sweep]
         assert strengths[0] == pytest.approx(smallest) and smallest > 0 and strengths[-1] == pytest.approx(largest)
+
+
+def test_clip_baseline_is_labelled_and_loads_pretrained_weights_from_a_local_file(tmp_path):
+    import open_clip
+
+    from curriclip.errors import DataError
+    from curriclip.models.factory import build_clip  # noqa: F401  (registers the project's open_clip configs)
+    from curriclip.taskmap.baseline import ClipBaseline
+
+    assert ClipBaseline("tiny").label == "untrained tiny tower (random weights)"
+    torch.manual_seed(123)
+    model = open_clip.create_model("curriclip-tiny")
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    baseline = ClipBaseline(pretrained=("curriclip-tiny", tmp_path / "weights.pt"))
+    assert baseline.label == "pretrained curriclip-tiny (weights.pt)"
+    images = torch.rand(3, 32, 32)
+    x = torch.nn.functional.interpolate(images.unsqueeze(1), size=(64, 64), mode="bilinear", align_corners=False)
+    mean = torch.tensor(open_clip.constants.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(open_clip.constants.OPENAI_DATASET_STD).view(1, 3, 1, 1)
+    with torch.no_grad():
+        expected = torch.nn.functional.normalize(model.eval().encode_image((x.expand(-1, 3, -1, -1) - mean) / std))
+    assert torch.allclose(baseline.image_embeddings(images), expected, atol=1e-5)
+    assert not torch.allclose(ClipBaseline("tiny").image_embeddings(images)[:, :4], expected[:, :4], atol=1e-3)
+    with pytest.raises(DataError, match="pretrained CLIP weights not found"):
+        ClipBaseline(pretrained=("curriclip-tiny", tmp_path / "missing.pt"))
+
+
+def test_left_out_families_are_classified_by_the_trained_ones():
+    from curriclip.taskmap.metrics import knn_transfer
+
+    reference = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    labels = ["a", "a", "b", "b"]
+    queries = np.array([[0.8, 0.2], [0.2, 0.8]])
+    assert knn_transfer(reference, labels, queries, ["a", "b"], k=1) == 1.0
+    assert knn_transfer(reference, labels, queries, ["b", "a"], k=1) == 0.0

@@ -30,6 +30,18 @@ def knn_accuracy(embeddings: np.ndarray, labels: Sequence[str], k: int = 5) -> f
     return float(np.mean(predicted == np.asarray(labels)))
 
 
+def knn_transfer(
+    reference: np.ndarray, reference_labels: Sequence[str], queries: np.ndarray, query_labels: Sequence[str], k: int = 5
+) -> float:
+    """Accuracy of a k-NN (cosine) classifier fitted on ``reference`` at labelling ``queries``: for families
+    left out of training, whether their instances land among instances of their own category."""
+    if len(queries) == 0:
+        return float("nan")
+    classifier = KNeighborsClassifier(n_neighbors=min(k, len(reference_labels)), metric="cosine")
+    classifier.fit(unit(reference), np.asarray(reference_labels))
+    return float(np.mean(classifier.predict(unit(queries)) == np.asarray(query_labels)))
+
+
 def clustering(embeddings: np.ndarray, labels: Sequence[str], seed: int = 0, k: int = 5) -> dict[str, float]:
     """Silhouette (cosine), NMI and ARI of k-means (k = number of labels) and kNN accuracy."""
     labels = np.asarray(labels)

@@ -160,7 +160,8 @@ def section_html(data: dict) -> str:
     parts = [
         f"<p>Task map of <code>{html.escape(str(metrics.get('dataset')))}</code>: "
         f"{len(metrics.get('families', []))} task families, failure tasks: "
-        f"{html.escape(', '.join(metrics.get('failure_families', [])) or 'none')}.</p>",
+        f"{html.escape(', '.join(metrics.get('failure_families', [])) or 'none')}; "
+        f"CLIP baseline: {html.escape(str(metrics.get('clip_baseline', 'untrained tower')))}.</p>",
         metrics_table(metrics),
     ]
     for figure in (projection_figure(embeddings), similarity_figure(embeddings), trajectory_figure(embeddings)):
