@@ -37,6 +37,8 @@ REGIONS = ("wt", "tc", "et")
 def _trial_config(dataset: Path, seed: int) -> dict:
     return {
         "arm": "multitask",
+        "stage_span": 0.0,
+        "pacing": "none",
         "dataset_dir": str(dataset),
         "tasks": ["itc", "regions"],
         "sparsity": 1.0,
