@@ -34,6 +34,7 @@ SEEDS = (0, 1, 2)
 ARMS = {"with failure tasks": True, "without failure tasks": False}
 DATA = {"n": 600, "image_size": 64, "seed": 0}
 STEPS = 150
+EVAL_PER_FAMILY = 8
 PRIOR_TASKS = ["findings", "rotation", "denoising", "masked_image", "segmentation", "image_contrastive"]
 ROWS = {
     "silhouette": ("clustering", "silhouette"),
@@ -74,12 +75,16 @@ def main() -> None:
         for arm, failure in ARMS.items():
             maps = []
             for seed in SEEDS:
-                settings = dataclasses.replace(PRESETS["smoke"], steps=STEPS, seed=seed, failure_tasks=failure)
+                settings = dataclasses.replace(
+                    PRESETS["smoke"], steps=STEPS, eval_per_family=EVAL_PER_FAMILY, seed=seed, failure_tasks=failure
+                )
                 out = Path(tmp) / f"{'failure' if failure else 'plain'}_{seed}"
                 maps.append(build_map(dataset, out, settings, log=lambda line: print(line, file=sys.stderr)))
                 metrics[arm].append(json.loads((maps[-1] / "metrics.json").read_text()))
             stability[arm] = prior_stability(maps, PRIOR_TASKS)
-        settings = dataclasses.asdict(dataclasses.replace(PRESETS["smoke"], steps=STEPS))
+        settings = dataclasses.asdict(
+            dataclasses.replace(PRESETS["smoke"], steps=STEPS, eval_per_family=EVAL_PER_FAMILY)
+        )
     wall = round(time.time() - started, 1)
     table = {}
     for arm in ARMS:
