@@ -91,6 +91,28 @@ def _cell(row: pd.Series, score: str, region: str, digits: int) -> str:
     return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
+CASE_COLUMNS = [
+    "target",
+    "member",
+    "kind",
+    "case",
+    "region",
+    "dice",
+    "hd95",
+    "sensitivity",
+    "specificity",
+    "volume_ml",
+    "target_volume_ml",
+]
+
+
+def compact(frame: pd.DataFrame) -> dict:
+    """A fusion's rows for the results file: the summary rows, and the per-case table (rounded)."""
+    summary = frame[frame["scope"] == "summary"].dropna(axis=1, how="all")
+    cases = frame[frame["scope"] == "case"][CASE_COLUMNS].round(5)
+    return {"summary": summary.to_dict(orient="records"), "cases": cases.to_dict(orient="list")}
+
+
 def markdown(frames: dict[int, pd.DataFrame], header: str) -> str:
     lines = [header, ""]
     for top, frame in frames.items():
@@ -171,8 +193,8 @@ def main() -> None:
         "wall_seconds": wall,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {**meta, "fusions": {str(k): f.to_dict(orient="records") for k, f in frames.items()}}
-    (RESULTS / "fusion_fields.json").write_text(json.dumps(out, indent=1, default=float))
+    out = {**meta, "fusions": {str(k): compact(f) for k, f in frames.items()}}
+    (RESULTS / "fusion_fields.json").write_text(json.dumps(out, default=float))
     header = (
         f"## Fusion on synth-brats (commit {commit[:10]}, {TRIALS} trials, seeds 0-{TRIALS - 1}, "
         f"{CASES} cases of which the test split's are scored; wall {wall:.0f} s)\n\n"
