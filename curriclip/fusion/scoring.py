@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from curriclip.fusion.targets import Targets
-from curriclip.metrics.brats import REGIONS, case_table
+from curriclip.metrics.brats import case_table
 from curriclip.metrics.brats_ranking import mean_interval, paired_difference, rank_then_aggregate, verdict
 
 RATER, TRIAL, FUSED = "rater", "trial", "fusion"
@@ -29,7 +29,7 @@ def case_rows(participants: dict[str, tuple[str, np.ndarray]], targets: Targets)
     parts = []
     for target, reference in targets.targets.items():
         for name, (kind, masks) in participants.items():
-            table = case_table(masks, reference, targets.cases, targets.spacing)
+            table = case_table(masks, reference, targets.cases, targets.spacing, targets.regions)
             table.insert(0, "target", target)
             table.insert(1, "member", name)
             table.insert(2, "kind", kind)
@@ -57,7 +57,7 @@ def summary(cases: pd.DataFrame, primary: str, order: list[str]) -> pd.DataFrame
                 )
     frame = pd.DataFrame([rows[name] for name in order])
     main = cases[cases["target"] == primary]
-    regions = [r for r in REGIONS if f"dice_{r}" in frame.columns]
+    regions = list(dict.fromkeys(cases["region"]))
     frame["dice_mean"] = frame[[f"dice_{r}" for r in regions]].mean(axis=1)
     raters = main[main["kind"] == RATER]
     for region in regions:
@@ -75,9 +75,10 @@ def summary(cases: pd.DataFrame, primary: str, order: list[str]) -> pd.DataFrame
 def fusion_vs_best(cases: pd.DataFrame, primary: str, best: str) -> dict[str, object]:
     """Per region and score, fusion minus the best member over paired cases (Bonferroni over regions)."""
     main = cases[cases["target"] == primary]
-    confidence = 1 - FAMILY_ALPHA / len(REGIONS)
+    regions = list(dict.fromkeys(main["region"]))
+    confidence = 1 - FAMILY_ALPHA / len(regions)
     out: dict[str, object] = {"vs_best_member": best, "vs_best_confidence": confidence}
-    for region in REGIONS:
+    for region in regions:
         part = main[main["region"] == region]
         fused = part[part["member"] == FUSED].set_index("case")
         single = part[part["member"] == best].set_index("case").reindex(fused.index)

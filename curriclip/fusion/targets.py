@@ -27,9 +27,10 @@ class Targets:
 
     cases: np.ndarray  # (N,) case id of each slice
     spacing: dict[str, tuple[float, float, float]]  # case -> (slice, row, column) mm
-    targets: dict[str, np.ndarray]  # name -> (N, 3, S, S) bool; consensus first when there are raters
+    targets: dict[str, np.ndarray]  # name -> (N, K, S, S) bool; consensus first when there are raters
     raters: np.ndarray | None  # (R, N, 3, S, S) bool
     spacing_recorded: bool
+    regions: list[str]  # the mask channels' names (wt, tc, et; or the findings)
 
     @property
     def primary(self) -> str:
@@ -83,4 +84,4 @@ def load_targets(dataset_dir: str, size: int) -> Targets:
     targets = {REFERENCE: reference}
     if raters is not None:
         targets = {CONSENSUS: hierarchical_vote(raters), REFERENCE: reference}
-    return Targets(cases, spacing, targets, raters, recorded)
+    return Targets(cases, spacing, targets, raters, recorded, list(test.label_names))
