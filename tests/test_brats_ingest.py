@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from curriclip.cli import app
-from curriclip.data.brats.ingest import _robust_uint8
+from curriclip.data.brats.ingest import _robust_uint8, radiological
 from curriclip.data.brats.regions import nested_masks
 from curriclip.data.loader import load_split
 from curriclip.data.mask_store import MaskStore
@@ -106,9 +106,10 @@ def test_ingest_slices_channels_masks_and_splits(tmp_path):
     image = arrays.images[row]
     assert tuple(image.shape) == (4, 12, 12)
     for channel, kind in enumerate(("t1", "t1ce", "t2", "flair")):  # no crop (the brain fills the slice), no resize
-        assert torch.equal(image[channel], torch.from_numpy(_robust_uint8(_volume(kind))[:, :, 4]))
+        expected = _robust_uint8(radiological(_volume(kind)))[:, :, 4]  # identity affine: RAS+ as stored
+        assert torch.equal(image[channel], torch.from_numpy(expected))
     masks = arrays.masks[row] if isinstance(arrays.masks, MaskStore) else arrays.masks[row]
-    expected = torch.from_numpy(nested_masks(_seg(1)[:, :, 4]).astype(np.uint8))
+    expected = torch.from_numpy(nested_masks(radiological(_seg(1))[:, :, 4]).astype(np.uint8))
     assert torch.equal(masks, expected)
     assert bool((masks[1] <= masks[0]).all()) and bool((masks[2] <= masks[1]).all())
     assert arrays.labels[row].tolist() == [1.0, 1.0, 1.0]
@@ -190,3 +191,36 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, make_bad, needle):
     assert len(lines) == 1 and needle in lines[0], output
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["cases"]  # no temp directory left either
+
+
+def test_orientation_comes_from_the_affine_and_figures_are_radiological(tmp_path):
+    """One case stored RAS+ and the same anatomy stored LPS (x and y reversed, affine saying so) ingest alike;
+    a tumour on the patient's left lands on the image's right and its templated report says left."""
+    seg = np.zeros(SHAPE, dtype=np.int16)
+    seg[1:4, 3:6, 1:5] = 2  # low x: the patient's left in RAS+ (x grows to the right)
+    seg[2, 4, 1:5] = 4
+    lps = np.diag([-1.0, -1.0, 1.0, 1.0])
+    lps[:2, 3] = [SHAPE[0] - 1, SHAPE[1] - 1]  # voxel (0, 0) of the LPS file is voxel (X-1, Y-1) of the RAS one
+    outs = []
+    for name, affine, flip in (("ras", np.eye(4), lambda v: v), ("lps", lps, lambda v: v[::-1, ::-1, :].copy())):
+        folder = tmp_path / name / "BraTS20_Training_001"
+        folder.mkdir(parents=True)
+        for kind in CONTRAST_VALUES:
+            image = nib.Nifti1Image(flip(_volume(kind)), affine)
+            nib.save(image, folder / f"BraTS20_Training_001_{kind}.nii.gz")
+        nib.save(nib.Nifti1Image(flip(seg), affine), folder / "BraTS20_Training_001_seg.nii.gz")
+        out = tmp_path / f"out_{name}"
+        code, output = _run("--cases", str(tmp_path / name), "--out", str(out), "--image-size", "12")
+        assert code == 0, output
+        outs.append(pa_all(out))
+    assert outs[0]["image"].to_pylist() == outs[1]["image"].to_pylist()
+    assert outs[0]["masks"].to_pylist() == outs[1]["masks"].to_pylist()
+    for table in outs:
+        assert "left-sided" in table["findings"][0].as_py()
+
+    row = outs[0]["sample_id"].to_pylist().index("BraTS20_Training_001_z002")
+    packed = np.frombuffer(outs[0]["masks"][row].as_py(), dtype=np.uint8)[None]
+    wt = MaskStore(packed, (3, 12, 12))[0][0].numpy()
+    assert wt[:, 6:].sum() > 0 and wt[:, :6].sum() == 0  # patient left = image right
+    manifest = json.loads((tmp_path / "out_ras" / "manifest.json").read_text())
+    assert manifest["voxel_spacing_mm"]["BraTS20_Training_001"] == [1.0, 1.0, 1.0]

@@ -45,6 +45,7 @@ def _run_dir(tmp_path: Path) -> tuple[Path, dict[str, dict]]:
                 "status": "completed",
                 "config_json": json.dumps(cfg),
                 "final/clip_score": metrics["clip_score"],
+                "final/dice_mean": [0.2, 0.9, 0.5][seed],  # an order unlike clip_score's, for --select-by dice
             }
         )
     pd.DataFrame(rows).to_parquet(run_dir / "trials.parquet")
@@ -52,27 +53,48 @@ def _run_dir(tmp_path: Path) -> tuple[Path, dict[str, dict]]:
     return run_dir, finals
 
 
-def test_fuse_writes_rows_that_agree_with_each_trials_evaluation(tmp_path, monkeypatch):
+def test_fuse_scores_members_fusion_and_raters_per_case_against_one_target(tmp_path, monkeypatch):
     monkeypatch.setenv("CURRICLIP_CACHE", str(tmp_path / "cache"))
     run_dir, finals = _run_dir(tmp_path)
     result = CliRunner().invoke(app, ["fuse", str(run_dir), "--top", "3"])
     assert result.exit_code == 0, result.output
     assert "selected on the search phase's metric (the validate split" in result.output
+    assert "rater floor (each rater against the raters' consensus" in result.output
     frame = pd.read_parquet(run_dir / "fusion.parquet")
-    assert sorted(frame["member"]) == ["fusion", "t0", "t1", "t2"]
-    for trial_id, metrics in finals.items():  # the fusion re-predicts exactly what the trial evaluated
-        row = frame[frame["member"] == trial_id].iloc[0]
+    summary, cases = frame[frame["scope"] == "summary"], frame[frame["scope"] == "case"]
+    assert sorted(summary["member"]) == ["fusion", "t0", "t1", "t2"]
+    # every participant (3 trials, the fusion, 3 raters) per case and region, against the consensus and the reference
+    n_cases = cases["case"].nunique()
+    assert n_cases == 2 and len(cases) == 2 * 7 * n_cases * 3
+    assert set(cases["target"]) == {"consensus", "reference"} and set(summary["target"]) == {"consensus"}
+    main = cases[cases["target"] == "consensus"]
+    for _, row in summary.iterrows():
         for region in ("wt", "tc", "et"):
-            assert row[f"dice_{region}"] == pytest.approx(metrics[f"dice_{region}"], abs=1e-9)
-        assert row["clip_score"] == pytest.approx(metrics["clip_score"], abs=1e-5)
-    manifest = json.loads((tmp_path / "brats" / "manifest.json").read_text())
-    assert frame["floor_wt"].iloc[0] == pytest.approx(manifest["raters"]["inter_rater_dice"]["wt"])
-    assert set(frame["verdict_wt"]) <= {"within", "below"}
-    assert frame["rank_dice_wt"].min() == 1
-    again = CliRunner().invoke(app, ["fuse", str(run_dir), "--top", "2"])
+            part = main[(main["member"] == row["member"]) & (main["region"] == region)]
+            assert row[f"dice_{region}"] == pytest.approx(part["dice"].mean(), abs=1e-12)
+            assert row[f"hd95_{region}"] == pytest.approx(part["hd95"].mean(), abs=1e-12)
+            assert row[f"dice_{region}_low"] <= row[f"dice_{region}"] <= row[f"dice_{region}_high"]
+    raters = main[(main["kind"] == "rater") & (main["region"] == "wt")]
+    assert summary["floor_wt"].iloc[0] == pytest.approx(raters["dice"].mean(), abs=1e-12)
+    assert (cases["volume_ml"] >= 0).all() and (cases["target_volume_ml"] > 0).any()
+    assert set(summary["verdict_wt"]) <= {"within", "below"}
+    assert sorted(summary["brats_rank"])[0] == 1 and summary["rank_dice_wt"].min() == 1
+    fused = summary[summary["member"] == "fusion"].iloc[0]
+    best = max(finals, key=lambda t: finals[t]["clip_score"])  # the first by the selection metric
+    assert fused["vs_best_member"] == best
+    assert 0 < fused["vs_best_dice_wt_p"] <= 1 and fused["vs_best_dice_wt_verdict"] in {
+        "better",
+        "worse",
+        "inconclusive",
+    }
+    assert summary[summary["member"] != "fusion"]["vs_best_dice_wt_p"].isna().all()
+
+    again = CliRunner().invoke(app, ["fuse", str(run_dir), "--top", "2", "--select-by", "dice"])
     assert again.exit_code == 0, again.output
     frame = pd.read_parquet(run_dir / "fusion.parquet")
-    assert sorted(frame.groupby("top_k").size().to_dict().items()) == [(2, 3), (3, 4)]
+    summary = frame[frame["scope"] == "summary"]
+    assert sorted(summary.groupby("top_k").size().to_dict().items()) == [(2, 3), (3, 4)]
+    assert sorted(summary[summary["top_k"] == 2]["member"]) == ["fusion", "t1", "t2"]  # highest validate Dice
     section = fusion_summary(run_dir)
     assert [f["top_k"] for f in section["fusions"]] == [2, 3]
     assert len(draw(section).data) == 3 + 1 + 4 + 1  # bars per member and a floor marker, per panel
@@ -87,7 +109,10 @@ def test_fuse_writes_rows_that_agree_with_each_trials_evaluation(tmp_path, monke
     assert float(table.rows[1][2].text) == pytest.approx(section["fusions"][1]["fusion"]["dice_wt"], abs=5e-4)
     assert any(b.kind == "plot" for b in blocks)
 
+    rows = len(pd.read_parquet(run_dir / "fusion.parquet"))
     too_many = CliRunner().invoke(app, ["fuse", str(run_dir), "--top", "4"])
     assert too_many.exit_code == 2
     assert "only 3 completed trial(s) train the 'regions' head" in too_many.output
-    assert len(pd.read_parquet(run_dir / "fusion.parquet")) == 7  # untouched
+    bad = CliRunner().invoke(app, ["fuse", str(run_dir), "--select-by", "loss"])
+    assert bad.exit_code == 2 and "--select-by 'loss'" in bad.output
+    assert len(pd.read_parquet(run_dir / "fusion.parquet")) == rows  # untouched

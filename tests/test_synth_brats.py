@@ -73,3 +73,29 @@ def test_cli_writes_channels_masks_raters_and_patient_splits(tmp_path):
     assert rater_bytes == {3 * 3 * 32 * 32 // 8}
     test = load_split(str(out), "test", masks=True)
     assert tuple(test.images.shape) == (4, 4, 32, 32) and tuple(test.masks.shape) == (4, 3, 32, 32)
+
+
+def test_slices_cut_each_case_at_its_own_heights_and_spacing_is_recorded(tmp_path):
+    from curriclip.data.brats.synth import MM_PER_UNIT, SLICE_GAP, generate_synth_brats
+
+    slices = generate_cases(12, 4, 48, 0, seed=3)
+    distinct = []
+    for case in sorted({s.case_id for s in slices}):
+        areas = [int(s.masks[0].sum()) for s in slices if s.case_id == case]
+        distinct.append(len(set(areas)))
+    assert np.mean(distinct) > 3.5  # symmetric heights gave two distinct cuts of four
+    out = generate_synth_brats(tmp_path / "d", n_cases=4, slices_per_case=2, image_size=32, raters=0)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["voxel_spacing_mm"] == [SLICE_GAP * MM_PER_UNIT, 2 * MM_PER_UNIT / 32, 2 * MM_PER_UNIT / 32]
+
+
+def test_bias_field_varies_the_gain_over_the_brain():
+    from curriclip.data.brats.synth import BIAS_STRENGTH, bias_field
+
+    coords = np.linspace(-1, 1, 64)
+    xx, yy = np.meshgrid(coords, coords)
+    rng = np.random.default_rng(0)
+    gains = [bias_field(rng.normal(0, BIAS_STRENGTH, (4, 6)), xx, yy, 0.1) for _ in range(50)]
+    brain = (xx / 0.78) ** 2 + (yy / 0.92) ** 2 <= 1
+    spread = np.median([g[0][brain].max() / g[0][brain].min() for g in gains])
+    assert 1.2 < spread < 2.5

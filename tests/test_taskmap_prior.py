@@ -18,7 +18,7 @@ from curriclip.taskmap.prior import experiment_orderings, prior_orderings
 
 @pytest.fixture
 def task_map(tmp_path):
-    """A hand-made map: distance to identity grows denoising < findings < rotation; rotation is near findings."""
+    """A hand-made map: rotation is near findings, denoising far from both; identity plays no part."""
     centroids = {
         "identity": [1.0, 0.0, 0.0],
         "denoising": [0.95, 0.31, 0.0],
@@ -57,12 +57,30 @@ def task_map(tmp_path):
     return directory
 
 
-def test_orderings_by_distance_to_the_itc_anchor(task_map):
+def test_orderings_by_distances_between_the_auxiliary_tasks(task_map):
+    # mean cosine distance to the others: findings 0.39 < rotation 0.50 < denoising 0.83
     orderings = prior_orderings(task_map.parent, ["rotation", "findings", "denoising", "text_findings"])
     assert orderings == {
-        "nearest_first": ["itc", "text_findings", "denoising", "findings", "rotation"],
-        "farthest_first": ["itc", "rotation", "findings", "denoising", "text_findings"],
-    }  # chain (anchor, text_findings, denoising, findings, rotation) equals nearest_first: listed once
+        "nearest_first": ["itc", "text_findings", "findings", "rotation", "denoising"],
+        "farthest_first": ["itc", "text_findings", "denoising", "rotation", "findings"],
+    }  # chain (findings, then its nearest rotation, then denoising) equals nearest_first: listed once
+
+
+def test_prior_stability_is_kendall_tau_over_maps(task_map, tmp_path):
+    from curriclip.taskmap.prior import prior_stability
+
+    table = pd.read_parquet(task_map / "embeddings.parquet")
+    swapped = tmp_path / "other" / "taskmap"
+    swapped.mkdir(parents=True)
+    names = {"findings": "denoising", "denoising": "findings"}  # the most and least central trade places
+    table.assign(family=table["family"].map(lambda f: names.get(f, f))).to_parquet(swapped / "embeddings.parquet")
+    (swapped / "metrics.json").write_text("{}")
+    tasks = ["rotation", "findings", "denoising"]
+    same = prior_stability([task_map, task_map, task_map], tasks)
+    assert same["kendall_tau"] == [1.0, 1.0, 1.0] and same["same_ordering_share"]["nearest_first"] == 1.0
+    mixed = prior_stability([task_map, task_map, swapped], tasks)
+    assert mixed["kendall_tau"] == pytest.approx([1.0, -1.0, -1.0])
+    assert mixed["same_ordering_share"]["nearest_first"] == pytest.approx(1 / 3)
 
 
 def _experiment(**space):
@@ -90,9 +108,9 @@ def test_ordering_prior_taco_enqueues_its_orderings_first(task_map):
         study.enqueue_trial(point)
     space = CurriculumSpace(experiment, "/data", orderings)
     trials = [space(study.ask()) for _ in range(6)]
-    nearest = ["itc", "denoising", "findings", "rotation"]
-    farthest = ["itc", "rotation", "findings", "denoising"]
-    chain = ["itc", "denoising", "findings", "rotation"]
+    nearest = ["itc", "findings", "rotation", "denoising"]
+    farthest = ["itc", "denoising", "rotation", "findings"]
+    chain = ["itc", "findings", "rotation", "denoising"]
     assert chain == nearest  # so the prior has two distinct orderings
     got = [(t["trial"]["tasks"], t["trial"]["sparsity"], t["prior"]) for t in trials]
     assert got[:4] == [

@@ -1,18 +1,22 @@
 """``curriclip fuse RUN_DIR --top K``: fuse the best trials' segmentations and embeddings, compare with each.
 
 BRATS's claim under test: fusing several good algorithms by hierarchical majority vote
-ranks above every single one. For the top-K trials (``compare.SELECTION``) this
-computes, on the test split, Dice per region of every member and of the fusion, their
-ranks (1 = best; ties share the best rank), which member is best on which region, the
-inter-rater floor verdict, and the same comparison for alignment: the mean of the K
-models' L2-normalised image (and text) embeddings scored by CLIP score, gap and R@1.
-Rows are added to ``fusion.parquet`` in the run directory (atomically; the rows of an
-earlier fuse with the same K and method are replaced).
+ranks above every single one. The top-K trials are selected on the search phase's
+validate results (``--select-by``: the search metric, ``dice`` or ``clip_score``); their
+test-split predictions and the fusion are scored per case (3-D) and region against the
+raters' consensus and the reference (``scoring``), beside the raters themselves (the
+floor). The fused embedding is the concatenation of the K L2-normalised member
+embeddings divided by sqrt(K): a unit vector whose cosine with another fused vector is the
+mean of the K members' cosines, so vectors of independently trained models are never
+added together. ``fusion.parquet`` gets one summary row per member and the fusion
+(``scope`` "summary") and the per-case x region table (``scope`` "case"), atomically; the
+rows of an earlier fuse with the same K and method are replaced.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +24,14 @@ import pandas as pd
 import torch
 import yaml
 
-from curriclip.errors import DataError
+from curriclip.errors import ConfigError, DataError
 from curriclip.fusion.compare import ALIGNMENT, FUSED, SELECTION, comparison, floor_verdict
 from curriclip.fusion.members import predict_member, select_trials
 from curriclip.fusion.vote import fuse
-from curriclip.metrics.dice import dice_per_region
 from curriclip.names import RunFile
+
+#: ``--select-by`` -> the trials.parquet metric (``final/<metric>``, the search phase's validate value)
+SELECT_BY = {"dice": "dice_mean", "clip_score": "clip_score"}
 
 
 def _search_metric(run_dir: Path) -> str:
@@ -35,14 +41,19 @@ def _search_metric(run_dir: Path) -> str:
     return str((yaml.safe_load(path.read_text()).get("search") or {}).get("metric", "clip_score"))
 
 
-def _reference(dataset_dir: str, size: int) -> tuple[np.ndarray, list[str], dict]:
-    """The test split's reference masks at the models' size, the region names, the rater floor."""
-    from curriclip.data.loader import load_split
-    from curriclip.data.store import read_manifest
+def selection_metric(run_dir: Path, select_by: str | None) -> str:
+    """The metric members are selected by: ``--select-by`` (dice | clip_score) or the run's search metric."""
+    if select_by is None:
+        return _search_metric(run_dir)
+    if select_by not in SELECT_BY:
+        raise ConfigError(f"--select-by {select_by!r}: expected one of {', '.join(SELECT_BY)}")
+    return SELECT_BY[select_by]
 
-    test = load_split(dataset_dir, "test", size, masks=True)
-    floor = (read_manifest(dataset_dir).get("raters") or {}).get("inter_rater_dice") or {}
-    return test.masks[torch.arange(len(test))].numpy().astype(bool), test.label_names, floor
+
+def fused_embeddings(members: list[torch.Tensor]) -> torch.Tensor:
+    """(N, K D): the members' L2-normalised embeddings side by side, divided by sqrt(K) (unit norm)."""
+    parts = [torch.nn.functional.normalize(m, dim=-1) for m in members]
+    return torch.cat(parts, dim=-1) / math.sqrt(len(parts))
 
 
 def _alignment(images: torch.Tensor, texts: torch.Tensor, positives: torch.Tensor) -> dict[str, float]:
@@ -67,73 +78,95 @@ def _rank(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].rank(ascending=False, method="min").astype(int)
 
 
-def fuse_run(run_dir: Path, top: int, method: str = "vote") -> pd.DataFrame:
+def fuse_run(run_dir: Path, top: int, method: str = "vote", select_by: str | None = None) -> pd.DataFrame:
     """Fuse the top-``top`` trials of ``run_dir``; returns (and saves) this fusion's rows."""
+    from curriclip.fusion.scoring import RATER, TRIAL, case_rows, fusion_vs_best, summary
     from curriclip.fusion.summary import write_fusion_summary
+    from curriclip.fusion.targets import load_targets
     from curriclip.rundir.atomic import atomic_parquet
 
     trials_path = run_dir / RunFile.TRIALS
     if not trials_path.is_file():
         raise DataError(f"{trials_path}: missing (run `curriclip report {run_dir}` to export the results)")
-    metric = _search_metric(run_dir)
+    metric = selection_metric(run_dir, select_by)
     selected, task = select_trials(pd.read_parquet(trials_path), metric, top)
     members = [predict_member(run_dir, row, task, metric) for _, row in selected.iterrows()]
     dataset_dir = json.loads(selected.iloc[0]["config_json"])["dataset_dir"]
-    reference, names, floor = _reference(dataset_dir, members[0].masks.shape[-1])
-    nested = task == "regions"
-    fused_masks = fuse(np.stack([m.masks for m in members]), method, nested)
+    targets = load_targets(dataset_dir, members[0].masks.shape[-1])
+    fused_masks = fuse(np.stack([m.masks for m in members]), method, task == "regions")
+    participants = {m.trial_id: (TRIAL, m.masks) for m in members}
+    participants[FUSED] = (FUSED, fused_masks)
+    for index, masks in enumerate(targets.raters if targets.raters is not None else []):
+        participants[f"rater_{index}"] = (RATER, masks)
+    cases = case_rows(participants, targets)
+    order = [m.trial_id for m in members] + [FUSED]
+    frame = summary(cases, targets.primary, order)
     positives = _same_report(dataset_dir)
-    rows = []
-    for name, masks, images, texts, value in [
-        *[(m.trial_id, m.masks, m.image_embeddings, m.text_embeddings, m.metric_value) for m in members],
+    embeddings = [(m.image_embeddings, m.text_embeddings) for m in members]
+    embeddings.append(
         (
-            FUSED,
-            fused_masks,
-            torch.stack([m.image_embeddings for m in members]).mean(0),
-            torch.stack([m.text_embeddings for m in members]).mean(0),
-            float("nan"),
-        ),
-    ]:
-        dice = dice_per_region(masks, reference).mean(axis=0)
-        row = {"member": name, "kind": FUSED if name == FUSED else "trial", "search_metric_value": value}
-        row.update({f"dice_{region}": float(score) for region, score in zip(names, dice)})
-        row["dice_mean"] = float(dice.mean())
-        row.update(_alignment(images, texts, positives))
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    for column in [f"dice_{region}" for region in names] + ["dice_mean", *ALIGNMENT]:
+            fused_embeddings([m.image_embeddings for m in members]),
+            fused_embeddings([m.text_embeddings for m in members]),
+        )
+    )
+    for column, values in zip(ALIGNMENT, zip(*[_alignment(i, t, positives).values() for i, t in embeddings])):
+        frame[column] = values
+    frame.insert(1, "kind", [TRIAL] * len(members) + [FUSED])
+    frame.insert(2, "search_metric_value", [m.metric_value for m in members] + [float("nan")])
+    regions = [c.removeprefix("floor_") for c in frame.columns if c.startswith("floor_") and "hd95" not in c]
+    for column in [f"dice_{region}" for region in regions] + ["dice_mean", *ALIGNMENT]:
         frame[f"rank_{column}"] = _rank(frame, column)
-    for region in names:
-        frame[f"floor_{region}"] = floor.get(region, np.nan)
-        frame[f"verdict_{region}"] = [floor_verdict(d, floor.get(region)) for d in frame[f"dice_{region}"]]
-    frame.insert(0, "top_k", top)
-    frame.insert(1, "method", method)
-    frame.insert(2, "task", task)
-    frame["search_metric"] = metric
-    frame["selection"] = SELECTION
+    for region in regions:
+        floor = frame[f"floor_{region}"].iloc[0]
+        frame[f"verdict_{region}"] = [
+            floor_verdict(d, None if np.isnan(floor) else floor) for d in frame[f"dice_{region}"]
+        ]
+    versus = fusion_vs_best(cases, targets.primary, members[0].trial_id)
+    for key, value in versus.items():
+        frame[key] = [value if member == FUSED else None for member in frame["member"]]
+    frame["target"] = targets.primary
+    frame["spacing_recorded"] = targets.spacing_recorded
+    frame["scope"] = "summary"
+    cases["scope"] = "case"
+    rows = pd.concat([frame, cases], ignore_index=True)
+    rows.insert(0, "top_k", top)
+    rows.insert(1, "method", method)
+    rows.insert(2, "task", task)
+    rows["search_metric"] = metric
+    rows["selection"] = SELECTION
     path = run_dir / RunFile.FUSION
     previous = pd.read_parquet(path) if path.is_file() else pd.DataFrame()
     if not previous.empty:
         previous = previous[~((previous["top_k"] == top) & (previous["method"] == method))]
-    atomic_parquet(pd.concat([previous, frame], ignore_index=True), path)
+    atomic_parquet(pd.concat([previous, rows], ignore_index=True), path)
     write_fusion_summary(run_dir)
-    return frame
+    return rows
 
 
 def summary_lines(frame: pd.DataFrame) -> list[str]:
     """The CLI's account of one fusion."""
+    from curriclip.fusion.compare import summary_rows
+
     facts = comparison(frame)
+    frame = summary_rows(frame)
     regions = list(facts["best_trial_per_region"])
-    lines = [f"fusion of the top {facts['top_k']} trials ({facts['method']}), {SELECTION}"]
-    header = "member      " + " ".join(f"{'dice_' + r:>9}" for r in regions) + "  clip_score  gap     i2t_r1"
-    lines.append(header)
+    target = frame["target"].iloc[0] if "target" in frame.columns else "reference"
+    lines = [
+        f"fusion of the top {facts['top_k']} trials ({facts['method']}), {SELECTION}; "
+        f"per-case 3-D scores against the {target}, mean over {int(frame['cases'].iloc[0])} test cases [95% interval]"
+    ]
     for _, row in frame.iterrows():
-        dice = " ".join(f"{row[f'dice_{r}']:9.3f}" for r in regions)
+        dice = "  ".join(
+            f"dice_{r} {row[f'dice_{r}']:.3f} [{row[f'dice_{r}_low']:.3f}, {row[f'dice_{r}_high']:.3f}]"
+            f" hd95_{r} {row[f'hd95_{r}']:.1f} mm"
+            for r in regions
+        )
         lines.append(
-            f"{row['member']:<11} {dice}  {row['clip_score']:10.3f}  {row['clip_score_gap']:6.3f}  {row['i2t_r1']:6.3f}"
+            f"{row['member']:<11} {dice}  BraTS rank {int(row['brats_rank'])} (mean rank {row['brats_mean_rank']:.2f})"
+            f"  clip_score {row['clip_score']:.3f}  i2t_r1 {row['i2t_r1']:.3f}"
         )
     floor = ", ".join(f"{r} {v:.3f}" for r, v in facts["floor"].items() if not np.isnan(v))
-    lines.append(f"inter-rater floor (test split): {floor or 'no raters'}")
+    lines.append(f"rater floor (each rater against the raters' consensus, test cases): {floor or 'no raters'}")
     for _, row in frame.iterrows():
         verdicts = ", ".join(f"{r} {row[f'verdict_{r}']}" for r in regions)
         lines.append(f"  {row['member']:<11} vs rater variability: {verdicts}")
@@ -142,8 +175,10 @@ def summary_lines(frame: pd.DataFrame) -> list[str]:
     )
     common = facts["one_trial_best_on_all_regions"]
     lines.append(f"one trial best on all regions: {', '.join(common) if common else 'none'}")
-    above = facts["fusion_above_every_trial"]
-    lines.append(
-        "fusion above every single trial: " + ", ".join(f"{c} {'yes' if v else 'no'}" for c, v in above.items())
-    )
+    for region, versus in facts["fusion_vs_best_member"].items():
+        lines.append(
+            f"fusion - {facts['best_member']} (best by selection), dice_{region}: {versus['diff']:+.3f} "
+            f"[{versus['low']:+.3f}, {versus['high']:+.3f}] (Bonferroni over regions), "
+            f"permutation p {versus['p']:.3g}: {versus['verdict']}"
+        )
     return lines

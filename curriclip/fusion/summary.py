@@ -21,16 +21,17 @@ def fusion_summary(run_dir: str | Path) -> dict | None:
     """``{"fusions": [comparison per (K, method)], "rows": records, "trials": floor verdicts}``, or None
     when nothing was fused. ``trials``: every trial's last-epoch Dice per region, described as
     within or below the inter-rater floor."""
-    from curriclip.fusion.compare import comparison
+    from curriclip.fusion.compare import comparison, regions_of, summary_rows
 
     path = Path(run_dir) / RunFile.FUSION
     if not path.is_file():
         return None
-    frame = pd.read_parquet(path)
+    frame = summary_rows(pd.read_parquet(path))
     groups = [group for _, group in frame.groupby(["top_k", "method"], sort=True)]
     return {
         "fusions": [comparison(group) for group in groups],
         "rows": frame.to_dict(orient="records"),
+        "regions": regions_of(frame),
         "trials": trial_verdicts(Path(run_dir)),
     }
 

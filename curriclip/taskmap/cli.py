@@ -56,6 +56,13 @@ def map_command(
     seed: int = typer.Option(0, "--seed", help="Seed of the encoder and of every sampled task instance."),
     clip_preset: str = typer.Option("tiny", "--clip-preset", help="Model preset of the CLIP baseline's tower."),
     clip_checkpoint: Path | None = typer.Option(None, "--clip-checkpoint", help="A trained trial's state.pt."),
+    clip_pretrained: Path | None = typer.Option(
+        None, "--clip-pretrained", help="Local open_clip weights for the baseline (default: an untrained tower)."
+    ),
+    clip_model: str = typer.Option("ViT-B-32", "--clip-model", help="open_clip architecture of --clip-pretrained."),
+    held_out: str | None = typer.Option(
+        None, "--held-out", help="Real families left out of training, evaluated as unseen (default: the preset's)."
+    ),
     address: str | None = typer.Option(None, "--address", help="Ray cluster (auto | HOST:PORT); default: here."),
     cpus: int = typer.Option(1, "--cpus", min=1, help="CPUs of the Ray task (with --address)."),
 ) -> None:
@@ -84,6 +91,10 @@ def map_command(
         raise CurriclipError(f"{dataset_dir}: dataset directory does not exist")
     writable_directory(out.expanduser().resolve(), "--out")
     updates = {"failure_tasks": failure_tasks, "seed": seed, "families": chosen}
+    if held_out is not None:
+        updates["held_out"] = _names(held_out)
+        for name in updates["held_out"]:
+            FAMILIES.check(name)
     updates.update({k: v for k, v in {"encoder": encoder, "steps": steps, "image_size": image_size}.items() if v})
     settings = dataclasses.replace(PRESETS[preset], **updates)
     kwargs = dict(
@@ -92,6 +103,7 @@ def map_command(
         settings=settings,
         clip_preset=clip_preset,
         clip_checkpoint=str(clip_checkpoint) if clip_checkpoint else None,
+        clip_pretrained=(clip_model, str(clip_pretrained.expanduser().resolve())) if clip_pretrained else None,
     )
     if address:
         path = run_on_cluster(address, cpus=cpus, **kwargs)
@@ -125,6 +137,24 @@ def orderings_command(
             raise CurriclipError(f"--tasks: {exc}") from None
     for name, ordering in prior_orderings(map_dir, names).items():
         typer.echo(f"{name}: {' > '.join(ordering)}")
+
+
+@taskmap_app.command("stability")
+@user_errors
+def stability_command(
+    map_dirs: list[Path] = typer.Argument(..., help="Task maps of one dataset built with different --seed."),
+    tasks: str = typer.Option(
+        "findings,rotation,denoising,masked_image", "--tasks", help="Comma-separated auxiliary tasks."
+    ),
+) -> None:
+    """How stable the ordering prior is over map seeds: Kendall's tau of the tasks' centrality, per map pair."""
+    from curriclip.taskmap.prior import prior_stability
+
+    result = prior_stability(map_dirs, list(_names(tasks)))
+    taus = ", ".join(f"{tau:+.2f}" for tau in result["kendall_tau"])
+    typer.echo(f"Kendall tau over {result['maps']} maps: mean {result['kendall_tau_mean']:+.2f} ({taus})")
+    for name, share in result["same_ordering_share"].items():
+        typer.echo(f"{name}: the same ordering in {share:.0%} of map pairs")
 
 
 @taskmap_app.command("families")

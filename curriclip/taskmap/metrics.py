@@ -30,6 +30,18 @@ def knn_accuracy(embeddings: np.ndarray, labels: Sequence[str], k: int = 5) -> f
     return float(np.mean(predicted == np.asarray(labels)))
 
 
+def knn_transfer(
+    reference: np.ndarray, reference_labels: Sequence[str], queries: np.ndarray, query_labels: Sequence[str], k: int = 5
+) -> float:
+    """Accuracy of a k-NN (cosine) classifier fitted on ``reference`` at labelling ``queries``: for families
+    left out of training, whether their instances land among instances of their own category."""
+    if len(queries) == 0:
+        return float("nan")
+    classifier = KNeighborsClassifier(n_neighbors=min(k, len(reference_labels)), metric="cosine")
+    classifier.fit(unit(reference), np.asarray(reference_labels))
+    return float(np.mean(classifier.predict(unit(queries)) == np.asarray(query_labels)))
+
+
 def clustering(embeddings: np.ndarray, labels: Sequence[str], seed: int = 0, k: int = 5) -> dict[str, float]:
     """Silhouette (cosine), NMI and ARI of k-means (k = number of labels) and kNN accuracy."""
     labels = np.asarray(labels)
@@ -71,14 +83,14 @@ def peak_sharpness(embeddings: np.ndarray, tasks: Sequence[str]) -> dict[str, fl
 
 
 def trajectory_smoothness(strengths: Sequence[float], embeddings: np.ndarray) -> dict[str, float]:
-    """Along a sweep (first point unmodified): rank correlation of strength with distance from the start,
-    and straightness (start-to-end distance over path length; 1 for a straight path).
+    """Along a sweep (first point the smallest strength): rank correlation of strength with distance from
+    the start, and straightness (start-to-end distance over path length; 1 for a straight path).
 
     Euclidean distances on the embeddings as given: TaCo's are unit vectors (so this is
-    monotone in cosine distance), and the CLIP baseline embeds the unmodified task as the
-    zero vector, whose cosine distance to anything is undefined.
+    monotone in cosine distance); the CLIP baseline's differences of embeddings are near
+    zero for weak modifications, where a cosine distance is unstable.
     """
-    x = np.asarray(embeddings, dtype=np.float64)  # raw: the CLIP baseline's identity task is the zero vector
+    x = np.asarray(embeddings, dtype=np.float64)
     distance = np.linalg.norm(x - x[0], axis=1)
     steps = np.linalg.norm(np.diff(x, axis=0), axis=1)
     path = float(steps.sum())

@@ -47,6 +47,8 @@ class MapSettings:
     checkpoint_every: int = 50
     seed: int = 0
     families: tuple[str, ...] = field(default_factory=tuple)  # empty: every family the data allows
+    #: real families never trained on, evaluated as unseen (one per category; those the data lacks are skipped)
+    held_out: tuple[str, ...] = ("zoom", "deblurring", "detection")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -9,6 +9,12 @@ its folder name. BraTS 2020 has one such case in the wild (case 355, whose seg f
 named ``W39_1998.09.19_Segm.nii``): it is REJECTED, with a hint to rename the file to
 ``<case>_seg.nii``, rather than guessed.
 
+Orientation: each volume is brought to RAS+ by its affine (``nibabel.as_closest_canonical``)
+and then laid out for radiological display (``radiological``): rows run anterior to
+posterior, columns from the patient's right to the patient's left (patient left is image
+right), axial slices along the last axis; so side, figures and reports agree whatever
+the file's storage order.
+
 Per case: the ``slices_per_case`` axial slices (last array axis) with the most tumour
 (WT voxels; ties to the lower index), each cropped to the square around the brain
 (non-zero voxels of any contrast over the volume) and resized to ``image_size``
@@ -55,8 +61,14 @@ def _nifti_files(case_dir: Path) -> dict[str, Path]:
     return files
 
 
+def radiological(volume: np.ndarray) -> np.ndarray:
+    """A RAS+ (x, y, z) volume -> (rows, columns, z): anterior first, patient's right first (radiological)."""
+    return np.ascontiguousarray(volume[::-1, ::-1, :].transpose(1, 0, 2))
+
+
 def _load(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
-    """The volume's array (float32) and voxel size; non-NIfTI content is a DataError."""
+    """The volume in radiological layout (float32) and its voxel size (row, column, slice mm);
+    non-NIfTI content is a DataError."""
     import nibabel as nib
     from nibabel.filebasedimages import ImageFileError
 
@@ -64,7 +76,11 @@ def _load(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
         image = nib.load(str(path))
         if not isinstance(image, (nib.Nifti1Image, nib.Nifti2Image)):
             raise DataError(f"{path}: not a NIfTI file ({type(image).__name__})")
-        return np.asarray(image.dataobj, dtype=np.float32), tuple(float(z) for z in image.header.get_zooms())
+        if len(image.shape) != 3:
+            raise DataError(f"{path}: expected a 3-D volume, got shape {image.shape}")
+        canonical = nib.as_closest_canonical(image)
+        x, y, z = (float(v) for v in canonical.header.get_zooms()[:3])
+        return radiological(np.asarray(canonical.dataobj, dtype=np.float32)), (y, x, z)
     except (ImageFileError, OSError, ValueError, EOFError) as exc:
         raise DataError(f"{path}: not a readable NIfTI file ({str(exc).splitlines()[0][:120]})") from None
 
@@ -125,7 +141,9 @@ def read_case(
         (index, images[k].round().clamp(0, 255).to(torch.uint8).numpy(), resized[k].numpy())
         for k, index in enumerate(chosen)
     ]
-    return out, {"seg": seg, "zooms": zooms}
+    side = rows.stop - rows.start
+    spacing = [zooms[2], zooms[0] * side / image_size, zooms[1] * side / image_size]
+    return out, {"seg": seg, "zooms": zooms, "spacing_mm": spacing}
 
 
 def case_dirs(cases: Path) -> list[Path]:
@@ -153,9 +171,10 @@ def ingest_brats(
     folders = case_dirs(cases)
     texts = ReportSource.open(reports) if reports is not None else ReportSource({})
     splits = assign_case_splits([f.name for f in folders], seed)
-    slices, skipped = [], []
+    slices, skipped, spacing = [], [], {}
     for folder in folders:
         case_slices, facts = read_case(folder, slices_per_case, image_size)
+        spacing[folder.name] = [float(v) for v in facts["spacing_mm"]]
         report, templated = texts.get(folder.name), False
         if report is None:
             if not templated_reports:
@@ -169,6 +188,8 @@ def ingest_brats(
     extra = {
         "ingest": {"cases": len(folders), "skipped_without_report": skipped, "slices_per_case": slices_per_case},
         "intensity": "per volume and contrast: brain voxels 0.5..99.5 percentile -> 1..255, background 0",
+        "orientation": "RAS+ by the affine, shown radiologically: rows anterior->posterior, columns patient R->L",
+        "voxel_spacing_mm": spacing,  # per case: slice thickness, row, column at the stored image size
     }
     path = write_slices(slices, out, "brats", extra)
     return path, {"cases": len(folders) - len(skipped), "skipped": len(skipped), "slices": len(slices)}

@@ -80,14 +80,14 @@ def _table(path: Path) -> dict[str, str]:
 def templated_report(seg: np.ndarray, zooms: tuple[float, ...]) -> str:
     """A report from the labels alone: side, size of core and whole tumour, enhancement, necrosis, edema.
 
-    Side: the whole tumour's centroid on the first array axis relative to the volume
-    centre (in BraTS's LPS-like storage, higher indices are the patient's left).
+    Side: the whole tumour's centroid on the column axis of the radiological layout
+    (``ingest.radiological``: columns run from the patient's right to the patient's left).
     The lobe cannot be read from labels and is not stated.
     """
     wt = np.isin(seg, (1, 2, 4))
     if not wt.any():
         return f"{TEMPLATE_NOTE} No tumour is labelled."
-    side = "left" if np.argwhere(wt)[:, 0].mean() >= seg.shape[0] / 2 else "right"
+    side = "left" if np.argwhere(wt)[:, 1].mean() >= seg.shape[1] / 2 else "right"
 
     def extent_cm(mask: np.ndarray) -> float:
         if not mask.any():

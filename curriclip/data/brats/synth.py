@@ -18,9 +18,16 @@ enhancing      .45    .95    .70    .75   (enhancement only on T1c)
 non-enhancing  .40    .42    .75    .80
 =============  =====  =====  =====  =====
 
+Two things keep fixed thresholds from segmenting the cases: a smooth multiplicative
+bias field per case (MR coil inhomogeneity: a log-polynomial in x, y, z whose gain
+varies by about +-25 % over the brain, its strength drawn per contrast), and slices
+that sit asymmetrically in the tumour (a fixed gap of ``SLICE_GAP`` from a random first
+height), so every case cuts the tumour at its own heights.
+
 The report (one per case, as TextBraTS) gives side, lobe, size of the enhancing or
 non-enhancing mass and of the edema, enhancement and necrosis. Patient left is image
-right (radiological convention).
+right (radiological convention). The voxel spacing (slice gap, row and column in mm)
+is written to the manifest as ``voxel_spacing_mm``, for volumes and surface distances.
 """
 
 from __future__ import annotations
@@ -33,9 +40,13 @@ from scipy import ndimage
 from curriclip.data.brats.regions import assign_case_splits, simulate_raters
 from curriclip.data.brats.table import Slice, write_slices
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: millimetres per normalised unit (the brain ellipse is about 150 mm wide)
 MM_PER_UNIT = 95.0
+#: distance between a case's slices, in normalised units (5.7 mm)
+SLICE_GAP = 0.06
+#: standard deviation of the bias field's log-polynomial coefficients
+BIAS_STRENGTH = 0.12
 
 TISSUES = ("brain", "csf", "edema", "necrosis", "enhancing", "nonenhancing")
 INTENSITY = np.array(
@@ -76,7 +87,22 @@ def _case_geometry(rng: np.random.Generator) -> dict:
         "necrosis": core * (rng.uniform(0.3, 0.65) if rng.random() < 0.7 else 0.0),
         "enhancing": bool(rng.random() < 0.8),
         "harmonics": np.stack([rng.uniform(0, 0.12, 3), rng.uniform(0, 2 * np.pi, 3)], axis=1),
+        "bias": rng.normal(0, BIAS_STRENGTH, (4, 6)),  # per contrast: x, y, z, xy, x^2, y^2
     }
+
+
+def slice_heights(edema: float, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` heights ``SLICE_GAP`` apart from a random start, inside the edema where they fit."""
+    span = (count - 1) * SLICE_GAP
+    low, high = -0.8 * edema, 0.8 * edema - span
+    start = rng.uniform(low, high) if high > low else -span / 2 + rng.uniform(-0.5, 0.5) * SLICE_GAP
+    return start + SLICE_GAP * np.arange(count)
+
+
+def bias_field(coefficients: np.ndarray, xx: np.ndarray, yy: np.ndarray, z: float) -> np.ndarray:
+    """(4, S, S) smooth multiplicative gain per contrast: exp of a quadratic in x, y and a tilt in z."""
+    terms = np.stack([xx, yy, np.full_like(xx, z), xx * yy, xx**2 - 0.33, yy**2 - 0.33])
+    return np.exp(np.tensordot(coefficients, terms, axes=1))
 
 
 def _render_slice(geometry: dict, z: float, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +128,7 @@ def _render_slice(geometry: dict, z: float, size: int, rng: np.random.Generator)
     values = np.where(tissue[None] >= 0, INTENSITY[np.clip(tissue, 0, None)].transpose(2, 0, 1), 0.0)
     texture = ndimage.gaussian_filter(rng.standard_normal((size, size)), 2.0) * 0.25
     values = values + brain[None] * texture[None] * 0.2
+    values = values * bias_field(geometry["bias"], xx, yy, z)
     values = ndimage.gaussian_filter(values, (0, 0.6, 0.6)) + rng.normal(0, 0.03, values.shape)
     values *= rng.uniform(0.9, 1.1, (4, 1, 1))
     image = np.clip(values * 255, 0, 255).round().astype(np.uint8)
@@ -137,12 +164,17 @@ def generate_cases(n_cases: int, slices_per_case: int, image_size: int, raters: 
         rng = np.random.default_rng([seed, index])
         geometry = _case_geometry(rng)
         report = case_report(geometry)
-        offsets = np.linspace(-0.6, 0.6, slices_per_case) * geometry["edema"] if slices_per_case > 1 else [0.0]
-        for k, z in enumerate(offsets):
+        for k, z in enumerate(slice_heights(geometry["edema"], slices_per_case, rng)):
             image, masks = _render_slice(geometry, float(z), image_size, rng)
             rater_masks = simulate_raters(masks, raters, rng) if raters else None
             slices.append(Slice(case_id, k, image, masks, report, splits[case_id], raters=rater_masks))
     return slices
+
+
+def voxel_spacing(image_size: int) -> list[float]:
+    """(slice gap, row, column) in mm: the image spans 2 normalised units."""
+    pixel = 2 * MM_PER_UNIT / image_size
+    return [SLICE_GAP * MM_PER_UNIT, pixel, pixel]
 
 
 def generate_synth_brats(
@@ -159,6 +191,7 @@ def generate_synth_brats(
             "image_size": image_size,
             "raters": raters,
             "seed": seed,
-        }
+        },
+        "voxel_spacing_mm": voxel_spacing(image_size),
     }
     return write_slices(slices, out, "synth-brats", extra)

@@ -15,7 +15,9 @@ def draw(section: dict) -> go.Figure:
     the inter-rater floor of each region as a dashed marker."""
     frame = pd.DataFrame(section["rows"])
     keys = sorted({(int(k), str(m)) for k, m in zip(frame["top_k"], frame["method"])})
-    regions = [c.removeprefix("dice_") for c in frame.columns if c.startswith("dice_") and c != "dice_mean"]
+    regions = section.get("regions") or [
+        c.removeprefix("dice_") for c in frame.columns if c.startswith("dice_") and c != "dice_mean"
+    ]
     figure = make_subplots(rows=1, cols=len(keys), subplot_titles=[f"top {k}, {m}" for k, m in keys])
     for col, (top, method) in enumerate(keys, start=1):
         part = frame[(frame["top_k"] == top) & (frame["method"] == method)]

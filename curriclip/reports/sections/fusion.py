@@ -1,9 +1,9 @@
 """Fusion: the top K trials fused by hierarchical majority vote / STAPLE (BRATS), when ``curriclip fuse`` ran.
 
-One row per fusion (K, method): the fused Dice per region and alignment metrics against the best
-single trial, whether the fusion is above every single trial, and which trial was best on which
-region; the figure (``figures.fusion``) puts every member beside the inter-rater floor. Read from
-``fusion.json``, which ``curriclip fuse`` writes.
+One row per fusion (K, method): the fused per-case Dice per region and alignment metrics, marked
+where the fusion is better than the best member (interval over cases excluding zero), and which
+trial was best on which region; the figure (``figures.fusion``) puts every member beside the
+inter-rater floor. Read from ``fusion.json``, which ``curriclip fuse`` writes.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def blocks(results: Results) -> list:
     floor = ", ".join(f"{r} {v:.3f}" for r, v in first["floor"].items() if v == v) or "no rater masks"
     return [
         text(
-            "Members selected by {selection}. A fused value is marked when it is above every single member. "
-            "Inter-rater Dice (the floor): {floor}.",
+            "Members selected by {selection}. A fused Dice is marked when it is better than the best member "
+            "(paired over test cases, interval excluding zero). Rater floor (rater vs consensus): {floor}.",
             selection=first["selection"],
             floor=floor,
         ),

@@ -30,11 +30,12 @@ def task_map_blocks(data: TaskMapData) -> list:
     return [
         text(
             "Task embeddings learned by task-contrastive learning (TaCo) from <code>{path}</code>: dataset "
-            "<code>{dataset}</code>, {families} task families, failure tasks: {failure}.",
+            "<code>{dataset}</code>, {families} task families, failure tasks: {failure}; CLIP baseline: {baseline}.",
             path=str(data.map_dir),
             dataset=str(metrics.get("dataset")),
             families=len(metrics.get("families", [])),
             failure=", ".join(metrics.get("failure_families", [])) or "none",
+            baseline=str(metrics.get("clip_baseline", "untrained tower")),
         ),
         Table(columns, rows),
         *(Plot(draw(data.embeddings)) for draw in (projection_figure, similarity_figure, trajectory_figure)),
