@@ -206,6 +206,7 @@ def report(
     from curriclip.rundir.export import has_ray_state
     from curriclip.rundir.storage import RunLocation
 
+    out = writable_file(out, "--out") if out is not None else None  # before the run: nothing read, nothing written
     run = RunLocation(run_dir)
     if not run.exists():
         raise CurriclipError(f"{run.uri}: run directory not found")
@@ -226,7 +227,7 @@ def report(
             raise CurriclipError("--watch: follows a local run directory's own report.html (no --out, no URI)")
         _watch_report(run.path, ray_state, watch, serve)
     else:
-        typer.echo(render_report(run_dir, writable_file(out, "--out") if out is not None else None))
+        typer.echo(render_report(run_dir, out))
     if export is not None:
         from curriclip.reports.export import export_run
 

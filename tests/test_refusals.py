@@ -114,7 +114,7 @@ def test_a_file_the_system_refuses_is_one_line_not_a_traceback(tmp_path):
             "space:\n  sparsity_mode: reports\n  tasks: [text_findings]\n",
             "space.sparsity_mode: reports keeps images without their reports, but no task of space.tasks",
         ),
-        ("protocol:\n  confirm_seeds: 1\n", "protocol.confirm_seeds: 1 seed cannot test any comparison"),
+        ("protocol:\n  confirm_seeds: 1\n", "protocol.confirm_seeds: 1 seed gives no paired comparison"),
         ("name: a\nsearch:\n  seeds: [0]\nname: b\n", "line 4: key 'name' given twice (lines 1 and 4)"),
         (
             "protocol:\n  equivalence_margin: {clip_score: -0.1}\n",

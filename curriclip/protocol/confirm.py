@@ -203,7 +203,10 @@ def run_confirm(run_dir: str, seeds: int | None = None, address: str | None = No
     run.require_writable("the confirm phase")
     k = seeds if seeds is not None else experiment.protocol.confirm_seeds or int(meta.get("confirm_seeds") or 0)
     if not k:
-        raise CurriclipError("this run declared no confirm seeds (protocol.confirm_seeds: 0): give --seeds K")
+        raise CurriclipError(
+            f"{run.uri}/{RunFile.EXPERIMENT}: protocol.confirm_seeds: 0: this run declared no confirm seeds; "
+            "give --seeds K"
+        )
     _check_look(experiment, k)
     experiment = _with_plan(experiment, k, meta)
     if not run.remote and run.exists(RunFile.TRIALS):  # refused before Ray starts when the export is at hand
