@@ -35,7 +35,10 @@ class ProtocolConfig(Strict):
         "per level, the same scheduler and the same lr range (space.lr); fixed: every arm trains at training.lr",
     )
     confirm_seeds: int = Field(
-        5, ge=0, description="K: fresh seeds each arm's winner is re-run with on test (0: search phase only)"
+        5,
+        ge=0,
+        description="K: fresh seeds each arm's winner is re-run with on test "
+        "(0: search phase only; a new search needs at least 2)",
     )
     confirm_seed_offset: int = Field(
         10_000, ge=0, description="confirm seed k is offset + k (never a search seed: checked)"
