@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from curriclip.cli_errors import OneLineErrors, user_errors
+from curriclip.cli_errors import OneLineErrors, interrupted, user_errors
 from curriclip.cli_paths import new_dataset_directory, writable_directory, writable_file
 from curriclip.config.protocol import MIN_CONFIRM_SEEDS
 from curriclip.data.brats.cli import add_commands as add_brats_commands
@@ -150,8 +150,7 @@ def confirm(
     try:
         outcome = run_confirm(run_dir, seeds=seeds, address=address)
     except KeyboardInterrupt:  # outside Ray Tune's own handling (starting Ray, exporting)
-        typer.echo(f"confirm interrupted; continue it with: {again}", err=True)
-        raise typer.Exit(130) from None
+        interrupted(f"confirm interrupted; continue it with: {again}")
     if outcome.interrupted:
         typer.echo(
             f"confirm interrupted: {outcome.done}/{outcome.planned} runs done ({outcome.ran} finished now); "

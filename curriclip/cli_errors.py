@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
 import sys
 from typing import Any
 
@@ -40,6 +41,21 @@ def error_line(message: str) -> None:
     typer.echo(f"curriclip: error: {message}", err=True)
 
 
+def interrupted(message: str = "curriclip: interrupted") -> None:
+    """End on Ctrl-C with exit code 130 after ``message``.
+
+    Ctrl-C can land while Ray starts or tears down; the interpreter's own shutdown then
+    crashes inside Ray's core (SIGSEGV instead of 130), so once Ray is loaded the process
+    ends here, its output flushed, without running finalizers.
+    """
+    typer.echo(message, err=True)
+    if "ray" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    raise typer.Exit(130)
+
+
 def user_errors(fn):
     """Turn CurriclipError (and a path the system refuses) into one line and exit code 2, Ctrl-C into 130."""
 
@@ -56,8 +72,7 @@ def user_errors(fn):
             error_line(f"{exc.filename}: {exc.strerror}")
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            typer.echo("curriclip: interrupted", err=True)
-            raise typer.Exit(130) from None
+            interrupted()
 
     return wrapper
 

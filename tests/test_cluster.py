@@ -181,11 +181,13 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
     confirm = trials[trials["phase"] == "confirm"]  # the confirm phase ran on the cluster after the search
     assert sorted(confirm["arm"]) == ["curriculum"] * 2 + ["single_task"] * 2
     assert (confirm["split_evaluated"] == "test").all()
-    # the worker had 1 CPU, so exactly one trial ran on it when it was killed: that trial, and no other, was
-    # restarted from its checkpoint once, and trials.parquet says so (export.restarts() is unit-tested apart)
-    assert search["restarts"].tolist().count(1) == 1 and search["restarts"].sum() == 1, search["restarts"].tolist()
-    restarted = search.loc[search["restarts"] == 1, "trial_id"].iloc[0]
-    raw = [json.loads(line) for line in (run_dir / f"trial_{restarted}" / "result.json").read_text().splitlines()]
-    assert [r["epoch"] for r in raw if r.get("iterations_since_restore") == 1][1] > 1  # it resumed, not restarted at 1
+    # the trial on the lost node was restarted, and trials.parquet counts it (export.restarts() is unit-tested
+    # apart); each restarted trial continued from a checkpoint: every report after a restore is past epoch 1
+    restarted = search.loc[search["restarts"] >= 1, "trial_id"].tolist()
+    assert restarted, search["restarts"].tolist()
+    for trial_id in restarted:
+        raw = [json.loads(line) for line in (run_dir / f"trial_{trial_id}" / "result.json").read_text().splitlines()]
+        starts = [r["epoch"] for r in raw if r.get("iterations_since_restore") == 1]
+        assert starts[0] == 1 and all(epoch > 1 for epoch in starts[1:]), (trial_id, starts)
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
     assert epochs[epochs["trial_id"].isin(search["trial_id"])].groupby("trial_id").size().eq(4).all()

@@ -141,7 +141,7 @@ def test_nonsense_experiments_refused_before_anything_runs(tmp_path, yaml_text, 
     exp = tmp_path / "exp.yaml"
     exp.write_text(yaml_text.replace("{tmp}", str(tmp_path)))
     expected = expected.replace("{tmp}", str(tmp_path))
-    for extra in ([], ["--dry-run"]):
+    for extra in (["--dry-run"], []):  # the dry run first: a broken refusal fails fast instead of training
         _one_line(*_run(["search", exp, "--storage", tmp_path / "runs", *extra]), expected)
     assert not (tmp_path / "runs").exists()
 
