@@ -78,7 +78,7 @@ def retrieval_auc(
 
 def _retrieval_auc(inputs: EvalInputs) -> dict[str, float]:
     pairs = retrieval_auc_pairs(inputs.images, inputs.texts, inputs.positives)
-    out = {name: float(values.mean()) for name, values in pairs.items()}
+    out = {name: float(pairs[name].mean()) for name in ("retrieval_auc", "i2t_auc", "t2i_auc")}
     out["retrieval_auc_ci_low"], out["retrieval_auc_ci_high"] = bootstrap_ci(pairs["retrieval_auc"], inputs.n_resamples)
     return out
 
