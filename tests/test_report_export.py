@@ -23,7 +23,10 @@ EXPERIMENT = {
     "name": "protocol",
     "space": {"sparsity": [0.1, 0.3], "pacing": ["linear", "step"], "tasks": ["findings", "rotation"]},
     "search": {"num_trials": 8, "seeds": [0, 1], "grace_period": 2, "n_startup_trials": 4},
-    "protocol": {"confirm_seeds": 3, "equivalence_margin": {"clip_score": 0.05, "retrieval_auc": 0.02, "clip_score_gap": 0.04}},
+    "protocol": {
+        "confirm_seeds": 3,
+        "equivalence_margin": {"clip_score": 0.05, "retrieval_auc": 0.02, "clip_score_gap": 0.04},
+    },
 }
 LONG_FLOAT = re.compile(r"\d\.\d{5,}")  # more than 4 decimals: a raw float reached the file
 
