@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from curriclip.cli_errors import OneLineErrors, interrupted, user_errors
+from curriclip.cli_errors import OneLineErrors, exit_process, interrupted, user_errors
 from curriclip.cli_paths import writable_directory, writable_file
 from curriclip.config.protocol import MIN_CONFIRM_SEEDS
 from curriclip.data.brats.cli import add_commands as add_brats_commands
@@ -336,7 +336,12 @@ def optional_values(argv: list[str], defaults: dict[str, str]) -> list[str]:
 
 
 def main() -> None:
-    app(args=optional_values(sys.argv[1:], {"--watch": f"{WATCH_EVERY:g}"}), prog_name="curriclip")
+    try:
+        app(args=optional_values(sys.argv[1:], {"--watch": f"{WATCH_EVERY:g}"}), prog_name="curriclip")
+    except SystemExit as stop:
+        if stop.code == 130:
+            exit_process(130)
+        raise
 
 
 if __name__ == "__main__":

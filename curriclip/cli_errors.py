@@ -42,18 +42,25 @@ def error_line(message: str) -> None:
 
 
 def interrupted(message: str = "curriclip: interrupted") -> None:
-    """End on Ctrl-C with exit code 130 after ``message``.
+    """End on Ctrl-C with exit code 130 after ``message`` (the process itself ends in ``exit_process``)."""
+    typer.echo(message, err=True)
+    raise typer.Exit(130)
+
+
+def exit_process(code: int) -> None:
+    """End the ``curriclip`` process with ``code`` (130: interrupted).
 
     Ctrl-C can land while Ray starts or tears down; the interpreter's own shutdown then
-    crashes inside Ray's core (SIGSEGV instead of 130), so once Ray is loaded the process
-    ends here, its output flushed, without running finalizers.
+    crashes inside Ray's core (SIGSEGV instead of 130), so an interrupted command that
+    loaded Ray ends here, its output flushed, without running finalizers. Only the
+    command-line entry point calls this: in-process callers (tests, notebooks) get
+    ``typer.Exit(130)`` and keep their interpreter.
     """
-    typer.echo(message, err=True)
-    if "ray" in sys.modules:
+    if code == 130 and "ray" in sys.modules:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)
-    raise typer.Exit(130)
+    sys.exit(code)
 
 
 def user_errors(fn):

@@ -23,6 +23,9 @@ from curriclip.protocol.direct import FIRST_SEED, direct_runs
 from curriclip.stats import compare_family
 from curriclip.stats.result import Verdict
 
+#: 18 training runs in two processes: with the Ray end-to-end tests, one at a time (not beside the xdist workers)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
 K = 5
 AA = 4
 METRIC = "clip_score_gap"
