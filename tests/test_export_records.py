@@ -54,10 +54,10 @@ def test_a_record_shorter_than_rays_state_is_damaged():
     assert "ends at iteration 2, Ray's experiment state at 3" in damage(trial, _records(1, 2), "r")
 
 
-def test_a_completed_trial_whose_done_line_is_missing_is_damaged():
-    records = _records(1, 2)  # the state says the trial ended at iteration 2 with done; the record's last is not done
+def test_a_whole_record_whose_last_line_is_not_marked_done_is_not_damaged():
+    records = _records(1, 2)  # as under PBT: the state says done at iteration 2, the record's last line is not done
     trial = _trial(state={"training_iteration": 2, "done": True}, saved={"training_iteration": 1})
-    assert "its last line (marked done) is missing" in damage(trial, records, "r")
+    assert damage(trial, records, "r") is None
 
 
 def test_whole_records_pruned_or_still_running_are_not_damaged():

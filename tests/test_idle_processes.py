@@ -113,7 +113,7 @@ def test_a_synchronous_search_runs_every_trial_in_the_first_two_processes(tmp_pa
             "data": {"n": 120, "image_size": 32},
             "training": {"epochs": 1},
             "space": {"sparsity": [1.0]},
-            "search": {"num_trials": 6, "seeds": [0], "max_concurrent": 2, "scheduler": "fifo"},
+            "search": {"num_trials": 6, "seeds": [0], "max_concurrent": 2, "scheduler": "fifo", "metric": "clip_score"},
             "protocol": {"tuning": "fixed", "confirm_seeds": 0, "arms": ["single_task", "curriculum"]},
         },
         source="test",

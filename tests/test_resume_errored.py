@@ -56,7 +56,7 @@ def test_errored_trials_run_again_on_resume(tmp_path, tiny_dataset, monkeypatch,
             "data": {"n": 240, "image_size": 64},  # the session's tiny_dataset, from the cache
             "training": {"epochs": EPOCHS, "steps_per_epoch": 1},
             "space": {"sparsity": [1.0], "pacing": ["linear"]},
-            "search": {"num_trials": 2, "seeds": [0], "scheduler": "fifo", "n_startup_trials": 1},
+            "search": {"num_trials": 2, "seeds": [0], "scheduler": "fifo", "n_startup_trials": 1, "metric": "clip_score"},
             "protocol": {"confirm_seeds": 0, "arms": ["single_task", "curriculum"]},
             "storage": str(tmp_path / "runs"),
         },
