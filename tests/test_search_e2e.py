@@ -483,7 +483,7 @@ def test_confirm_adds_seeds_resumes_after_ctrl_c_and_runs_nothing_twice(e2e_run,
     assert 21 <= len(_confirm_keys(run_dir)) < 30  # cut off part-way
     assert (run_dir / "answer.json").read_bytes() == answer_before  # no answer from part of the seeds
 
-    again = _cli(["confirm", str(run_dir), "--seeds", "4"], cache_dir, timeout=SEARCH_TIMEOUT)
+    again = _cli(["confirm", str(run_dir), "--seeds", "3"], cache_dir, timeout=SEARCH_TIMEOUT)
     assert again.returncode == 0, again.stderr[-3000:]
     keys = _confirm_keys(run_dir)
     assert sorted(keys) == sorted((arm, level, 10000 + k) for arm in ARMS for level in (0.5, 1.0) for k in range(3))
@@ -492,8 +492,8 @@ def test_confirm_adds_seeds_resumes_after_ctrl_c_and_runs_nothing_twice(e2e_run,
     confirm = trials[trials["phase"] == "confirm"]
     assert not confirm.duplicated(["arm", "sparsity", "seed", "status"]).any()
     answer = json.loads((run_dir / "answer.json").read_text())
-    assert answer["k"] == 4 and answer["confirm_seeds"] == [10000, 10001, 10002, 10003]
-    assert [look["seeds"] for look in answer["looks"]["done"]] == [2, 4]
+    assert answer["k"] == 3 and answer["confirm_seeds"] == [10000, 10001, 10002]
+    assert [look["seeds"] for look in answer["looks"]["done"]] == [2, 3]
 
     stamp = (run_dir / "trials.parquet").stat().st_mtime_ns
     idle = _cli(["confirm", str(run_dir), "--seeds", "3"], cache_dir, timeout=SEARCH_TIMEOUT)
