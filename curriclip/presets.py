@@ -2,8 +2,9 @@
 
 ``default`` is the main job (the whole select-then-confirm protocol on the embedded
 synthetic benchmark); ``smoke`` checks both phases in a few minutes; ``thorough`` is sized
-for a GPU cluster; ``planted-noise``, ``planted-mtl`` and ``null`` run the protocol on the benchmark they were calibrated on (``CALIBRATED``), on data with a known
-answer (``benchmarks/bench_calibration.py``).
+for a GPU cluster; ``planted-noise``, ``planted-mtl`` and ``null`` run the protocol on the
+benchmark they were calibrated on (``CALIBRATED``), on data with a known answer
+(``benchmarks/bench_calibration.py``).
 """
 
 from __future__ import annotations
