@@ -21,10 +21,9 @@ has nothing to rank and counts 1/2 for every model.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from curriclip.metrics.alignment import BLOCK_ELEMENTS, row_blocks
-from curriclip.metrics.retrieval import positive_mask
+from curriclip.metrics.retrieval import retrieval_inputs
 from curriclip.metrics.spec import EvalInputs, Metric
 from curriclip.metrics.uncertainty import bootstrap_ci
 
@@ -52,14 +51,8 @@ def retrieval_auc_pairs(
     block_elements: int = BLOCK_ELEMENTS,
 ) -> dict[str, torch.Tensor]:
     """Per-pair AUCs (N,) float64: ``i2t_auc``, ``t2i_auc`` and their mean ``retrieval_auc``."""
-    if image_features.shape != text_features.shape:
-        raise ValueError(
-            f"image and text features differ in shape: {tuple(image_features.shape)} vs {tuple(text_features.shape)}"
-        )
-    image = F.normalize(image_features.double(), dim=-1)
-    text = F.normalize(text_features.double(), dim=-1)
+    image, text, pos = retrieval_inputs(image_features, text_features, positives)
     n = image.shape[0]
-    pos = positive_mask(n, positives)
     i2t = torch.empty(n, dtype=torch.float64)
     t2i = torch.empty(n, dtype=torch.float64)
     for rows in row_blocks(n, n, block_elements):

@@ -42,6 +42,19 @@ def query_ranks(similarity: torch.Tensor, positives: torch.Tensor) -> torch.Tens
     return ((similarity >= best) & ~positives).sum(dim=1)
 
 
+def retrieval_inputs(
+    image_features: torch.Tensor, text_features: torch.Tensor, positives: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Unit-norm float64 image and text embeddings and the (N, N) positive mask every retrieval metric ranks by."""
+    if image_features.shape != text_features.shape:
+        raise ValueError(
+            f"image and text features differ in shape: {tuple(image_features.shape)} vs {tuple(text_features.shape)}"
+        )
+    image = F.normalize(image_features.double(), dim=-1)
+    text = F.normalize(text_features.double(), dim=-1)
+    return image, text, positive_mask(image.shape[0], positives)
+
+
 def retrieval_hits(
     image_features: torch.Tensor,
     text_features: torch.Tensor,
@@ -50,14 +63,8 @@ def retrieval_hits(
     block_elements: int = BLOCK_ELEMENTS,
 ) -> dict[str, torch.Tensor]:
     """Per-query hits (N,) bool for ``i2t_r{k}`` and ``t2i_r{k}``: the values the bootstrap resamples."""
-    if image_features.shape != text_features.shape:
-        raise ValueError(
-            f"image and text features differ in shape: {tuple(image_features.shape)} vs {tuple(text_features.shape)}"
-        )
-    image = F.normalize(image_features.double(), dim=-1)
-    text = F.normalize(text_features.double(), dim=-1)
+    image, text, pos = retrieval_inputs(image_features, text_features, positives)
     n = image.shape[0]
-    pos = positive_mask(n, positives)
     ranks = {"i2t": torch.empty(n, dtype=torch.int64), "t2i": torch.empty(n, dtype=torch.int64)}
     for rows in row_blocks(n, n, block_elements):  # a block of queries against every candidate, both ways
         ranks["i2t"][rows] = query_ranks(image[rows] @ text.T, pos[rows])
