@@ -303,3 +303,12 @@ def test_a_trial_restored_at_its_last_epoch_reports_it_once(tiny_dataset):
     run_trial(cfg, lambda metrics, make_state: again.append(metrics), state=final_state)
     assert [m["epoch"] for m in again] == [2]
     assert again[0]["clip_score"] == pytest.approx(final_metrics["clip_score"], abs=1e-6)  # the same model
+
+
+def test_pbt_keeps_every_checkpoint_and_the_other_schedulers_one(tmp_path):
+    """A trial chosen to exploit may restart epochs later: the checkpoint it copies must still exist."""
+    from curriclip.search.runner import _run_config
+
+    for scheduler, kept in [("pbt", None), ("asha", 1), ("fifo", 1)]:
+        config = _run_config(_exp(search={"scheduler": scheduler}), "run", str(tmp_path), total=4)
+        assert config.checkpoint_config.num_to_keep == kept, scheduler

@@ -93,8 +93,8 @@ def trial_dirname(trial) -> str:
     return f"trial_{trial.trial_id}"
 
 
-def run_config(name: str, storage_path: str, callbacks: list, keep_checkpoints: int = 1):
-    """Ray Tune's run settings shared by both phases: where to store, how many checkpoints, retries on failure."""
+def run_config(name: str, storage_path: str, callbacks: list, keep_checkpoints: int | None = 1):
+    """Ray Tune's run settings shared by both phases: where to store, how many checkpoints (None: all), retries."""
     from ray import tune
 
     return tune.RunConfig(

@@ -91,9 +91,12 @@ def _check_confirm_seeds(experiment: ExperimentConfig) -> None:
 
 def _run_config(experiment: ExperimentConfig, name: str, storage: str, total: int):
     progress = ProgressPrinter(total, experiment.search.metric, experiment.training.epochs)
-    # PBT copies a stronger trial's latest checkpoint while that trial trains on: keep a few
     callbacks = [progress, *tracker_callbacks(experiment, join(storage, name))]
-    return run_config(name, storage, callbacks, keep_checkpoints=3 if experiment.search.scheduler == "pbt" else 1)
+    # PBT hands a weaker trial the checkpoint a stronger one had when it was judged; the weaker trial may
+    # restart only after the stronger one trained several epochs on, so no checkpoint may be pruned under PBT
+    # (a pruned one errors the exploiting trial: "does not exist on storage anymore").
+    keep = None if experiment.search.scheduler == "pbt" else 1
+    return run_config(name, storage, callbacks, keep_checkpoints=keep)
 
 
 def _with_overrides(
