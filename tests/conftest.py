@@ -12,6 +12,21 @@ import pytest
 TINY_N = 240
 TINY_PX = 64
 
+#: Fixtures that train for minutes and are shared by several tests: under pytest-xdist (``--dist loadgroup``)
+#: every test that uses one runs on the same worker, so each is built once per session, not once per worker.
+SHARED_RUNS = {"e2e_run": "e2e-run", "planted": "calibration-miniature"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """The Ray end-to-end tests first (the workers start on the long ones, the short ones fill in at the end),
+    and every test of a shared run in that run's xdist group (before xdist reads the groups)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        for fixture, group in SHARED_RUNS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(autouse=True)
 def _cold_trial_caches():

@@ -22,14 +22,19 @@ from curriclip.names import ITC, Phase
 FIRST_SEED = 20_000
 
 
-def fixed_recipes(aux: list[str]) -> dict[str, dict[str, Any]]:
-    """Each arm's recipe: training.lr, and for the curriculum the one planted-noise's noise is planted for.
+#: The curriculum's pacing in planted-noise's recipe: the easiest 70% of the pairs for the whole budget (step
+#: pacing, a = 1); planted-noise's noisy pairs are the hardest 30%.
+SELECTION_PACING: dict[str, Any] = {"pacing": "step", "pacing_params": {"a": 1.0, "b": 0.7}}
 
-    The curriculum (metadata scorer, easiest first) trains every task from the first step, like
-    multitask, on the easiest 70% of the pairs for the whole budget (step pacing, a = 1):
-    planted-noise's noisy pairs are the hardest 30%.
+
+def fixed_recipes(aux: list[str], curriculum_pacing: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Each arm's recipe: training.lr, every task from the first step, and the curriculum's pacing.
+
+    The curriculum (metadata scorer, easiest first) and curriculum_random (the same pacing, pairs in
+    random order) train every task from the first step, like multitask, paced by ``curriculum_pacing``
+    (``{"pacing": name, "pacing_params": {...}}``; default ``SELECTION_PACING``).
     """
-    paced = {"pacing": "step", "pacing_params": {"a": 1.0, "b": 0.7}}
+    paced = dict(curriculum_pacing or SELECTION_PACING)
     curriculum = {"tasks": [ITC, *aux], "stage_span": 0.0, **paced}
     return {
         "single_task": {"tasks": [ITC], "pacing": "none"},
@@ -55,6 +60,7 @@ def direct_runs(
     metrics: list[str],
     jobs: int = 1,
     label: str = "direct",
+    curriculum_pacing: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """A confirm-like table (level, arm, seed, metrics) of ``runs`` (level, arm, seed), each its fixed recipe.
 
@@ -68,7 +74,7 @@ def direct_runs(
 
     dataset_dir = str(resolve(experiment.data.source, **experiment.data.source_options()))
     base = {**base_trial_fields(experiment, dataset_dir), "device": "cpu"}
-    recipes = fixed_recipes([*experiment.space.tasks])
+    recipes = fixed_recipes([*experiment.space.tasks], curriculum_pacing)
     fields = [
         {
             **base,
