@@ -39,6 +39,7 @@ from curriclip.protocol.direct import FIRST_SEED, direct_runs
 
 RESULTS = Path(__file__).parent / "results" / "default_signal.json"
 RUN_RESULTS = Path(__file__).parent / "results" / "default_run.json"
+RUN_TABLE = Path(__file__).parent / "results" / "default_run.md"
 METRICS = ["retrieval_auc", "clip_score", "clip_score_gap", "spread_cosine_image", "spread_cosine_text", "time_s"]
 ARMS = ("single_task", "shuffled_control")
 
@@ -136,7 +137,7 @@ def _print(entry: dict) -> None:
             )
 
 
-def record_run(run_dir: Path, wall_s: float, peak_rss_kb: int, load: float) -> dict:
+def record_run(run_dir: Path, wall_s: float, peak_rss_kb: int, load: float, commit: str | None = None) -> dict:
     """The answer table of a finished default run, with its time, memory and load."""
     from curriclip.trainables.provenance import VERSIONS
 
@@ -164,7 +165,7 @@ def record_run(run_dir: Path, wall_s: float, peak_rss_kb: int, load: float) -> d
             table.append(row)
     entry = {
         "run_dir": str(run_dir),
-        "commit": _commit(),
+        "commit": commit or _commit(),
         "versions": VERSIONS,
         "k": answer["k"],
         "confirm_seeds": answer["confirm_seeds"],
@@ -177,8 +178,52 @@ def record_run(run_dir: Path, wall_s: float, peak_rss_kb: int, load: float) -> d
         "collapse": answer.get("collapse"),
         "table": table,
     }
-    RUN_RESULTS.write_text(json.dumps(entry, indent=1) + "\n")
+    _atomic(RUN_RESULTS, json.dumps(entry, indent=1) + "\n")
+    _atomic(RUN_TABLE, run_markdown(entry))
     return entry
+
+
+def _atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def main_job_time(entry: dict) -> str:
+    """The main job's wall time as the README and the docs state it (a test keeps them equal to the results)."""
+    minutes, seconds = divmod(round(entry["wall_s"]), 60)
+    return (
+        f"{minutes} min {seconds} s on 2 CPU cores at a 1-minute load of {entry['load_1min']:.1f}, "
+        f"peak RSS {entry['peak_rss_kb'] / 1024**2:.2f} GB"
+    )
+
+
+def _cell(value: float | None, digits: int = 3, sign: bool = False) -> str:
+    if value is None:
+        return ""
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def run_markdown(entry: dict) -> str:
+    """The recorded main job as a Markdown table (docs include it): means, differences vs single_task, verdicts."""
+    robust = entry["robust_metric"]
+    lines = [
+        f"Main job (`curriclip search`, commit {entry['commit']}, K = {entry['k']} confirm seeds "
+        f"{entry['confirm_seeds'][0]}–{entry['confirm_seeds'][-1]}): {main_job_time(entry)}.",
+        "",
+        f"| level | arm | {robust} | Δ {robust} vs single_task (σ) | verdict | CLIP score | Δ CLIP score | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in entry["table"]:
+        sd = row.get(f"{robust}_diff_in_sd")
+        lines.append(
+            f"| {row['level']:.0%} | {row['arm']} | {_cell(row[robust])} | "
+            f"{_cell(row.get(f'{robust}_diff'), sign=True)}{f' ({sd:+.1f})' if sd is not None else ''} | "
+            f"{row.get(f'{robust}_verdict', '')} | {_cell(row['clip_score'])} | "
+            f"{_cell(row.get('clip_score_diff'), sign=True)} | {row.get('clip_score_verdict', '')} |"
+        )
+    lines += ["", f"Conclusion (the report's first line): {entry['conclusion']}", ""]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -191,9 +236,14 @@ def main() -> None:
     parser.add_argument("--wall-s", type=float)
     parser.add_argument("--peak-rss-kb", type=int)
     parser.add_argument("--load", type=float, help="1-minute load average during the run")
+    parser.add_argument("--commit", help="the commit the recorded run ran (default: HEAD)")
+    parser.add_argument("--render", action="store_true", help="rewrite default_run.md from default_run.json")
     args = parser.parse_args()
+    if args.render:
+        _atomic(RUN_TABLE, run_markdown(json.loads(RUN_RESULTS.read_text())))
+        return
     if args.record_run:
-        entry = record_run(args.record_run, args.wall_s, args.peak_rss_kb, args.load)
+        entry = record_run(args.record_run, args.wall_s, args.peak_rss_kb, args.load, args.commit)
         print(json.dumps(entry["table"], indent=1))
         print(entry["conclusion"])
         return
