@@ -12,20 +12,25 @@ import pytest
 TINY_N = 240
 TINY_PX = 64
 
-#: Fixtures that train for minutes and are shared by several tests: under pytest-xdist (``--dist loadgroup``)
-#: every test that uses one runs on the same worker, so each is built once per session, not once per worker.
-SHARED_RUNS = {"e2e_run": "e2e-run", "planted": "calibration-miniature"}
+
+#: The test files that take longest (minutes each on 2 cores): scheduled first, so they do not end the session alone
+LONGEST_FIRST = ("test_search_e2e.py", "test_calibration_miniature.py", "test_search_lifecycle_e2e.py")
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """The Ray end-to-end tests first (the workers start on the long ones, the short ones fill in at the end),
-    and every test of a shared run in that run's xdist group (before xdist reads the groups)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-    for item in items:
-        for fixture, group in SHARED_RUNS.items():
-            if fixture in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(group))
+    """The longest files first, then the other Ray end-to-end tests, then the unit tests that fill in at the end.
+
+    Under pytest-xdist (``--dist loadfile --no-loadscope-reorder``, pyproject.toml) a test file runs on one
+    worker, in this order, so a module's or session's shared run (``e2e_run``, the calibration miniature's runs)
+    is built once, not once per worker.
+    """
+
+    def rank(item) -> tuple[int, int]:
+        name = item.path.name
+        longest = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+        return (item.get_closest_marker("slow") is None, longest)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(autouse=True)
