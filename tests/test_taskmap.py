@@ -211,3 +211,14 @@ def test_clip_baseline_loads_a_trial_checkpoint_tower(tmp_path, toy_data):
     torch.save({"model": {"other.weight": torch.zeros(1)}}, tmp_path / "bad.pt")
     with pytest.raises(DataError, match="no image tower"):
         ClipBaseline("tiny", tmp_path / "bad.pt")
+
+
+def test_taskmap_families_lists_every_family_with_its_category():
+    from curriclip.cli import app
+
+    result = CliRunner().invoke(app, ["taskmap", "families"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split(None, 2) for line in result.stdout.strip().splitlines()]
+    assert [row[0] for row in rows] == list(FAMILIES)
+    assert all(row[1] == FAMILIES.get(row[0]).category for row in rows)
+    assert all(row[2] == FAMILIES.get(row[0]).description for row in rows)
