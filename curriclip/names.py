@@ -142,6 +142,10 @@ class RunFile(StrEnum):
     REPORT = "report.html"
 
 
+#: The version of answer.json's layout: the protocol writes it and the report reads only this one.
+ANSWER_SCHEMA = 2
+
+
 #: Prefix of the searcher's parameter columns in ``trials.parquet`` (``param/order_0``, ...).
 PARAM_PREFIX = "param/"
 #: Prefix of the last epoch's metrics in ``trials.parquet`` (``final/clip_score``, ...).

@@ -187,6 +187,9 @@ def test_report_rerenders_offline_from_the_run_directory(e2e_run, tmp_path, cach
     assert all(trial_id in page for trial_id in trials["trial_id"])  # every trial reaches the page
     assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", page)  # nothing fetched from the web
     assert page.count("plotly.js v") >= 1  # the library itself is inline
+    from curriclip.reports.results import load_results
+
+    assert load_results(e2e_run).notes == []  # the answer's layout is the one the report reads: no warning
 
 
 def test_an_existing_run_is_not_overwritten(e2e_run, cache_dir):

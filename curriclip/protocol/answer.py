@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from curriclip.names import REFERENCE_ARM, Arm
+from curriclip.names import ANSWER_SCHEMA, REFERENCE_ARM, Arm
 from curriclip.protocol.looks import LookAnalysis, analyse_looks
 from curriclip.stats import ComparisonResult, Verdict, two_level_bootstrap, verdict_sentence
 from curriclip.stats.conclusion import conclusion_sentence
@@ -42,7 +42,6 @@ METRIC_WORDS = {
     "mean_r1": "mean R@1",
     "retrieval_auc": "retrieval AUC",
 }
-SCHEMA = 2
 #: What a verdict licenses (answer.json's ``claim``).
 CLAIM = (
     "conditional on this test set: each interval and verdict is over confirm seeds (initialisation, batch order, "
@@ -280,7 +279,7 @@ def build_answer(
     summary = _arm_summary(read, levels, arms, metrics, protocol.alpha)
     collapse = _collapse(read, levels, arms)
     answer = {
-        "schema": SCHEMA,
+        "schema": ANSWER_SCHEMA,
         "headline_metric": metrics[0],
         "robust_metric": metrics[1],
         "alpha": protocol.alpha,

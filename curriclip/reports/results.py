@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from curriclip.names import PARAM_PREFIX, EpochColumn, Phase, RunFile, Status, TrialColumn
+from curriclip.names import ANSWER_SCHEMA, PARAM_PREFIX, EpochColumn, Phase, RunFile, Status, TrialColumn
 
 from .style import is_missing
 
@@ -28,7 +28,6 @@ PHASE, SPLIT_EVALUATED = TrialColumn.PHASE, TrialColumn.SPLIT_EVALUATED
 SEARCH_PHASE, CONFIRM_PHASE = Phase.SEARCH, Phase.CONFIRM
 VALIDATE_SPLIT, TEST_SPLIT = "validate", "test"
 ANSWER_FILE, CONFIRM_FILE = RunFile.ANSWER, RunFile.CONFIRM
-ANSWER_SCHEMA = 1
 
 TRIAL_COLUMNS = {
     TrialColumn.TRIAL_ID: "str",
@@ -331,7 +330,8 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
             f"in which {variant.get('noisy_pairs')} training pairs ({100 * fraction:.0f}%, "
             f"drawn from the hardest {100 * band:.0f}%) "
             "carry another pair's report; validate and test are clean. The metadata scorer's difficulty is the "
-            "image's: an oracle for difficulty, and for noise as far as that band is noisy."
+            "image's: an oracle for difficulty, and for noise as far as that band is noisy. "
+            + what_the_curriculum_tests((experiment.get("space") or {}).get("pacing") or {})
         )
     if manifest.get("source") == "synthetic" and (experiment.get("space") or {}).get("sparsity_mode") == "reports":
         notes.append(
@@ -340,6 +340,27 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
             "and label tasks see every training image."
         )
     return notes
+
+
+def what_the_curriculum_tests(pacing_space: dict) -> str:
+    """On noisy planted data: whether curriculum vs curriculum_random measures order, or oracle data selection.
+
+    A pacing whose pool never reaches every pair (``a`` >= 1, the fraction of training after which all
+    data is used) keeps the easiest pairs for the whole budget: with the metadata scorer the hardest
+    (noisy) pairs are never drawn, which is static data selection by an oracle, not an effect of order.
+    """
+    reaches = [(params or {}).get("a", (None, None))[1] for params in pacing_space.values() if isinstance(params, dict)]
+    if reaches and all(a is not None and a >= 1.0 for a in reaches):
+        return (
+            "The curricula searched never admit every pair (a = 1): they are static oracle data selection, "
+            "not an effect of curriculum order."
+        )
+    if reaches and all(a is not None and a <= 0.6 for a in reaches):
+        return (
+            f"The curricula searched admit every pair by {max(reaches):.0%} of training at the latest, like "
+            "curriculum_random: curriculum vs curriculum_random differs in the order of the pairs alone."
+        )
+    return ""
 
 
 def ordering_tasks(ordering: object) -> list[str]:
