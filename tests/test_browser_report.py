@@ -9,10 +9,10 @@ full-page screenshot to ``test-artifacts/report.png``. Skipped only when no Chro
 The README's picture, ``docs/assets/report.png``, is the top of a report in the 1300x900 viewport,
 made by ``test_readme_screenshot``: it always writes ``test-artifacts/report-top.png``, and copies it
 into ``docs/assets/`` when ``CURRICLIP_UPDATE_SCREENSHOT=1``. ``CURRICLIP_SCREENSHOT_RUN=RUN_DIR``
-shoots that run's report instead of the test's fake run; the committed picture is a smoke run's::
+shoots that run's report instead of the test's fake run; the committed picture is the main job's::
 
-    curriclip search --preset smoke --name smoke
-    CURRICLIP_SCREENSHOT_RUN=runs/smoke CURRICLIP_UPDATE_SCREENSHOT=1 \
+    curriclip search
+    CURRICLIP_SCREENSHOT_RUN=runs/default CURRICLIP_UPDATE_SCREENSHOT=1 \
         python -m pytest tests/test_browser_report.py -k readme_screenshot
 """
 
