@@ -73,19 +73,18 @@ THOROUGH: dict = {
     "resources": {"cpus_per_trial": 2, "gpus_per_trial": 0.25},
 }
 
-#: Planted presets: the calibrated benchmark's trials (data, size, training, search budget) on data with a
-#: known answer, to calibrate the protocol. Each confirms only the arms of its question, so it affords more paired
-#: seeds (K = 10, 8) in the default's time (the default's K = 5 cannot see small effects; bench_calibration.py).
-#: ``planted-noise``: 30% of the training pairs, the hardest 30% (by the image's difficulty), carry another pair's
-#: report (validate and test clean). The metadata scorer orders by that difficulty, so here it is an oracle for the
-#: noise too: a positive control for the protocol, not evidence that a real scorer finds noisy reports. The curriculum
-#: searched is the one the noise is planted for: step pacing with a = 1, i.e. the easiest fraction b of the pool for
-#: the whole budget and the hardest pairs never (Wu et al. 2021's truncated schedules, their a > 1, under which
-#: curricula help with noisy labels), b in [0.6, 0.7], every task from the first step (stage span 0), so that
-#: curriculum_random differs from it in the order of the pairs alone (it keeps a random fraction b, noise included).
-#: Measured directly (10 paired seeds, fixed recipe b = 0.7; README): its gap is +0.09 and +0.22 above single_task's
-#: at 30% and 100%, and +0.08 and +0.14 above curriculum_random's. The noise fills exactly the band the schedule
-#: leaves out: drawn from a wider band, leaving it out would drop clean pairs with the noisy ones.
+#: Planted presets: the calibrated benchmark's trials (data, size, training, search budget) on data with a known
+#: answer, to calibrate the protocol. Each confirms only the arms of its question, so it affords more paired seeds
+#: (K = 10) in the default's time (the default's K = 5 cannot see small effects; bench_calibration.py).
+#: ``planted-noise`` is static oracle data selection, not an effect of order: 30% of the training pairs, the hardest
+#: 30% (by the image's difficulty), carry another pair's report (validate and test clean), and the curriculum
+#: searched is step pacing with a = 1, i.e. the easiest fraction b in [0.6, 0.7] of the pool for the whole budget.
+#: The metadata scorer orders by that difficulty, so the "curriculum" drops every noisy pair by an oracle score
+#: while curriculum_random keeps a random fraction b, noise included: a positive control for the protocol's
+#: machinery, not evidence that a real scorer finds noisy reports, nor that order matters.
+#: Measured directly (10 paired seeds, fixed recipe b = 0.7): its gap is +0.09 and +0.22 above single_task's at 30%
+#: and 100%, and +0.08 and +0.14 above curriculum_random's. The noise fills exactly the band the schedule leaves
+#: out: drawn from a wider band, leaving it out would drop clean pairs with the noisy ones.
 PLANTED_NOISE: dict = {
     **CALIBRATED,
     "name": "planted-noise",

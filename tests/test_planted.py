@@ -268,6 +268,16 @@ def test_planted_presets_validate_and_plant_what_they_say():
         preset_experiment("planted-noise", {"data": {"noise_fraction": 0.0}})
 
 
+def test_the_report_header_says_whether_a_curriculum_tests_order_or_oracle_selection():
+    from curriclip.reports.results import what_the_curriculum_tests
+
+    selection = what_the_curriculum_tests(preset_experiment("planted-noise").model_dump(mode="json")["space"]["pacing"])
+    order = what_the_curriculum_tests({"linear": {"a": [0.4, 0.6], "b": [0.1, 0.3]}, "root": {"a": [0.3, 0.5]}})
+    assert "static oracle data selection" in selection and "order of the pairs alone" not in selection
+    assert "order of the pairs alone" in order and "by 60% of training" in order
+    assert what_the_curriculum_tests({"linear": {"a": [0.4, 0.9]}}) == ""  # a mixed space claims neither
+
+
 def test_reports_mode_multitask_trial_trains_on_the_kept_pairs_plus_every_image(tiny_dataset):
     from curriclip.trainables.loop import train_epoch
     from curriclip.trainables.parallel import DataParallel

@@ -1,0 +1,32 @@
+"""Numbers the README and the docs state come from committed results files, and stay equal to them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_main_jobs_time_in_the_readme_and_docs_is_the_recorded_runs():
+    bench = _benchmark("bench_default_signal")
+    entry = json.loads((RESULTS / "default_run.json").read_text())
+    stated = bench.main_job_time(entry)
+    for page in ("README.md", "docs/getting-started.md", "docs/presets.md"):
+        assert stated in (ROOT / page).read_text(), f"{page} does not state the recorded main job: {stated!r}"
+
+
+def test_the_main_jobs_table_is_rendered_from_its_results_file():
+    bench = _benchmark("bench_default_signal")
+    entry = json.loads((RESULTS / "default_run.json").read_text())
+    assert (RESULTS / "default_run.md").read_text() == bench.run_markdown(entry)
+    assert '--8<-- "benchmarks/results/default_run.md"' in (ROOT / "docs" / "presets.md").read_text()
