@@ -395,3 +395,14 @@ def test_a_new_section_is_one_entry(tmp_path, monkeypatch):
     assert section.startswith('<section id="task-map"><h2>6. Task map: which task helps which</h2>')
     assert '<p class="small muted">&lt;i&gt;3&lt;/i&gt; tasks <b>mapped</b></p>' in section  # values escaped
     assert section.count('class="plotly-graph-div"') == 1
+
+
+def test_verdict_words_name_the_arm_each_comparison_was_made_against():
+    from curriclip.reports.confirmed import verdict_words
+    from curriclip.reports.sections.confirmed import verdict_cell
+
+    assert verdict_words("better", "curriculum_random").startswith("better than curriculum_random")
+    assert verdict_words("worse", "multitask").startswith("worse than multitask")
+    assert verdict_words("equivalent", "single_task").startswith("equivalent to single_task")
+    assert verdict_words("inconclusive", "multitask").startswith("inconclusive")
+    assert verdict_cell("better", "multitask").title.startswith("better than multitask")

@@ -40,11 +40,11 @@ METRIC_LABELS = {
     "clip_score_gap": "CLIP-score gap (matched − mismatched)",
     "mean_r1": "mean R@1",
 }
-#: The four verdicts, in words (``answer.json`` stores the class).
+#: The four verdicts, in words, against a comparison's reference arm (``answer.json`` stores the class).
 VERDICT_WORDS = {
-    "better": "better than single-task (corrected interval above zero)",
-    "worse": "worse than single-task (corrected interval below zero)",
-    "equivalent": "equivalent to single-task (TOST: inside ± the declared margin)",
+    "better": "better than {reference} (corrected interval above zero)",
+    "worse": "worse than {reference} (corrected interval below zero)",
+    "equivalent": "equivalent to {reference} (TOST: inside ± the declared margin)",
     "inconclusive": "inconclusive (neither a difference nor equivalence shown)",
 }
 ARM_SUMMARY_COLUMNS = ["level", "arm", "metric", "n", "mean", "ci_low", "ci_high"]
@@ -71,8 +71,12 @@ def metric_short(metric: str) -> str:
     return metric_label(metric).split(" (")[0]
 
 
-def verdict_words(verdict: object) -> str:
-    return VERDICT_WORDS.get(str(verdict), "" if is_missing(verdict) else str(verdict))
+def verdict_words(verdict: object, reference: object = "single_task") -> str:
+    """A verdict in words, naming the arm it was compared with (single_task, multitask, curriculum_random)."""
+    words = VERDICT_WORDS.get(str(verdict))
+    if words is None:
+        return "" if is_missing(verdict) else str(verdict)
+    return words.format(reference="single_task" if is_missing(reference) else str(reference))
 
 
 def _bounds(value: object) -> tuple[float, float]:

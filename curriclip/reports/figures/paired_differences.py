@@ -56,7 +56,9 @@ def _trace(sub: pd.DataFrame, name: str, color: str, symbol: str, metric: str, s
             sub["label"].to_numpy(dtype=object),
             sub["corrected_low"].map(fmt_num).to_numpy(dtype=object),
             sub["corrected_high"].map(fmt_num).to_numpy(dtype=object),
-            sub["verdict"].map(lambda v: plot_text(verdict_words(v))).to_numpy(dtype=object),
+            np.array(
+                [plot_text(verdict_words(v, ref)) for v, ref in zip(sub["verdict"], sub["reference"])], dtype=object
+            ),
         ],
         axis=1,
     )

@@ -57,10 +57,10 @@ def mean_interval(mean: object, low: object, high: object) -> Cell:
     return Cell(f"{float(mean):.4f}{bounds}", repr(float(mean)), "num")
 
 
-def verdict_cell(verdict: object) -> Cell:
-    """The verdict class as a word; what it means on hover (and in the legend under the table)."""
+def verdict_cell(verdict: object, reference: object = "single_task") -> Cell:
+    """The verdict class as a word; what it means, against ``reference``, on hover."""
     shown = "" if is_missing(verdict) else str(verdict)
-    return Cell(shown, shown, f"verdict {shown}".strip(), verdict_words(verdict) or None)
+    return Cell(shown, shown, f"verdict {shown}".strip(), verdict_words(verdict, reference) or None)
 
 
 def labelled(interval_cell: Cell, label: str) -> Cell:
@@ -138,7 +138,7 @@ def comparison_row(rec: dict, disagreement: str) -> list[Cell]:
         cell(rec["reference"]),
         cell(metric_short(rec["metric"])),
         num(rec["diff_mean"], "+.4f"),
-        verdict_cell(rec["verdict"]),
+        verdict_cell(rec["verdict"], rec["reference"]),
         corrected,
         interval(rec["two_level_low"], rec["two_level_high"]),
         num(rec["detectable_effect"], ".4f"),
