@@ -116,10 +116,11 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
         exp = {
             "name": "cluster",
             "data": {"n": 240, "image_size": 64},
-            # checkpoints after every epoch: the lost trial must restart from one
+            # checkpoints after every epoch: the lost trial must restart from one; epochs long enough (about a
+            # second each on a quiet machine) that both trials are seen training with a checkpoint under load too
             "training": {
                 "epochs": 4,
-                "steps_per_epoch": 12,
+                "steps_per_epoch": 30,
                 "batch_size": 16,
                 "eval_batch_size": 64,
                 "checkpoint_every_s": 0,
