@@ -330,9 +330,10 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
             f"in which {variant.get('noisy_pairs')} training pairs ({100 * fraction:.0f}%, "
             f"drawn from the hardest {100 * band:.0f}%) "
             "carry another pair's report; validate and test are clean. The metadata scorer's difficulty is the "
-            "image's: an oracle for difficulty, and for noise as far as that band is noisy. "
-            + what_the_curriculum_tests((experiment.get("space") or {}).get("pacing") or {})
+            "image's: an oracle for difficulty, and for noise as far as that band is noisy."
         )
+        tested = what_the_curriculum_tests((experiment.get("space") or {}).get("pacing") or {})
+        notes[-1] += f" {tested}" if tested else ""
     if manifest.get("source") == "synthetic" and (experiment.get("space") or {}).get("sparsity_mode") == "reports":
         notes.append(
             "Planted setting (calibration run, not a real result): label-rich, report-poor (sparsity_mode reports) "
