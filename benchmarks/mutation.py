@@ -16,6 +16,11 @@ stale entry, never subtracted.
     python benchmarks/mutation.py --fresh               # full run; writes benchmarks/results/mutation.{json,md}
     python benchmarks/mutation.py --report-only         # re-read mutants/ (e.g. after editing the list)
     python benchmarks/mutation.py --mutants 'curriclip.stats.*'   # re-run some mutants, then report
+    python benchmarks/mutation.py --rerun-open          # after adding tests: re-test only the survivors
+
+``--rerun-open`` re-tests the mutants that survived or had no test in the last run (new tests are
+associated with the functions they reach first); a killed mutant stays killed, since tests are
+only ever added.
 """
 
 from __future__ import annotations
@@ -119,6 +124,16 @@ def statuses_of(source: str) -> dict[str, str]:
     return {name: status_by_exit_code[code] for name, code in exit_codes.items()}
 
 
+def open_mutants() -> list[str]:
+    """The mutants of the last run that no test detected: survived, had no test, or were not checked."""
+    return sorted(
+        name
+        for source in mutated_files()
+        for name, status in statuses_of(source).items()
+        if status in ("survived", "no tests", "not checked")
+    )
+
+
 def group_of(source: str) -> str:
     return next(g for g in GROUPS if source == g or source.startswith(g + "/"))
 
@@ -156,6 +171,14 @@ def tally(equivalent: dict[str, str]) -> tuple[dict[str, Counts], dict[str, Coun
             files[source] = counts
             groups[group_of(source)].add(counts)
     return files, groups, {k: sorted(v) for k, v in names.items()}
+
+
+def _shown(command: list[str]) -> list[str]:
+    """The command as the results show it: the interpreter by name, a long list of mutant names by its count."""
+    if not command:
+        return []
+    head, names = command[1:6], command[6:]
+    return [Path(command[0]).name, *head, *(names if len(names) <= 3 else [f"<{len(names)} mutant names>"])]
 
 
 def versions() -> dict[str, str]:
@@ -230,6 +253,7 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="delete mutants/ first (no cached results)")
     parser.add_argument("--report-only", action="store_true", help="do not run mutmut; report what mutants/ holds")
     parser.add_argument("--mutants", nargs="*", default=[], help="mutant names or globs to (re-)run")
+    parser.add_argument("--rerun-open", action="store_true", help="re-run the survivors and 'no tests' of mutants/")
     parser.add_argument("--out", default="mutation", help="result file stem under benchmarks/results/")
     parser.add_argument("--label", default="with this branch's tests", help="what the run measures, for the table")
     parser.add_argument("--before", default=str(RESULTS / "mutation_before.json"), help="an earlier result to compare")
@@ -240,7 +264,10 @@ def main() -> None:
         sys.exit("benchmarks/mutation.py needs mutmut: pip install mutmut==3.8.1")
     if args.fresh and MUTANTS.exists():
         shutil.rmtree(MUTANTS)
-    wall_s, command = (None, []) if args.report_only else run_mutmut(args.max_children, args.mutants)
+    mutants = args.mutants + (open_mutants() if args.rerun_open else [])
+    if args.rerun_open and not mutants:
+        sys.exit("no surviving or untested mutants in mutants/ to re-run")
+    wall_s, command = (None, []) if args.report_only else run_mutmut(args.max_children, mutants)
     equivalent = read_equivalent()
     files, groups, open_names = tally(equivalent)
     listed_survivors = {name: equivalent[name] for name in open_names.pop("equivalent")}
@@ -253,7 +280,7 @@ def main() -> None:
         "commit": commit,
         "versions": versions(),
         "wall_s": wall_s,
-        "command": [Path(command[0]).name, *command[1:]] if command else [],
+        "command": _shown(command),
         "groups": {g: c.as_dict() for g, c in groups.items()},
         "files": {f: c.as_dict() for f, c in files.items()},
         "all": total.as_dict(),
