@@ -63,12 +63,17 @@ class Counts:
     def detected(self) -> int:
         return sum(self.statuses[s] for s in DETECTED)
 
+    @property
+    def checked(self) -> int:
+        """Mutants mutmut has a verdict on (a run stopped early leaves the rest "not checked")."""
+        return self.total - self.statuses["not checked"]
+
     def raw_score(self) -> float | None:
-        return self.detected / self.total if self.total else None
+        return self.detected / self.checked if self.checked else None
 
     def adjusted_score(self) -> float | None:
-        """Detected over the mutants that some test could notice (every mutant but the listed equivalent survivors)."""
-        denominator = self.total - self.equivalent
+        """Detected over the checked mutants that some test could notice (all but the listed equivalent survivors)."""
+        denominator = self.checked - self.equivalent
         return self.detected / denominator if denominator else None
 
     def add(self, other: Counts) -> None:
@@ -82,7 +87,8 @@ class Counts:
             "timeout": self.statuses["timeout"],
             "survived": self.statuses["survived"],
             "no_tests": self.statuses["no tests"],
-            "other": self.total - sum(self.statuses[s] for s in ("killed", "timeout", "survived", "no tests")),
+            "not_checked": self.statuses["not checked"],
+            "other": self.checked - sum(self.statuses[s] for s in ("killed", "timeout", "survived", "no tests")),
             "equivalent": self.equivalent,
             "raw_score": self.raw_score(),
             "adjusted_score": self.adjusted_score(),
@@ -198,10 +204,12 @@ def _score(value: float | None) -> str:
 def _row(name: str, c: Counts, before: dict | None) -> str:
     was = "–"
     if before is not None:
-        was = f"{before['killed'] + before['timeout']}/{before['total']} ({_score(before['adjusted_score'])})"
+        checked = before["total"] - before.get("not_checked", 0)
+        was = f"{before['killed'] + before['timeout']}/{checked} ({_score(before['adjusted_score'])})"
     return (
         f"| {name} | {c.total} | {c.statuses['killed']} | {c.statuses['timeout']} | {c.statuses['survived']} | "
-        f"{c.statuses['no tests']} | {c.equivalent} | {_score(c.raw_score())} | {_score(c.adjusted_score())} | {was} |"
+        f"{c.statuses['no tests']} | {c.statuses['not checked']} | {c.equivalent} | {_score(c.raw_score())} | "
+        f"{_score(c.adjusted_score())} | {was} |"
     )
 
 
@@ -218,13 +226,15 @@ def markdown(record: dict, files: dict[str, Counts], groups: dict[str, Counts], 
         if record["wall_s"] is not None
         else f"Commit `{record['commit']}`, {record['label']} (read from mutants/, no run).",
         "",
-        "Detected = killed + timeout. Raw score = detected / all mutants; adjusted = detected / (all mutants − "
-        'survivors listed as equivalent in `benchmarks/mutation_equivalent.txt`). "No tests": no fast test '
-        "reaches the mutated function (the Ray end-to-end tests are not run under mutmut). Before: detected/total "
-        "(adjusted score) on the tests before this measure's tests were added.",
+        "Detected = killed + timeout. Raw score = detected / checked mutants; adjusted = detected / (checked "
+        "mutants − survivors listed as equivalent in `benchmarks/mutation_equivalent.txt`). Not checked: "
+        "mutants a stopped run left without a verdict, outside both scores. No tests: no fast test reaches "
+        "the mutated function (the Ray end-to-end tests are not run under mutmut); they count as not detected. "
+        "Before: detected/checked (adjusted score) with main's tests only.",
         "",
-        "| module | mutants | killed | timeout | survived | no tests | equivalent | raw | adjusted | before |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | killed | timeout | survived | no tests | not checked | equivalent | raw | adjusted "
+        "| before |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [_row(f"**{g}**", c, old_groups.get(g)) for g, c in groups.items()]
     lines += [_row(f, c, old_files.get(f)) for f, c in files.items()]
