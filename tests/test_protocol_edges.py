@@ -727,3 +727,126 @@ def test_the_confirm_plan_runs_by_level_arm_and_seed():
     random = select._confirm_config({**RECIPES["multitask"], "arm": "curriculum"}, Arm.CURRICULUM_RANDOM, 7)
     assert random["control"] == "random" and random["arm"] == "curriculum_random"
     assert select._confirm_config(RECIPES["single_task"], Arm.SINGLE_TASK, 7)["control"] == "none"
+
+
+def test_configuration_counts_per_tuned_arm_and_level():
+    experiment = ExperimentConfig.model_validate(
+        {"space": {"sparsity": [0.1, 0.5]}, "protocol": {"arms": ["single_task", "multitask", "shuffled_control"]}}
+    )
+    statuses = ["completed", "pruned", "errored", "completed", "running"]
+    rows = [_trial_row(f"s{i}", "search", "single_task", 0.1, i, status=s) for i, s in enumerate(statuses)]
+    rows += [
+        _trial_row("m", "search", "multitask", 0.5 + 1e-12, 1, status="pruned"),
+        _trial_row("c", "confirm", "single_task", 0.1, 10_000),
+    ]
+    counts = select.configuration_counts(pd.DataFrame(rows), experiment)
+    assert counts == [
+        {"arm": "single_task", "level": 0.1, "tried": 5, "completed": 2, "pruned": 1, "errored": 1},
+        {"arm": "single_task", "level": 0.5, "tried": 0, "completed": 0, "pruned": 0, "errored": 0},
+        {"arm": "multitask", "level": 0.1, "tried": 0, "completed": 0, "pruned": 0, "errored": 0},
+        {"arm": "multitask", "level": 0.5, "tried": 1, "completed": 0, "pruned": 1, "errored": 0},
+    ]
+    assert all(type(row["arm"]) is str and type(row["level"]) is float for row in counts)
+    empty = select.configuration_counts(pd.DataFrame(), experiment)
+    assert [row["tried"] for row in empty] == [0, 0, 0, 0]
+
+
+def test_the_protocol_tables_written_from_the_trials(tmp_path, monkeypatch):
+    from curriclip.protocol import tables
+
+    experiment = _look_experiment()
+    trials = _two_arm_trials(3, {"single_task": [1.0, 1.0, 1.0], "multitask": [1.2, 0.7, 1.1]})
+    trials.loc[trials["trial_id"] == "multitask2", "status"] = "damaged"
+    monkeypatch.setattr(tables, "read_run", lambda uri: (experiment, {"uri": uri}))
+    run = type("Run", (), {"uri": "/runs/r"})()
+    per_pair = pd.DataFrame(
+        {"trial_id": ["single_task0", "multitask0"], "sample_id": ["a", "a"], "subject_id": ["p", "p"],
+         "clip_score": [0.5, 0.75], "retrieval_auc": [0.6, 0.8]}
+    )  # fmt: skip
+    assert tables.write_protocol_tables(run, tmp_path, trials, per_pair) == [
+        "confirm.parquet", "per_pair.parquet", "answer.json"
+    ]  # fmt: skip
+    confirm = pd.read_parquet(tmp_path / "confirm.parquet")
+    assert confirm["trial_id"].tolist() == ["multitask0", "multitask1", "multitask2", "single_task0", "single_task1",
+                                            "single_task2"]  # fmt: skip
+    assert pd.read_parquet(tmp_path / "per_pair.parquet")["clip_score"].tolist() == [0.75, 0.5]
+    answer = json.loads((tmp_path / "answer.json").read_text())
+    assert answer["damaged_trials"] == ["multitask2"]
+    assert answer["configurations"] == select.configuration_counts(trials, experiment)
+    assert {c["arm"] for c in answer["comparisons"]} == {"multitask"}
+    assert all(c["damaged_trials"] == ["multitask2"] for c in answer["comparisons"])
+
+
+def test_an_interrupted_confirm_experiment_is_restored_unless_every_run_ended(monkeypatch, capsys):
+    from ray import tune
+
+    restored = []
+
+    class Tuner:
+        can = True
+
+        @classmethod
+        def can_restore(cls, uri):
+            restored.append(("can", uri))
+            return cls.can
+
+        @classmethod
+        def restore(cls, uri, trainable, resume_errored):
+            restored.append(("restore", uri, trainable, resume_errored))
+            return "tuner"
+
+    statuses = {"value": ["completed", "running"]}
+    monkeypatch.setattr(tune, "Tuner", Tuner)
+    monkeypatch.setattr(confirm_module, "RunLocation", lambda uri: uri)
+    monkeypatch.setattr(
+        confirm_module, "collect_experiment", lambda uri: (pd.DataFrame({"status": statuses["value"]}), None, None)
+    )
+    monkeypatch.setattr(confirm_module, "fit", lambda tuner: tuner == "tuner")
+    run = type("Run", (), {"uri": "s3://b/run"})()
+    assert confirm_module._restore_unfinished(run, "T", "confirm-2") is True
+    assert restored == [("can", "s3://b/run/confirm-2"), ("restore", "s3://b/run/confirm-2", "T", True)]
+    assert capsys.readouterr().err == "curriclip: confirm: continuing the interrupted confirm-2\n"
+    statuses["value"] = ["completed", "errored"]
+    assert confirm_module._restore_unfinished(run, "T", "confirm-2") is False
+    statuses["value"] = []
+    assert confirm_module._restore_unfinished(run, "T", "confirm-2") is True  # nothing finished yet: restore
+    Tuner.can = False
+    restored.clear()
+    assert confirm_module._restore_unfinished(run, "T", "confirm-3") is False and restored == [
+        ("can", "s3://b/run/confirm-3")
+    ]
+
+
+def test_the_missing_runs_start_as_one_grid_experiment(monkeypatch):
+    import sys
+    import types
+
+    from ray import tune
+
+    made = {}
+
+    def tuner(trainable, param_space, tune_config, run_config):
+        made.update(trainable=trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
+        return "tuner"
+
+    monkeypatch.setattr(tune, "Tuner", tuner)
+    warm = types.SimpleNamespace(reuse_processes=lambda: "warm")  # the trainable's module imports torch: not needed
+    monkeypatch.setitem(sys.modules, "curriclip.trainables.tune_trainable", warm)
+    monkeypatch.setattr(confirm_module, "run_config", lambda name, uri, callbacks: (name, uri, callbacks))
+    monkeypatch.setattr(confirm_module, "ProgressPrinter", lambda *args: ("progress", *args))
+    monkeypatch.setattr(confirm_module, "tracker_callbacks", lambda experiment, uri: ["tracker", uri])
+    monkeypatch.setattr(confirm_module, "fit", lambda t: t == "tuner")
+    experiment = _look_experiment()
+    missing = [ConfirmRun(Arm.SINGLE_TASK, 0.1, k, "w", 0.5, {"seed": 10_000 + k}) for k in range(2)]
+    run = type("Run", (), {"uri": "/runs/r"})()
+    assert confirm_module._run_missing(run, experiment, "T", missing, 3, "confirm-4") is True
+    assert made["trainable"] == "T" and made["param_space"] == {
+        "trial": tune.grid_search([{"seed": 10_000}, {"seed": 10_001}])
+    }
+    config = made["tune_config"]
+    assert (config.num_samples, config.max_concurrent_trials, config.reuse_actors) == (1, 3, "warm")
+    assert config.trial_dirname_creator is confirm_module.trial_dirname
+    name, uri, callbacks = made["run_config"]
+    assert (name, uri) == ("confirm-4", "/runs/r")
+    metric, epochs = experiment.search.metric, experiment.training.epochs
+    assert callbacks == [("progress", 2, metric, epochs, "test"), "tracker", "/runs/r"]
