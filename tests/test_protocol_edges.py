@@ -441,11 +441,12 @@ def test_direct_runs_build_each_runs_fields_and_collect_its_metrics(monkeypatch,
     import curriclip.spaces.space
     from curriclip.protocol import direct
 
-    seen = []
+    seen, workers = [], []
 
     class InProcess:
         def __init__(self, max_workers, mp_context):
-            assert max_workers == 2 and mp_context.get_start_method() == "spawn"
+            assert mp_context.get_start_method() == "spawn"
+            workers.append(max_workers)
 
         def __enter__(self):
             return self
@@ -460,11 +461,26 @@ def test_direct_runs_build_each_runs_fields_and_collect_its_metrics(monkeypatch,
             return future
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", InProcess)
-    monkeypatch.setattr(curriclip.data.sources, "resolve", lambda source, **options: "/data/set")
-    monkeypatch.setattr(curriclip.spaces.space, "base_trial_fields", lambda exp, ds: {"dataset_dir": ds, "lr": 1e-3})
-    experiment = ExperimentConfig.model_validate({"space": {"sparsity": [0.1]}})
+    experiment = ExperimentConfig.model_validate({"space": {"sparsity": [0.1], "sparsity_mode": "labels"}})
+
+    def resolve(source, **options):
+        assert source == experiment.data.source and options == experiment.data.source_options()
+        return "/data/set"
+
+    def base_trial_fields(exp, dataset_dir):
+        assert exp is experiment
+        return {"dataset_dir": dataset_dir, "lr": 1e-3}
+
+    monkeypatch.setattr(curriclip.data.sources, "resolve", resolve)
+    monkeypatch.setattr(curriclip.spaces.space, "base_trial_fields", base_trial_fields)
+    linear = {"pacing": "linear", "pacing_params": {"a": 0.5, "b": 0.2}}
     table = direct.direct_runs(
-        experiment, [(0.1, "single_task", 20_000), (0.1, "curriculum", 20_001)], ["clip_score"], jobs=2, label="x"
+        experiment,
+        [(0.1, "single_task", 20_000), (0.1, "curriculum", 20_001)],
+        ["clip_score"],
+        jobs=2,
+        label="x",
+        curriculum_pacing=linear,
     )
     assert table.to_dict("records") == [
         {"level": 0.1, "arm": "single_task", "seed": 20_000, "clip_score": 20_000.0},
@@ -474,9 +490,13 @@ def test_direct_runs_build_each_runs_fields_and_collect_its_metrics(monkeypatch,
     fields = seen[1][1]
     assert fields["dataset_dir"] == "/data/set" and fields["device"] == "cpu" and fields["threads"] == 1
     assert fields["phase"] == "confirm" and fields["seed"] == 20_001 and fields["arm"] == "curriculum"
-    assert fields["sparsity"] == 0.1 and fields["pacing"] == "step" and fields["lr"] == 1e-3
+    assert fields["label_fraction"] == 0.1 and fields["sparsity"] == 1.0 and fields["sparsity_mode"] == "labels"
+    assert fields["pacing"] == "linear" and fields["lr"] == 1e-3
     assert seen[0][1]["tasks"] == ["itc"]
     assert capsys.readouterr().err == "x: 1/2 runs\nx: 2/2 runs\n"
+    direct.direct_runs(experiment, [(0.1, "curriculum", 20_000)], ["clip_score"])
+    assert workers == [2, 1] and seen[-1][1]["pacing"] == "step"  # one job and the selection pacing by default
+    assert capsys.readouterr().err == "direct: 1/1 runs\n"
 
 
 def test_one_direct_run_returns_the_asked_metrics(monkeypatch):
@@ -486,7 +506,7 @@ def test_one_direct_run_returns_the_asked_metrics(monkeypatch):
     from curriclip.protocol import direct
 
     def run_trial(config, report):
-        assert report({}, None) is None
+        assert config == {"arm": "single_task"} and report({}, None) is None
         return {"clip_score": 0.4, "retrieval_auc": 0.7, "other": 1.0}
 
     monkeypatch.setitem(sys.modules, "curriclip.trainables", types.SimpleNamespace(run_trial=run_trial))
