@@ -86,6 +86,9 @@ def test_the_confirm_table_row_by_row():
     assert table["mean_r1"][1] == pytest.approx(0.3) and table["mean_r1"].isna().sum() == 3
     assert table["init_clip_score"][1] == 0.1 and table["retrieval_auc"].isna().all()
     assert table.index.tolist() == [0, 1, 2, 3]
+    assert str(table["seed"].dtype) == str(table["seed_index"].dtype) == "int64"
+    float_columns = ["level", "search_score", "clip_score", "retrieval_auc", "mean_r1", "init_retrieval_auc"]
+    assert all(str(table[c].dtype) == "float64" for c in float_columns)
     offset = confirm_table(trials, _experiment(confirm_seed_offset=10_001), winners)
     assert offset["seed_index"].tolist() == [-1, 0, 1, -1]
 
@@ -121,7 +124,7 @@ def test_damaged_trials_and_the_verdicts_that_depend_on_them():
         [
             _trial_row("s1", "search", "single_task", 0.1, 1, status="damaged"),
             _trial_row("s2", "search", "curriculum", 0.3, 1, status="damaged"),
-            _trial_row("c1", "confirm", "single_task", 0.1, 10_000, status="damaged"),
+            _trial_row("c1", "confirm", "single_task", 0.1000000002, 10_000, status="damaged"),
             _trial_row("c2", "confirm", "multitask", 0.1, 10_000, status="completed"),
         ]
     )
@@ -136,7 +139,7 @@ def test_damaged_trials_and_the_verdicts_that_depend_on_them():
     assert damaged_dependencies(pd.DataFrame({"trial_id": ["a"]})) == {}
     answer = {
         "comparisons": [
-            {"level": 0.1, "arm": "multitask", "reference": "single_task", "sentence": "m."},
+            {"level": 0.1000000003, "arm": "multitask", "reference": "single_task", "sentence": "m."},
             {"level": 0.3, "arm": "multitask", "reference": "single_task", "sentence": "n."},
             {"level": 0.3, "arm": "curriculum", "reference": "curriculum_random", "sentence": "c."},
         ]
@@ -231,6 +234,10 @@ def test_looks_and_the_seed_count_refusals():
     assert confirm_module._with_plan(planned, 6, {"confirm_seeds": 3}) is planned
     given = confirm_module._with_plan(unplanned, 4, {"confirm_seeds": 0})
     assert given.protocol.confirm_seeds == 4 and given.protocol.looks is None and given.protocol.planned_looks == [4]
+    from curriclip.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^--seeds 1: "):  # the refusal names where the seed count came from
+        confirm_module._with_plan(unplanned, 1, {})
     with pytest.raises(CurriclipError) as error:
         confirm_module._with_plan(unplanned, 5, {"confirm_seeds": 4})
     assert str(error.value) == (
@@ -306,6 +313,10 @@ def test_the_first_look_plans_every_arm_and_a_later_one_only_the_undecided():
         (a, k) for a in ("multitask", "single_task") for k in range(3)
     ]
     assert notes == ["every comparison was decided at 3 seeds: no seeds to add"]
+    # an arm of the protocol with no confirm runs (no winner) is not read: it leaves nothing undecided
+    three_arms = _look_experiment(("single_task", "multitask", "curriculum"))
+    plan, notes = confirm_module._look_plan(three_arms, decided, _winners(["single_task", "multitask"]), 6)
+    assert len(plan) == 6 and notes[-1] == "every comparison was decided at 3 seeds: no seeds to add"
 
 
 def test_a_later_look_before_the_previous_one_is_refused_and_a_started_one_keeps_its_plan():
@@ -335,6 +346,7 @@ class _FakeRun:
         assert what == "the confirm phase"
 
     def exists(self, name: str) -> bool:
+        assert name == "trials.parquet"
         return False
 
     def write_text(self, name: str, text: str) -> None:
@@ -342,23 +354,42 @@ class _FakeRun:
 
 
 def _patched_confirm(monkeypatch, experiment, meta, trials, *, restored=False, interrupted=False, dirs=()):
-    """run_confirm with Ray, the run directory and the export replaced; what it started and wrote."""
+    """run_confirm with Ray, the run directory and the export replaced; what it started and wrote.
+
+    Each replacement checks that it is handed the run, the experiment and the trainable the phase works on.
+    """
     run = _FakeRun("/runs/r", trials)
     calls: dict = {"missing": None}
-    monkeypatch.setattr(confirm_module, "read_run", lambda run_dir: (experiment, dict(meta)))
-    monkeypatch.setattr(confirm_module, "RunLocation", lambda run_dir: run)
-    monkeypatch.setattr(confirm_module, "require_trackers", lambda tracking: None)
-    monkeypatch.setattr(confirm_module, "init_ray", lambda address: calls.setdefault("address", address))
-    monkeypatch.setattr(confirm_module, "concurrency", lambda experiment: 3)
-    monkeypatch.setattr(confirm_module, "trainable_for", lambda experiment: "trainable")
-    monkeypatch.setattr(confirm_module, "confirm_dirs", lambda run: list(dirs))
-    monkeypatch.setattr(confirm_module, "_restore_unfinished", lambda run, trainable, name: restored)
-    monkeypatch.setattr(confirm_module, "export_results", lambda run: type("Export", (), {"trials": trials}))
 
-    def run_missing(run, experiment, trainable, missing, slots, name):
+    def read_run(run_dir):
+        assert run_dir == "/runs/r"
+        return experiment, dict(meta)
+
+    def is_experiment(value) -> bool:
+        return isinstance(value, ExperimentConfig)
+
+    def restore(at, trainable, name):
+        assert at is run and trainable == "trainable" and name == dirs[-1]
+        return restored
+
+    def export(at):
+        assert at is run
+        return type("Export", (), {"trials": trials})
+
+    def run_missing(at, exp, trainable, missing, slots, name):
+        assert at is run and is_experiment(exp)
         calls.update(missing=missing, slots=slots, name=name, trainable=trainable)
         return interrupted
 
+    monkeypatch.setattr(confirm_module, "read_run", read_run)
+    monkeypatch.setattr(confirm_module, "RunLocation", lambda run_dir: run if run_dir == "/runs/r" else None)
+    monkeypatch.setattr(confirm_module, "require_trackers", lambda tracking: calls.setdefault("tracking", tracking))
+    monkeypatch.setattr(confirm_module, "init_ray", lambda address: calls.setdefault("address", address))
+    monkeypatch.setattr(confirm_module, "concurrency", lambda exp: 3 if is_experiment(exp) else None)
+    monkeypatch.setattr(confirm_module, "trainable_for", lambda exp: "trainable" if is_experiment(exp) else None)
+    monkeypatch.setattr(confirm_module, "confirm_dirs", lambda at: list(dirs) if at is run else None)
+    monkeypatch.setattr(confirm_module, "_restore_unfinished", restore)
+    monkeypatch.setattr(confirm_module, "export_results", export)
     monkeypatch.setattr(confirm_module, "_run_missing", run_missing)
     return run, calls
 
@@ -370,6 +401,7 @@ def test_run_confirm_starts_only_the_missing_runs_and_records_the_seeds(monkeypa
     run, calls = _patched_confirm(monkeypatch, experiment, meta, trials, dirs=["confirm-1"])
     result = confirm_module.run_confirm("/runs/r", address="ray://x")
     assert calls["address"] == "ray://x" and calls["slots"] == 3 and calls["trainable"] == "trainable"
+    assert calls["tracking"] == experiment.tracking and result.notes == [] and result.interrupted is False
     assert calls["name"] == "confirm-2"
     assert sorted(r.key for r in calls["missing"]) == [
         ("multitask", 0.1, 10_002), ("single_task", 0.1, 10_002)
@@ -380,7 +412,7 @@ def test_run_confirm_starts_only_the_missing_runs_and_records_the_seeds(monkeypa
     assert "curriclip: confirm: 2 of 6 runs (4 already done), 3 at a time, into /runs/r/confirm-2" in err
 
 
-def test_run_confirm_refusals_and_interruptions(monkeypatch):
+def test_run_confirm_refusals_and_interruptions(monkeypatch, capsys):
     experiment = ExperimentConfig.model_validate(
         {"space": {"sparsity": [0.1]}, "protocol": {"confirm_seeds": 0, "arms": ["single_task", "multitask"]}}
     )
@@ -399,6 +431,20 @@ def test_run_confirm_refusals_and_interruptions(monkeypatch):
     run, calls = _patched_confirm(monkeypatch, _look_experiment(), {"total_trials": 2, "confirm_seeds": 6}, trials)
     confirm_module.run_confirm("/runs/r", seeds=3)
     assert json.loads(run.written["run.json"])["confirm_seeds"] == 6
+    # the second look: its plan reads the trials, and its notes are printed
+    run, calls = _patched_confirm(monkeypatch, _look_experiment(), {"total_trials": 2}, trials)
+    result = confirm_module.run_confirm("/runs/r", seeds=6)
+    assert (
+        len(result.plan) == 12
+        and len(calls["missing"]) == 6
+        and result.notes
+        == ["look at 6 seeds: 2 comparison(s) undecided at 3 seeds; adding seeds to 2 arm x level pair(s)"]
+    )
+    assert json.loads(run.written["run.json"]) == {"total_trials": 2, "confirm_seeds": 6}
+    assert "curriclip: confirm: look at 6 seeds: 2 comparison(s) undecided" in capsys.readouterr().err
+    _patched_confirm(monkeypatch, _look_experiment(), {"total_trials": 5}, trials)
+    with pytest.raises(CurriclipError, match="^/runs/r: the search phase has finished 2 of 5 trials"):
+        confirm_module.run_confirm("/runs/r", seeds=3)
     # an interrupted experiment is continued first, and nothing else runs
     run, calls = _patched_confirm(
         monkeypatch, _look_experiment(), {"total_trials": 2}, trials, restored=True, dirs=["confirm-1"]
@@ -749,6 +795,22 @@ def test_the_confirm_plan_runs_by_level_arm_and_seed():
     assert select._confirm_config(RECIPES["single_task"], Arm.SINGLE_TASK, 7)["control"] == "none"
 
 
+def test_selection_skips_an_arm_the_protocol_lacks_and_a_level_without_trials():
+    experiment = ExperimentConfig.model_validate(
+        {"space": {"sparsity": [0.1, 0.5]}, "protocol": {"arms": ["single_task", "curriculum"]}}
+    )
+    rows = [
+        _trial_row("s5", "search", "single_task", 0.5, 1, **{"final/retrieval_auc": 0.4}),
+        _trial_row("m1", "search", "multitask", 0.1, 1, **{"final/retrieval_auc": 0.9}),
+        _trial_row("c1", "search", "curriculum", 0.1, 1, **{"final/retrieval_auc": 0.7}),
+    ]
+    assert list(select.select_winners(pd.DataFrame(rows), experiment)) == [("single_task", 0.5), ("curriculum", 0.1)]
+    counts = select.configuration_counts(pd.DataFrame(rows), experiment)
+    assert [(row["arm"], row["level"], row["tried"]) for row in counts] == [
+        ("single_task", 0.1, 0), ("single_task", 0.5, 1), ("curriculum", 0.1, 1), ("curriculum", 0.5, 0)
+    ]  # fmt: skip
+
+
 def test_configuration_counts_per_tuned_arm_and_level():
     experiment = ExperimentConfig.model_validate(
         {"space": {"sparsity": [0.1, 0.5]}, "protocol": {"arms": ["single_task", "multitask", "shuffled_control"]}}
@@ -777,7 +839,7 @@ def test_the_protocol_tables_written_from_the_trials(tmp_path, monkeypatch):
     experiment = _look_experiment()
     trials = _two_arm_trials(3, {"single_task": [1.0, 1.0, 1.0], "multitask": [1.2, 0.7, 1.1]})
     trials.loc[trials["trial_id"] == "multitask2", "status"] = "damaged"
-    monkeypatch.setattr(tables, "read_run", lambda uri: (experiment, {"uri": uri}))
+    monkeypatch.setattr(tables, "read_run", lambda uri: (experiment, {}) if uri == "/runs/r" else None)
     run = type("Run", (), {"uri": "/runs/r"})()
     per_pair = pd.DataFrame(
         {"trial_id": ["single_task0", "multitask0"], "sample_id": ["a", "a"], "subject_id": ["p", "p"],
@@ -817,18 +879,23 @@ def test_an_interrupted_confirm_experiment_is_restored_unless_every_run_ended(mo
 
     statuses = {"value": ["completed", "running"]}
     monkeypatch.setattr(tune, "Tuner", Tuner)
-    monkeypatch.setattr(confirm_module, "RunLocation", lambda uri: uri)
-    monkeypatch.setattr(
-        confirm_module, "collect_experiment", lambda uri: (pd.DataFrame({"status": statuses["value"]}), None, None)
-    )
+    monkeypatch.setattr(confirm_module, "RunLocation", lambda uri: ("location", uri))
+
+    def collect(location):
+        assert location == ("location", restored[0][1])
+        return pd.DataFrame({"status": statuses["value"]}), None, None
+
+    monkeypatch.setattr(confirm_module, "collect_experiment", collect)
     monkeypatch.setattr(confirm_module, "fit", lambda tuner: tuner == "tuner")
     run = type("Run", (), {"uri": "s3://b/run"})()
     assert confirm_module._restore_unfinished(run, "T", "confirm-2") is True
     assert restored == [("can", "s3://b/run/confirm-2"), ("restore", "s3://b/run/confirm-2", "T", True)]
     assert capsys.readouterr().err == "curriclip: confirm: continuing the interrupted confirm-2\n"
     statuses["value"] = ["completed", "errored"]
+    restored.clear()
     assert confirm_module._restore_unfinished(run, "T", "confirm-2") is False
     statuses["value"] = []
+    restored.clear()
     assert confirm_module._restore_unfinished(run, "T", "confirm-2") is True  # nothing finished yet: restore
     Tuner.can = False
     restored.clear()
@@ -844,6 +911,7 @@ def test_the_missing_runs_start_as_one_grid_experiment(monkeypatch):
     from ray import tune
 
     made = {}
+    experiment = _look_experiment()
 
     def tuner(trainable, param_space, tune_config, run_config):
         made.update(trainable=trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
@@ -854,9 +922,10 @@ def test_the_missing_runs_start_as_one_grid_experiment(monkeypatch):
     monkeypatch.setitem(sys.modules, "curriclip.trainables.tune_trainable", warm)
     monkeypatch.setattr(confirm_module, "run_config", lambda name, uri, callbacks: (name, uri, callbacks))
     monkeypatch.setattr(confirm_module, "ProgressPrinter", lambda *args: ("progress", *args))
-    monkeypatch.setattr(confirm_module, "tracker_callbacks", lambda experiment, uri: ["tracker", uri])
+    monkeypatch.setattr(
+        confirm_module, "tracker_callbacks", lambda exp, uri: ["tracker", uri] if exp is experiment else None
+    )
     monkeypatch.setattr(confirm_module, "fit", lambda t: t == "tuner")
-    experiment = _look_experiment()
     missing = [ConfirmRun(Arm.SINGLE_TASK, 0.1, k, "w", 0.5, {"seed": 10_000 + k}) for k in range(2)]
     run = type("Run", (), {"uri": "/runs/r"})()
     assert confirm_module._run_missing(run, experiment, "T", missing, 3, "confirm-4") is True

@@ -614,3 +614,48 @@ def test_conclusion_falls_back_on_the_control_for_power():
         "pairs aligns better than on shuffled ones; with these seeds it detects retrieval AUC differences of 0.040 "
         "or more (2.00 σ of the paired differences, 80% power, Holm-corrected)."
     )
+
+
+def _nested_reference(sums, counts, per_seed, n_resamples, rng, chunk):
+    """The nested resampling written out draw by draw, drawing from ``rng`` chunk by chunk as the function does."""
+    n_seeds, max_patients = sums.shape
+    means = []
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
+        drawn = rng.integers(0, n_seeds, size=(size, n_seeds))
+        uniform = rng.random((size, n_seeds, max_patients))
+        for r in range(size):
+            total = count = 0.0
+            for j, seed in enumerate(drawn[r]):
+                for slot in range(per_seed[seed]):
+                    patient = int(np.floor(uniform[r, j, slot] * per_seed[seed]))
+                    total, count = total + sums[seed, patient], count + counts[seed, patient]
+            means.append(total / count)
+    return np.array(means)
+
+
+def test_nested_means_against_draws_written_out_with_unequal_patients(monkeypatch):
+    seeds, patients = [0, 0, 0, 0, 1, 1, 2], ["a", "a", "b", "c", "d", "e", "f"]
+    values = np.array([1.0, 3.0, 2.0, 7.0, 4.0, 5.0, 11.0])
+    sums, counts, per_seed = bootstrap._nested_table(seeds, patients, values)
+    expected = _nested_reference(sums, counts, per_seed, 30, np.random.default_rng(3), chunk=30)
+    np.testing.assert_allclose(bootstrap._nested_means(sums, counts, per_seed, 30, np.random.default_rng(3)), expected)
+    monkeypatch.setattr(bootstrap, "_CHUNK_ELEMENTS", 1)  # less than one resample: one resample per chunk
+    expected = _nested_reference(sums, counts, per_seed, 5, np.random.default_rng(4), chunk=1)
+    np.testing.assert_allclose(bootstrap._nested_means(sums, counts, per_seed, 5, np.random.default_rng(4)), expected)
+
+
+def test_seed_bootstrap_and_two_level_defaults_on_many_seeds():
+    rng = np.random.default_rng(8)
+    seeds = np.repeat(np.arange(8), 3)
+    patients = np.tile(["a", "b", "c"], 8)
+    values = rng.normal(0.0, 1.0, seeds.size)
+    sums, counts = np.bincount(seeds, weights=values), np.bincount(seeds).astype(float)
+    drawn = np.random.default_rng(0).integers(0, 8, size=(2000, 8))
+    expected = np.quantile(sums[drawn].sum(axis=1) / counts[drawn].sum(axis=1), [0.025, 0.975])
+    assert bootstrap.seed_bootstrap(seeds, values) == pytest.approx(tuple(expected), rel=1e-12)
+    table = bootstrap._crossed_table(seeds, patients, values)
+    crossed = bootstrap._crossed_means(*table, 2000, np.random.default_rng(0))
+    assert bootstrap.two_level_bootstrap(seeds, patients, values) == bootstrap._percentile_interval(crossed, 0.05)
+    two = bootstrap.seed_bootstrap([0, 1], [1.0, 3.0], n_resamples=50)
+    assert 1.0 <= two[0] <= two[1] <= 3.0  # two seeds are enough for an interval
