@@ -319,6 +319,18 @@ def test_the_first_look_plans_every_arm_and_a_later_one_only_the_undecided():
     assert len(plan) == 6 and notes[-1] == "every comparison was decided at 3 seeds: no seeds to add"
 
 
+def test_a_started_look_is_replanned_from_the_previous_looks_seeds_only():
+    """Looks at 3, 4 and 6 seeds, all 6 run: undecided at 3 seeds, decided at 4. Re-asking for the look at 4
+    plans what it needed after 3 seeds (every arm), not what 4 seeds would say (nothing)."""
+    experiment = ExperimentConfig.model_validate(
+        {"space": {"sparsity": [0.1]}, "protocol": {"looks": [3, 4, 6], "arms": ["single_task", "multitask"]}}
+    )
+    six = _two_arm_trials(6, {"single_task": [1.0] * 6, "multitask": [1.5, 1.6, 1.4, 1.5, 1.5, 1.5]})
+    plan, notes = confirm_module._look_plan(experiment, six, _winners(["single_task", "multitask"]), 4)
+    assert len(plan) == 8
+    assert notes == ["look at 4 seeds: 2 comparison(s) undecided at 3 seeds; adding seeds to 2 arm x level pair(s)"]
+
+
 def test_a_later_look_before_the_previous_one_is_refused_and_a_started_one_keeps_its_plan():
     experiment = ExperimentConfig.model_validate(
         {"space": {"sparsity": [0.1]}, "protocol": {"looks": [3, 6, 9], "arms": ["single_task", "multitask"]}}
@@ -427,6 +439,7 @@ def test_run_confirm_refusals_and_interruptions(monkeypatch, capsys):
     run, calls = _patched_confirm(monkeypatch, experiment, {"total_trials": 2, "confirm_seeds": 3}, trials)
     result = confirm_module.run_confirm("/runs/r")
     assert calls["missing"] is None and result.started == set() and len(result.plan) == 6
+    assert result.interrupted is False
     assert json.loads(run.written["run.json"])["confirm_seeds"] == 3
     run, calls = _patched_confirm(monkeypatch, _look_experiment(), {"total_trials": 2, "confirm_seeds": 6}, trials)
     confirm_module.run_confirm("/runs/r", seeds=3)
