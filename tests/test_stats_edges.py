@@ -659,3 +659,17 @@ def test_seed_bootstrap_and_two_level_defaults_on_many_seeds():
     assert bootstrap.two_level_bootstrap(seeds, patients, values) == bootstrap._percentile_interval(crossed, 0.05)
     two = bootstrap.seed_bootstrap([0, 1], [1.0, 3.0], n_resamples=50)
     assert 1.0 <= two[0] <= two[1] <= 3.0  # two seeds are enough for an interval
+
+
+def test_non_finite_differences_are_named_as_differences():
+    for check in (paired.untestable_reason, paired.sample_sd, lambda d: tost_p(d, 0.05)):
+        with pytest.raises(ValueError) as error:
+            check([0.1, math.nan, 0.2])
+        assert str(error.value) == ("differences: 1 non-finite value(s); drop failed runs before computing statistics")
+
+
+def test_tost_near_the_lower_margin_is_decided_by_the_lower_one_sided_test():
+    values = [-0.04, -0.05, -0.045]
+    lower = stats.ttest_1samp(values, -0.05, alternative="greater").pvalue
+    upper = stats.ttest_1samp(values, 0.05, alternative="less").pvalue
+    assert lower > upper and tost_p(values, 0.05) == pytest.approx(lower)
