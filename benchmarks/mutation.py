@@ -109,14 +109,19 @@ def read_equivalent(path: Path = EQUIVALENT_FILE) -> dict[str, str]:
     return listed
 
 
+#: Source-file globs the report (and ``--rerun-open``) is restricted to; empty: every mutated file.
+REPORTED: list[str] = []
+
+
 def mutated_files() -> list[str]:
-    """The source files mutmut mutates (``only_mutate`` of ``[tool.mutmut]``), relative to the root."""
+    """The source files mutmut mutates (``only_mutate`` of ``[tool.mutmut]``) and the report covers."""
     import fnmatch
     import tomllib
 
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]["only_mutate"]
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "curriclip").rglob("*.py"))
-    return [f for f in files if any(fnmatch.fnmatch(f, pattern) for pattern in patterns)]
+    files = [f for f in files if any(fnmatch.fnmatch(f, pattern) for pattern in patterns)]
+    return [f for f in files if not REPORTED or any(fnmatch.fnmatch(f, pattern) for pattern in REPORTED)]
 
 
 def statuses_of(source: str) -> dict[str, str]:
@@ -213,10 +218,23 @@ def _row(name: str, c: Counts, before: dict | None) -> str:
     )
 
 
+def _summed(old_files: dict, names: list[str]) -> dict | None:
+    """An earlier result's counts summed over ``names`` (the files this report covers), with its adjusted score."""
+    rows = [old_files[name] for name in names if name in old_files]
+    if not rows:
+        return None
+    keys = ("total", "killed", "timeout", "not_checked", "equivalent")
+    out = {key: sum(row.get(key, 0) for row in rows) for key in keys}
+    denominator = out["total"] - out["not_checked"] - out["equivalent"]
+    out["adjusted_score"] = (out["killed"] + out["timeout"]) / denominator if denominator else None
+    return out
+
+
 def markdown(record: dict, files: dict[str, Counts], groups: dict[str, Counts], before: dict | None) -> str:
     """The table (groups, then files), the equivalent survivors with their reasons, and what stays open."""
-    old_groups = (before or {}).get("groups", {})
     old_files = (before or {}).get("files", {})
+    old_groups = {g: _summed(old_files, [f for f in files if group_of(f) == g]) for g in groups}
+    old_all = _summed(old_files, list(files))
     lines = [
         "# Mutation score (mutmut)",
         "",
@@ -236,12 +254,14 @@ def markdown(record: dict, files: dict[str, Counts], groups: dict[str, Counts], 
         "| before |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    lines += [_row(f"**{g}**", c, old_groups.get(g)) for g, c in groups.items()]
+    lines.insert(5, "")
+    lines.insert(6, f"Files reported: {record['reported_files']}.")
+    lines += [_row(f"**{g}**", c, old_groups.get(g)) for g, c in groups.items() if c.total]
     lines += [_row(f, c, old_files.get(f)) for f, c in files.items()]
     total = Counts()
     for c in groups.values():
         total.add(c)
-    lines.append(_row("**all**", total, (before or {}).get("all")))
+    lines.append(_row("**all reported**", total, old_all))
     equivalent = record["equivalent"]
     lines += ["", f"## Equivalent survivors ({len(equivalent)})", ""]
     lines += [f"- `{name}`: {why}" for name, why in equivalent.items()]
@@ -264,6 +284,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="do not run mutmut; report what mutants/ holds")
     parser.add_argument("--mutants", nargs="*", default=[], help="mutant names or globs to (re-)run")
     parser.add_argument("--rerun-open", action="store_true", help="re-run the survivors and 'no tests' of mutants/")
+    parser.add_argument("--files", nargs="*", default=[], help="source-file globs to report (and re-run) only")
     parser.add_argument("--out", default="mutation", help="result file stem under benchmarks/results/")
     parser.add_argument("--label", default="with this branch's tests", help="what the run measures, for the table")
     parser.add_argument("--before", default=str(RESULTS / "mutation_before.json"), help="an earlier result to compare")
@@ -274,6 +295,7 @@ def main() -> None:
         sys.exit("benchmarks/mutation.py needs mutmut: pip install mutmut==3.8.1")
     if args.fresh and MUTANTS.exists():
         shutil.rmtree(MUTANTS)
+    REPORTED[:] = args.files
     mutants = args.mutants + (open_mutants() if args.rerun_open else [])
     if args.rerun_open and not mutants:
         sys.exit("no surviving or untested mutants in mutants/ to re-run")
@@ -291,6 +313,7 @@ def main() -> None:
         "versions": versions(),
         "wall_s": wall_s,
         "command": _shown(command),
+        "reported_files": args.files or "all mutated files",
         "groups": {g: c.as_dict() for g, c in groups.items()},
         "files": {f: c.as_dict() for f, c in files.items()},
         "all": total.as_dict(),
