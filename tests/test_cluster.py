@@ -120,7 +120,7 @@ def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):
             # second each on a quiet machine) that both trials are seen training with a checkpoint under load too
             "training": {
                 "epochs": 4,
-                "steps_per_epoch": 30,
+                "steps_per_epoch": 20,
                 "batch_size": 16,
                 "eval_batch_size": 64,
                 "checkpoint_every_s": 0,
