@@ -108,16 +108,21 @@ def run_config(name: str, storage_path: str, callbacks: list, keep_checkpoints: 
 
 
 class _InterruptionFilter:
-    """Drops Ray Tune's "resume with Tuner.restore(...)" hint (curriclip prints its own command) and notes it."""
+    """Drops Ray Tune's "resume with Tuner.restore(...)" hint (curriclip prints its own command) and notes it.
 
-    def __init__(self) -> None:
+    Records below ``silenced_below`` (the logger's level before ``fit`` lowered it) are dropped too, so
+    raising the logger to WARNING to see the hint shows nothing the user had silenced.
+    """
+
+    def __init__(self, silenced_below: int) -> None:
         self.interrupted = False
+        self.silenced_below = silenced_below
 
     def filter(self, record) -> bool:
         if "has been interrupted" in str(record.msg):
             self.interrupted = True
             return False
-        return True
+        return record.levelno >= self.silenced_below
 
 
 def fit(tuner) -> bool:
@@ -128,11 +133,15 @@ def fit(tuner) -> bool:
     """
     import logging
 
-    watcher = _InterruptionFilter()
     logger = logging.getLogger("ray.tune.tune")
+    level = logger.level
+    watcher = _InterruptionFilter(logger.getEffectiveLevel())
+    # the hint is a WARNING: a logger set quieter (Ray's logging_level, a user's config) would drop it unseen
+    logger.setLevel(min(logger.getEffectiveLevel(), logging.WARNING))
     logger.addFilter(watcher)
     try:
         tuner.fit()
     finally:
         logger.removeFilter(watcher)
+        logger.setLevel(level)
     return watcher.interrupted
