@@ -36,6 +36,7 @@ import numpy as np
 
 from curriclip.presets import preset_experiment
 from curriclip.protocol.direct import FIRST_SEED, direct_runs
+from curriclip.rundir.atomic import atomic_text
 
 RESULTS = Path(__file__).parent / "results" / "default_signal.json"
 RUN_RESULTS = Path(__file__).parent / "results" / "default_run.json"
@@ -120,9 +121,7 @@ def _save(entry: dict) -> None:
     ]
     data["measurements"] = [*keep, entry]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(RESULTS)
+    atomic_text(RESULTS, json.dumps(data, indent=1) + "\n")
 
 
 def _print(entry: dict) -> None:
@@ -178,15 +177,9 @@ def record_run(run_dir: Path, wall_s: float, peak_rss_kb: int, load: float, comm
         "collapse": answer.get("collapse"),
         "table": table,
     }
-    _atomic(RUN_RESULTS, json.dumps(entry, indent=1) + "\n")
-    _atomic(RUN_TABLE, run_markdown(entry))
+    atomic_text(RUN_RESULTS, json.dumps(entry, indent=1) + "\n")
+    atomic_text(RUN_TABLE, run_markdown(entry))
     return entry
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def main_job_time(entry: dict) -> str:
@@ -240,7 +233,7 @@ def main() -> None:
     parser.add_argument("--render", action="store_true", help="rewrite default_run.md from default_run.json")
     args = parser.parse_args()
     if args.render:
-        _atomic(RUN_TABLE, run_markdown(json.loads(RUN_RESULTS.read_text())))
+        atomic_text(RUN_TABLE, run_markdown(json.loads(RUN_RESULTS.read_text())))
         return
     if args.record_run:
         entry = record_run(args.record_run, args.wall_s, args.peak_rss_kb, args.load, args.commit)
