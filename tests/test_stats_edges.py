@@ -4,6 +4,7 @@ refusals word for word, and the internals whose mistakes a coverage-only test wo
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -268,6 +269,45 @@ def test_mean_interval_switches_at_ten_values_and_passes_its_settings():
     assert intervals.t_interval([1.0, 3.0], 0.5) == pytest.approx(
         stats.t.interval(0.5, 1, loc=2.0, scale=stats.sem([1.0, 3.0]))
     )
+
+
+def test_intervals_take_float_arrays_and_their_documented_defaults():
+    """Integers become floats; the defaults are 9,999 resamples and seed 0; a spread of exactly 1 is a spread."""
+    assert intervals.as_finite_array([1, 2]).dtype == np.float64
+    values = np.random.default_rng(5).normal(size=12)  # continuous: resample counts change the interval
+
+    def scipy_bca(n_resamples):
+        result = stats.bootstrap((values,), np.mean, n_resamples=n_resamples, confidence_level=0.95, method="BCa",
+                                 vectorized=True, rng=np.random.default_rng(0)).confidence_interval  # fmt: skip
+        return (result.low, result.high)
+
+    assert scipy_bca(9999) != scipy_bca(10000)
+    assert intervals.bootstrap_interval(values, 0.95) == scipy_bca(9999)
+    assert intervals.mean_interval(values) == (scipy_bca(9999), "bootstrap")
+    unit_spread = [0.0, 1.0, 0.0, 1.0]
+    assert intervals.t_interval(unit_spread, 0.95) == pytest.approx(
+        stats.t.interval(0.95, 3, loc=0.5, scale=stats.sem(unit_spread))
+    )
+    low, high = intervals.bootstrap_interval(unit_spread, 0.9, n_resamples=200)
+    assert low < 0.5 < high
+
+
+def test_bootstrap_interval_of_two_values_is_an_interval():
+    low, high = intervals.bootstrap_interval([0.1, 0.5], 0.9, n_resamples=200, seed=1)
+    assert 0.1 <= low < high <= 0.5
+
+
+def test_bootstrap_silences_only_scipys_degenerate_data_warning(recwarn):
+    """BCa on two resamples of [0, 0, 1] is degenerate: that warning is the fallback's business, others are not."""
+    warnings.simplefilter("always")
+    percentile = stats.bootstrap(([0.0, 0.0, 1.0],), np.mean, n_resamples=2, confidence_level=0.9, method="percentile",
+                                 rng=np.random.default_rng(4)).confidence_interval  # fmt: skip
+    recwarn.clear()
+    interval = intervals.bootstrap_interval([0.0, 0.0, 1.0], 0.9, n_resamples=2, seed=4)
+    assert interval == (percentile.low, percentile.high)
+    categories = {w.category for w in recwarn}
+    assert stats.DegenerateDataWarning not in categories
+    assert RuntimeWarning in categories
 
 
 def mean_interval_method(values) -> str:
