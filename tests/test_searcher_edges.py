@@ -4,6 +4,7 @@ baseline queue, the per-level centre, re-run trials adopted after a restart, and
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import optuna
@@ -250,3 +251,189 @@ def test_a_limiter_state_saved_by_the_window_is_restored_as_is():
     assert limiter.untold == ["x", "y"] and limiter.study_told == 0
     limiter.set_state({"batch_of": {"q": 0}, "study_trials": 4})  # no order or count saved: zero
     assert limiter.untold == ["q"] and limiter.study_told == -1
+
+
+# --- survivors of mutation testing: the limiter and the searcher's bookkeeping ---
+
+
+def test_the_tpe_sampler_is_built_with_every_setting_spelled_out(monkeypatch):
+    """The sampler gets the seed, the startup trials and multivariate/group/constant liar explicitly: Optuna before
+    5.0 defaulted constant_liar to False, so leaving it out would quietly switch the liar off there."""
+    built = []
+    real = optuna.samplers.TPESampler
+
+    def spy(**kwargs):
+        built.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(optuna.samplers, "TPESampler", spy)
+    _searcher(seed=3, n_startup_trials=5)
+    assert built == [{"seed": 3, "n_startup_trials": 5, "multivariate": True, "group": True, "constant_liar": True}]
+
+
+def test_only_optunas_experimental_warnings_are_silenced_while_the_sampler_is_built(monkeypatch):
+    """The searcher hides Optuna's ExperimentalWarning for multivariate/group/constant liar, and no other warning."""
+    real = optuna.samplers.TPESampler
+
+    def noisy(**kwargs):
+        warnings.warn("experimental", optuna.exceptions.ExperimentalWarning, stacklevel=1)
+        warnings.warn("deprecated", FutureWarning, stacklevel=1)
+        return real(**kwargs)
+
+    monkeypatch.setattr(optuna.samplers, "TPESampler", noisy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _searcher()
+    ours = [(w.category, str(w.message)) for w in caught if str(w.message) in ("experimental", "deprecated")]
+    assert ours == [(FutureWarning, "deprecated")]
+
+
+def test_the_default_seed_is_zero_and_the_default_startup_is_eight_trials():
+    """Without a seed the search proposes what seed 0 proposes (and not what seed 1 does); TPE starts after 8."""
+    default = _searcher(baselines=[])
+    assert default.study.sampler._n_startup_trials == 8
+    first = default.suggest("c0")
+    assert first == _searcher(baselines=[], seed=0).suggest("c0")
+    assert first != _searcher(baselines=[], seed=1).suggest("c0")
+
+
+def test_a_seeded_multi_objective_search_repeats_its_proposals():
+    """NSGA-II gets the seed: two searches with seed 3 propose the same, seed 4 proposes otherwise."""
+
+    def proposal(seed):
+        searcher = _searcher(baselines=[], metric=["clip_score", "time_s"], mode=["max", "min"], seed=seed)
+        return searcher.suggest("c0")
+
+    assert proposal(3) == proposal(3)
+    assert proposal(3) != proposal(4)
+
+
+def test_a_proposal_without_a_trial_config_is_passed_on_untouched():
+    """A space whose configs have no ``trial`` entry gets Optuna's proposal as is, with no curriculum bookkeeping."""
+
+    def space(trial):
+        trial.suggest_float("x", 0.0, 1.0)
+
+    searcher = CurriculumSearcher(space=space, baselines=[], epochs=4, metric="clip_score")
+    config = searcher.suggest("c0")
+    assert list(config) == ["x"] and config["x"] == searcher.study.trials[0].params["x"]
+    assert searcher._proposed == {} and searcher._levels == {}
+
+
+def test_a_result_without_an_epoch_counts_as_epoch_zero_even_with_a_one_epoch_budget():
+    """No ``epoch`` in a result means no epoch done: a single-task score is not final, a proposal is PRUNED."""
+    searcher = _searcher(baselines=[], epochs=1)
+    searcher._record_baseline({"clip_score": 0.9, "config": {"trial": {"arm": "single_task", "sparsity": 0.5}}})
+    assert searcher._single_task == {}
+    cfg = searcher.suggest("c0")["trial"]
+    searcher.on_trial_complete("c0", {"clip_score": 0.5, "training_iteration": 1, "config": {"trial": cfg}})
+    assert searcher.study.trials[0].state == TrialState.PRUNED
+
+
+def test_the_first_result_of_a_re_created_trial_reaches_the_study():
+    """A trial Ray re-created under a new id is adopted on its first result, and that result is reported."""
+    searcher = _searcher(baselines=[])
+    cfg = searcher.suggest("c0")["trial"]
+    searcher.on_trial_complete("c0", None, error=True)
+    searcher.on_trial_result("n0", _result(cfg, 0.4, 1))
+    assert searcher.study.trials[1].intermediate_values == {1: 0.4}
+
+
+def test_a_failed_trial_reported_failed_again_is_not_re_run():
+    """Only a result after a failed trial's end re-runs it: a second end report without one changes nothing."""
+    searcher = _searcher(baselines=[])
+    searcher.suggest("c0")
+    searcher.on_trial_complete("c0", None, error=True)
+    searcher.on_trial_complete("c0", None, error=True)
+    assert [t.state for t in searcher.study.trials] == [TrialState.FAIL]
+    assert searcher._ot_trials["c0"].number == 0
+
+
+def test_the_searchers_warnings_word_for_word(caplog):
+    """The two warnings name the trial in exactly these words (an unproposed config, a refused prune)."""
+    searcher = _searcher(baselines=[])
+    cfg = searcher.suggest("c0")["trial"]
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("no")
+
+    searcher._ot_study.tell = refuse
+    with caplog.at_level(logging.WARNING, logger=searcher_module.log.name):
+        searcher.on_trial_complete("x2", _result({"arm": "curriculum", "sparsity": 0.5, "lr": 9.0}, 0.1, 4))
+        searcher.on_trial_complete("c0", _result(cfg, 0.3, 2))
+    assert caplog.messages == [
+        "trial x2 was not proposed by this search; its results stay out of the study",
+        "optuna refused the pruned trial c0: no",
+    ]
+
+
+def test_an_errored_proposal_is_told_fail_through_the_window():
+    """A proposal that errored waits for its tell in the window and then reaches the study as FAIL, not PRUNED."""
+    limiter = CurriculumLimiter(_searcher(baselines=[]), max_concurrent=1, batch=True, study_trials=1)
+    limiter.suggest("c0")
+    limiter.on_trial_complete("c0", None, error=True)
+    assert limiter.study_told == 1 and limiter.searcher.study.trials[0].state == TrialState.FAIL
+
+
+def test_an_errored_trial_handed_out_without_the_window_is_told_fail():
+    """Without the window, the stock limiter's path passes the error on: the study trial is FAIL."""
+    limiter = CurriculumLimiter(_searcher(baselines=[]), max_concurrent=1)
+    limiter.suggest("c0")
+    limiter.on_trial_complete("c0", None, error=True)
+    assert limiter.searcher.study.trials[0].state == TrialState.FAIL
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_an_errored_trial_the_limiter_did_not_hand_out_is_told_fail(batch):
+    """A proposal the limiter never handed out (made before a restart) still reaches the searcher, under its own id
+    and with its error: its study trial is FAIL."""
+    searcher = _searcher(baselines=[])
+    limiter = CurriculumLimiter(searcher, max_concurrent=1, batch=batch, study_trials=1 if batch else None)
+    searcher.suggest("c0")
+    limiter.on_trial_complete("c0", None, error=True)
+    assert [t.state for t in searcher.study.trials] == [TrialState.FAIL]
+
+
+def test_an_errored_baseline_in_the_window_is_left_out_of_the_centre():
+    """A baseline handed out by the window that errored, even with a full last result, sets no centre."""
+    baselines = baseline_configs(EXPERIMENT, "/d", Arm.SINGLE_TASK)
+    limiter = CurriculumLimiter(_searcher(baselines=baselines), max_concurrent=2, batch=True, study_trials=1)
+    assert limiter.suggest("b0") == {"trial": baselines[0]}
+    limiter.on_trial_complete("b0", _result(baselines[0], 0.5, 4), error=True)
+    assert limiter.running == set() and limiter.searcher._single_task == {}
+
+
+def test_the_window_hands_out_nothing_while_every_slot_runs():
+    """With every slot running, a ready baseline waits; it is handed out once a slot is free."""
+    baselines = baseline_configs(EXPERIMENT, "/d", Arm.SINGLE_TASK)
+    limiter = CurriculumLimiter(_searcher(baselines=baselines), max_concurrent=1, batch=True, study_trials=1)
+    assert limiter.suggest("b0") == {"trial": baselines[0]}
+    assert limiter.searcher.ready_baseline() == 0 and limiter.suggest("b1") is None
+    limiter.on_trial_complete("b0", _result(baselines[0], 0.5, 4))
+    assert limiter.suggest("b1") == {"trial": baselines[1]} and limiter.running == {"b1"}
+
+
+def test_results_of_trials_outside_the_window_go_straight_to_the_searcher():
+    """In the window only untold proposals' results wait: a baseline re-run under a new id is adopted at once."""
+    limiter = CurriculumLimiter(_searcher(baselines=[]), max_concurrent=1, batch=True, study_trials=1)
+    baseline = {"arm": "single_task", "sparsity": 0.5, "lr": 1e-4}
+    limiter.on_trial_result("x0", _result(baseline, 0.3, 1))
+    assert limiter.results == {} and limiter.searcher._baseline_trials == {"x0"}
+
+
+def test_a_proposals_results_reach_the_study_without_the_window():
+    """Without the window a proposal's result is reported to its own study trial at once."""
+    limiter = CurriculumLimiter(_searcher(baselines=[]), max_concurrent=1)
+    cfg = limiter.suggest("c0")["trial"]
+    limiter.on_trial_result("c0", _result(cfg, 0.2, 1))
+    assert [t.intermediate_values for t in limiter.searcher.study.trials] == [{1: 0.2}]
+
+
+def test_an_old_batch_state_orders_untold_trials_by_proposal_number_and_a_missing_number_as_zero():
+    """Restoring a ``batch_of`` state sorts the untold trials by their saved proposal number, not by id, and a trial
+    without one sorts as proposal 0."""
+    limiter = CurriculumLimiter(_searcher(baselines=[]), max_concurrent=2, batch=True, study_trials=4)
+    limiter.set_state({"proposal_order": {"a": 1, "b": 0}, "study_proposed": 2, "batch_of": {"a": 0, "b": 0}})
+    assert limiter.untold == ["b", "a"] and limiter.study_told == 0
+    limiter.set_state({"proposal_order": {"a": 1}, "study_proposed": 2, "batch_of": {"a": 0, "b": 0}})
+    assert limiter.untold == ["b", "a"]
