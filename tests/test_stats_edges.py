@@ -368,6 +368,39 @@ def test_over_trials_intervals_by_hand():
     assert all(math.isnan(v) for v in over_trials.welch_ci([1.0, 2.0], []))
 
 
+def test_welch_interval_matches_scipys_welch_degrees_of_freedom_rounded_down():
+    """Unequal sizes and spreads, many trials: every term of the Welch-Satterthwaite formula moves the floor."""
+    rng = np.random.default_rng(2)  # Welch df 47.8
+    a, b = rng.normal(0.0, 1.0, 25), rng.normal(0.5, 3.0, 40)
+    welch = stats.ttest_ind(b, a, equal_var=False)
+    se = math.sqrt(np.var(a, ddof=1) / a.size + np.var(b, ddof=1) / b.size)
+    diff, hw = over_trials.welch_ci(a, b)
+    assert diff == pytest.approx(b.mean() - a.mean())
+    assert hw == pytest.approx(stats.t.ppf(0.975, math.floor(welch.df)) * se, rel=1e-12)
+    assert math.floor(welch.df) != round(welch.df)  # rounded down, not to the nearest
+    rng = np.random.default_rng(0)  # both terms of the denominator of a like size (df 35.x)
+    a, b = rng.normal(0.0, 2.0, 12), rng.normal(0.5, 3.0, 30)
+    welch = stats.ttest_ind(b, a, equal_var=False)
+    se = math.sqrt(np.var(a, ddof=1) / a.size + np.var(b, ddof=1) / b.size)
+    assert over_trials.welch_ci(a, b)[1] == pytest.approx(stats.t.ppf(0.975, math.floor(welch.df)) * se, rel=1e-12)
+
+
+def test_search_phase_intervals_at_their_smallest_sizes(recwarn):
+    """Two trials give an interval, one a mean, none nothing; no empty-slice warning on the way."""
+    warnings.simplefilter("always")
+    n, mean, hw = over_trials.mean_ci([1.0, 3.0])
+    assert (n, mean) == (2, 2.0) and hw == pytest.approx(stats.t.ppf(0.975, 1) * stats.sem([1.0, 3.0]))
+    n, mean, hw = over_trials.mean_ci([4.0])
+    assert (n, mean) == (1, 4.0) and math.isnan(hw)
+    assert over_trials.mean_ci([None])[0] == 0
+    assert all(math.isnan(v) for v in over_trials.welch_ci([], [1.0, 2.0]))
+    assert all(math.isnan(v) for v in over_trials.welch_ci([1.0, 2.0], []))
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert math.isnan(over_trials.t975(0.5)) and math.isnan(over_trials.t975(-2))
+    assert over_trials.t975(1.5) == pytest.approx(stats.t.ppf(0.975, 1.5))
+    assert over_trials.finite_values([1, 2]).dtype == np.float64
+
+
 def test_over_trials_verdicts_word_for_word():
     assert over_trials.verdict(2, 1, 0.1, 0.05) == (
         "not enough trials (need ≥ 2 per arm; single-task n=2, curriculum n=1)"
