@@ -728,12 +728,12 @@ def test_the_summary_paragraph_names_the_headline_comparisons():
         _comparison(0.3, "multitask", "single_task", "retrieval_auc", "equivalent", -0.001),
         _comparison(0.3, "curriculum", "multitask", "mean_r1", "inconclusive", 0.0),
     ]
-    assert answer_module._summary(comparisons, "retrieval_auc") == (
+    assert answer_module._summary(comparisons) == (
         "Confirmed on the test split, Holm-corrected at the planned looks: curriculum vs single_task at 10% on CLIP "
         "score: better (+0.031, n=6); multitask vs single_task at 30% on retrieval AUC: equivalent (-0.001, n=5); "
         "curriculum vs multitask at 30% on mean R@1: inconclusive (+0.000, n=5)."
     )
-    assert answer_module._summary(comparisons[1:2], "retrieval_auc") == "No confirmed comparison yet."
+    assert answer_module._summary(comparisons[1:2]) == "No confirmed comparison yet."
 
 
 # --- selection on validate ---------------------------------------------------------------------

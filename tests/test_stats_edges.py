@@ -689,6 +689,67 @@ def test_conclusion_falls_back_on_the_control_for_power():
     )
 
 
+def test_conclusion_names_the_declared_metrics_and_unknown_ones_by_their_own_names():
+    """The headline metric is the answer's, not CLIP score; a metric without words is named as it is spelt."""
+    answer = {
+        "headline_metric": "mean_r1",
+        "robust_metric": "retrieval_auc",
+        "comparisons": [
+            _row("curriculum", "retrieval_auc", 0.1, "inconclusive"),
+            _row("curriculum", "mean_r1", 0.1, "better"),
+            _row("curriculum", "clip_score", 0.1, "worse"),
+        ],
+        "k": 5,
+    }
+    assert conclusion.conclusion_sentence(answer) == (
+        "Curriculum vs single_task on retrieval AUC: inconclusive at 10% (mean R@1: better at 10%); with K = 5 seeds "
+        "it detects retrieval AUC differences of 0.030 or more (3.00 σ of the paired differences, 80% power, "
+        "Holm-corrected)."
+    )
+    custom = {
+        "headline_metric": "my_headline",
+        "robust_metric": "my_alignment",
+        "comparisons": [
+            _row("multitask", "my_alignment", 0.3, "better"),
+            _row("multitask", "my_headline", 0.3, "worse"),
+        ],
+    }
+    assert conclusion.conclusion_sentence(custom).startswith(
+        "Multitask vs single_task on my_alignment: better at 30% (my_headline: worse at 30%); with these seeds it "
+        "detects my_alignment differences"
+    )
+
+
+def test_conclusion_lists_every_level_the_control_misses_and_skips_rows_without_spread():
+    answer = {
+        "robust_metric": "retrieval_auc",
+        "comparisons": [
+            _row("shuffled_control", "retrieval_auc", 0.3, "inconclusive", sd=0.0),
+            _row("shuffled_control", "retrieval_auc", 0.1, "equivalent", sd=0.02, effect=0.04),
+        ],
+    }
+    assert conclusion.conclusion_sentence(answer) == (
+        "The shuffled-pairs control is not called worse at 10% and 30%, so there the run cannot show that training "
+        "on true pairs aligns better than on shuffled ones; with these seeds it detects retrieval AUC differences of "
+        "0.030–0.040 or more (2.00 σ of the paired differences, 80% power, Holm-corrected)."
+    )
+    no_spread = {"comparisons": [_row("curriculum", "clip_score", 0.1, "inconclusive", sd=0.0)], "k": 3}
+    assert conclusion.conclusion_sentence(no_spread) == (
+        "Curriculum vs single_task on CLIP score: inconclusive at 10%; with K = 3 seeds it cannot estimate what it "
+        "could detect."
+    )
+
+
+def test_aa_default_seed_is_zero_and_repeats_itself():
+    values = {0.1: np.random.default_rng(1).normal(0.0, 0.05, 12)}
+    default = aa.aa_false_positive_rate(values, margin=0.01, repeats=40, shift=0.04, n_resamples=9)
+    assert default == aa.aa_false_positive_rate(values, margin=0.01, repeats=40, shift=0.04, n_resamples=9, seed=0)
+    assert 0 < default.false_positives < 40  # a split-dependent count: another seed gives another one
+    others = {aa.aa_false_positive_rate(values, margin=0.01, repeats=40, shift=0.04, n_resamples=9, seed=s).rate
+              for s in (1, 2, 3)}  # fmt: skip
+    assert others - {default.rate}
+
+
 def _nested_reference(sums, counts, per_seed, n_resamples, rng, chunk):
     """The nested resampling written out draw by draw, drawing from ``rng`` chunk by chunk as the function does."""
     n_seeds, max_patients = sums.shape

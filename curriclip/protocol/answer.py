@@ -128,7 +128,7 @@ def _result_row(level, arm, reference, metric, result: ComparisonResult, pairs, 
         "statistic": result.statistic,
         "detectable_effect": result.detectable_effect,
         "seeds_needed": result.seeds_needed,
-        "sentence": verdict_sentence(label, result, protocol.equivalence_margin[metric], protocol.alpha),
+        "sentence": verdict_sentence(label, result, protocol.equivalence_margin[metric]),
     }
 
 
@@ -246,7 +246,7 @@ def _winners(confirm: pd.DataFrame, metric: str) -> list[dict]:
     return rows
 
 
-def _summary(comparisons: list[dict], robust: str) -> str:
+def _summary(comparisons: list[dict]) -> str:
     """One paragraph: the curriculum (and multitask) against single-task at each level, on both metrics."""
     parts = []
     headline = {(Arm.CURRICULUM, REFERENCE_ARM), (Arm.MULTITASK, REFERENCE_ARM), (Arm.CURRICULUM, Arm.MULTITASK)}
@@ -299,7 +299,7 @@ def build_answer(
         "disagreements": _disagreements(
             comparisons, summary, metrics[1], collapse, protocol.equivalence_margin["clip_score"]
         ),
-        "summary": _summary(comparisons, metrics[1]),
+        "summary": _summary(comparisons),
     }
     answer["conclusion"] = conclusion_sentence(answer)
     return answer

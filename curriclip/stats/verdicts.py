@@ -57,7 +57,7 @@ def format_confidence(confidence: float) -> str:
     return f"{100 * confidence:.4g}"
 
 
-def verdict_sentence(label: str, result: ComparisonResult, margin: float, alpha: float = 0.05) -> str:
+def verdict_sentence(label: str, result: ComparisonResult, margin: float) -> str:
     """One sentence: the label, the verdict and the numbers that justify it (see the module docstring)."""
     observed = f"{result.diff_mean:+.3f}"
     seeds = f"n={result.n} paired seed{'s' if result.n != 1 else ''}"
