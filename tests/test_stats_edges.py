@@ -490,6 +490,21 @@ def test_the_z_boundary_of_one_look_is_the_fixed_designs():
     assert sequential.z_boundaries((1.0,), 0.01, "pocock") == pytest.approx((stats.norm.isf(0.005),))
 
 
+def test_z_boundaries_are_converged_in_the_integration_grid(monkeypatch):
+    """The recursive integration's grid is fine enough: four times as many points moves no boundary by 1e-8."""
+    plans = [((0.25, 0.5, 0.75, 1.0), 0.05, "obrien_fleming"), ((0.3, 0.6, 1.0), 0.1, "pocock")]
+    default = [sequential.z_boundaries(*plan) for plan in plans]
+    sequential.z_boundaries.cache_clear()
+    monkeypatch.setattr(sequential, "_GRID_PER_UNIT", 4 * sequential._GRID_PER_UNIT)
+    try:
+        finer = [sequential.z_boundaries(*plan) for plan in plans]
+    finally:
+        sequential.z_boundaries.cache_clear()
+    for coarse, fine in zip(default, finer):
+        np.testing.assert_allclose(coarse, fine, rtol=0, atol=1e-8)
+    assert default[0][0] > default[0][-1] > stats.norm.isf(0.025)  # O'Brien-Fleming: strict early, above 1.96 last
+
+
 def test_sequential_holm_levels_with_held_hypotheses():
     rejected, levels = sequential.sequential_holm([0.01, math.nan, 0.03], 0, [5], 0.05, held=1)
     # m' = 2 testable + 1 held: ranks judged at 0.05/3 and 0.05/2
