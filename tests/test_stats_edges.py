@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from curriclip.stats import aa, bootstrap, conclusion, intervals, over_trials, paired, power, sequential, verdicts
 from curriclip.stats.compare import compare_family
@@ -456,6 +456,28 @@ def test_seeds_needed_in_blocks_and_its_limits():
     for effect, sd in ((math.inf, 1.0), (1.0, math.inf), (1.0, -1.0), (math.nan, 1.0)):
         assert power.seeds_needed(effect, sd, 0.05) is None
     assert power.MAX_SEEDS == 10_000
+
+
+def test_seeds_needed_at_the_edges_of_its_blocks_and_of_max_n(monkeypatch):
+    """The first n of a block is tried (64 here), max_n itself is tried, and a non-finite input computes nothing."""
+    effect = 1.0000001 * optimize.brentq(lambda d: float(power.t_test_power(d, 64, 0.05)) - 0.8, 0.1, 1.0)
+    assert float(power.t_test_power(effect, 63, 0.05)) < 0.8
+    assert power.seeds_needed(effect, 1.0, 0.05) == 64
+    assert power.seeds_needed(50.0, 1.0, 0.05, max_n=2) == 2
+
+    def no_power(*args, **kwargs):
+        raise AssertionError("power computed for an input that has none")
+
+    monkeypatch.setattr(power, "t_test_power", no_power)
+    for effect, sd in ((math.inf, 1.0), (1.0, math.inf), (math.nan, 1.0), (1.0, math.nan)):
+        assert power.seeds_needed(effect, sd, 0.05) is None
+
+
+def test_nominal_levels_round_alpha_at_fifteen_digits_and_holm_takes_none_as_untestable():
+    assert sequential.nominal_levels([4], 0.05 + 1e-16) == (0.05,)
+    rejected, levels = sequential.sequential_holm([0.01, None], 0, [5], 0.05)
+    assert rejected.tolist() == [True, False]
+    np.testing.assert_allclose(levels, [0.05, math.nan])
 
 
 # --- planned looks --------------------------------------------------------------------------------------
