@@ -248,7 +248,9 @@ def markdown(record: dict, files: dict[str, Counts], groups: dict[str, Counts], 
         "mutants − survivors listed as equivalent in `benchmarks/mutation_equivalent.txt`). Not checked: "
         "mutants a stopped run left without a verdict, outside both scores. No tests: no fast test reaches "
         "the mutated function (the Ray end-to-end tests are not run under mutmut); they count as not detected. "
-        "Before: detected/checked (adjusted score) with main's tests only.",
+        "Before: detected/checked (adjusted score) of an earlier run, per file: "
+        + ("; ".join((before or {}).get("labels", [])) or "none given")
+        + ".",
         "",
         "| module | mutants | killed | timeout | survived | no tests | not checked | equivalent | raw | adjusted "
         "| before |",
@@ -287,7 +289,12 @@ def main() -> None:
     parser.add_argument("--files", nargs="*", default=[], help="source-file globs to report (and re-run) only")
     parser.add_argument("--out", default="mutation", help="result file stem under benchmarks/results/")
     parser.add_argument("--label", default="with this branch's tests", help="what the run measures, for the table")
-    parser.add_argument("--before", default=str(RESULTS / "mutation_before.json"), help="an earlier result to compare")
+    parser.add_argument(
+        "--before",
+        nargs="+",
+        default=[str(RESULTS / "mutation_before.json"), str(RESULTS / "mutation_rest_before.json")],
+        help="earlier results to compare, per file (a later file's entry for a source file replaces an earlier one's)",
+    )
     args = parser.parse_args()
     try:
         import mutmut  # noqa: F401
@@ -320,8 +327,13 @@ def main() -> None:
         "equivalent": listed_survivors,
         "open": open_names,
     }
-    before_path = Path(args.before)
-    before = json.loads(before_path.read_text()) if before_path.exists() and args.out != before_path.stem else None
+    before = None
+    for before_path in map(Path, args.before):
+        if before_path.exists() and args.out != before_path.stem:
+            earlier = json.loads(before_path.read_text())
+            before = before or {"files": {}, "labels": []}
+            before["files"].update(earlier["files"])
+            before["labels"].append(f"`{before_path.name}` ({earlier['label']}, commit {earlier['commit'][:7]})")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.out}.json").write_text(json.dumps(record, indent=2) + "\n")
     (RESULTS / f"{args.out}.md").write_text(markdown(record, files, groups, before), encoding="utf-8")
