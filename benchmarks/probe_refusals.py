@@ -146,7 +146,7 @@ def row(cls: str, name: str, outcome: dict, tmp: Path) -> str:
 def main() -> None:
     real_access = os.access
     rows = [
-        "| class (issue 28) | probe | exit code | what it prints | left on disk | s |",
+        "| class of bad input | probe | exit code | what it prints | left on disk | s |",
         "|---|---|---|---|---|---|",
     ]
     for cls, name, yaml_text, args in PROBES:
