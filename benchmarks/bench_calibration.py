@@ -39,6 +39,7 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,7 +47,8 @@ from pathlib import Path
 import pandas as pd
 
 from curriclip.presets import preset_experiment
-from curriclip.protocol.direct import FIRST_SEED, direct_runs, fixed_recipes
+from curriclip.protocol.direct import FIRST_SEED, SELECTION_PACING, direct_runs, fixed_recipes
+from curriclip.rundir.atomic import atomic_text
 from curriclip.stats import compare_family
 from curriclip.stats.aa import aa_false_positive_rate, single_task_values
 
@@ -56,6 +58,19 @@ QUESTIONS: dict[str, list[tuple[str, str]] | None] = {
     "planted-mtl": [("multitask", "single_task")],
     "null": None,
 }
+
+#: The curriculum's fixed recipe per preset where it is not planted-noise's oracle selection (``SELECTION_PACING``):
+#: on the null, linear pacing that admits every pair by half of training, so the curriculum arm differs from
+#: curriculum_random in order alone and from multitask in order and pacing.
+CURRICULUM_RECIPES: dict[str, dict] = {"null": {"pacing": "linear", "pacing_params": {"a": 0.5, "b": 0.2}}}
+#: Known-direction controls: (arm, reference) -> the verdict a working protocol gives (reported, never a false call)
+CONTROLS: dict[tuple[str, str], str] = {("shuffled_control", "single_task"): "worse"}
+
+#: Committed results: one JSON file per preset, and the Markdown table the docs include, rendered from them
+RESULTS = Path(__file__).parent / "results" / "calibration"
+TABLE = Path(__file__).parent / "results" / "calibration.md"
+#: a calibration run's wall time and load, kept beside its answer.json
+WALL_FILE = "calibration_wall.json"
 
 #: --tiny: each preset shrunk to one level, one tuned configuration per arm, 2 confirm seeds, a few steps
 TINY: dict = {
@@ -88,7 +103,9 @@ def finished_run(runs: Path, preset: str, tiny: bool = False) -> Path:
     run_search(experiment, name=run_dir.name, storage=str(runs))
     if not (run_dir / "answer.json").is_file():
         raise SystemExit(f"{run_dir}: the protocol finished without answer.json (see the run's report)")
-    print(f"{preset}: {time.monotonic() - started:.0f} s", file=sys.stderr)
+    wall = {"wall_s": round(time.monotonic() - started, 1), "load_1min": round(os.getloadavg()[0], 2)}
+    (run_dir / WALL_FILE).write_text(json.dumps(wall))
+    print(f"{preset}: {wall['wall_s']:.0f} s", file=sys.stderr)
     return run_dir
 
 
@@ -135,9 +152,13 @@ def answer_questions(answer: dict, metric: str) -> list[tuple[str, str]]:
 
 
 def questions(preset: str, arms: list[str]) -> list[tuple[str, str]]:
-    """The (arm, reference) questions of a preset; the null asks every arm against single_task."""
+    """The (arm, reference) questions of a preset; the null asks what the protocol's family asks: every arm
+    against single_task, and the curriculum against curriculum_random and against multitask."""
     asked = QUESTIONS[preset]
-    return asked if asked is not None else [(arm, "single_task") for arm in arms if arm != "single_task"]
+    if asked is not None:
+        return asked
+    family = [(arm, "single_task") for arm in arms if arm != "single_task"]
+    return family + [(a, r) for a, r in (("curriculum", "curriculum_random"), ("curriculum", "multitask")) if a in arms]
 
 
 def direct_confirm(preset: str, seeds: int, overrides: dict, metrics: list[str], jobs: int = 1) -> pd.DataFrame:
@@ -151,7 +172,9 @@ def direct_confirm(preset: str, seeds: int, overrides: dict, metrics: list[str],
     arms = sorted({arm for question in questions(preset, list(fixed_recipes([]))) for arm in question})
     levels = [float(level) for level in experiment.space.sparsity]
     runs = [(level, arm, FIRST_SEED + k) for level in levels for arm in arms for k in range(seeds)]
-    return direct_runs(experiment, runs, metrics, jobs, label=f"{preset} truth")
+    return direct_runs(
+        experiment, runs, metrics, jobs, label=f"{preset} truth", curriculum_pacing=CURRICULUM_RECIPES.get(preset)
+    )
 
 
 def _number(value: float | None, digits: int = 3) -> str:
@@ -165,7 +188,10 @@ def verdict_rows(preset: str, metric: str, comparisons: dict, truth: dict) -> li
         true_by_level = truth.get(question, {})
         for level, c in sorted(by_level.items()):
             verdict = c["verdict"]
-            if preset == "null":
+            expected = CONTROLS.get(tuple(question.split(" vs ")))
+            if expected is not None:
+                outcome = f"control: {verdict} (right)" if verdict == expected else f"control NOT called {expected}"
+            elif preset == "null":
                 outcome = "FALSE CALL" if verdict in ("better", "worse") else "no call (right)"
             else:
                 outcome = "yes" if verdict == "better" else "no"
@@ -186,14 +212,17 @@ def verdict_rows(preset: str, metric: str, comparisons: dict, truth: dict) -> li
     return rows
 
 
-def truth_table(preset: str, args: argparse.Namespace) -> pd.DataFrame | None:
+def truth_table(preset: str, args: argparse.Namespace, metrics: list[str]) -> pd.DataFrame | None:
     """The direct measurement of the preset's arms with --truth-seeds seeds, cached as truth-<preset>-k<K>.csv."""
-    if not args.truth_seeds or QUESTIONS[preset] is None:  # the null plants nothing to measure
+    if not args.truth_seeds:
         return None
     cached = args.runs / f"truth-{preset}-k{args.truth_seeds}{'-tiny' if args.tiny else ''}.csv"
     if cached.is_file():
         return pd.read_csv(cached)
-    table = direct_confirm(preset, args.truth_seeds, _overrides(preset, args.tiny), args.metrics, args.jobs)
+    started = time.monotonic()
+    table = direct_confirm(preset, args.truth_seeds, _overrides(preset, args.tiny), metrics, args.jobs)
+    wall = {"wall_s": round(time.monotonic() - started, 1), "load_1min": round(os.getloadavg()[0], 2)}
+    cached.with_suffix(".wall.json").write_text(json.dumps(wall))
     table.to_csv(cached.with_suffix(".tmp"), index=False)
     cached.with_suffix(".tmp").rename(cached)
     return table
@@ -280,6 +309,107 @@ def tiny_rows(preset: str, metric: str, table: pd.DataFrame, args: argparse.Name
     return comparisons, aa_row(f"{preset} (direct)", metric, table, protocol, args)
 
 
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+def _jsonable(c: dict) -> dict:
+    keep = ("diff_mean", "verdict", "n", "detectable_effect", "ci", "corrected_ci", "k_needed")
+    return {k: (list(c[k]) if isinstance(c[k], tuple) else c[k]) for k in keep if k in c}
+
+
+def record_entry(preset: str, args: argparse.Namespace, measured: dict[str, tuple[dict, dict]]) -> dict:
+    """The committed record of one preset: its truth and the protocol's calls per metric, question and level.
+
+    ``measured``: metric -> (the protocol's comparisons, the direct measurement's), each ``{question: {level: c}}``.
+    """
+    from curriclip.trainables.provenance import VERSIONS
+
+    run_dir = args.runs / f"calib-{preset}"
+    answer = json.loads((run_dir / "answer.json").read_text())
+    truth_file = args.runs / f"truth-{preset}-k{args.truth_seeds}.wall.json"
+    rows = []
+    for metric, (protocol, truth) in measured.items():
+        for question, by_level in protocol.items():
+            for level, c in sorted(by_level.items()):
+                true = truth.get(question, {}).get(float(level))
+                rows.append(
+                    {
+                        "metric": metric,
+                        "question": question,
+                        "level": float(level),
+                        "truth": None if true is None else _jsonable(true),
+                        "protocol": _jsonable(c),
+                    }
+                )
+    return {
+        "preset": preset,
+        "commit": _commit(),
+        "versions": VERSIONS,
+        "truth": {
+            "seeds": [FIRST_SEED + k for k in range(args.truth_seeds)],
+            "curriculum_pacing": CURRICULUM_RECIPES.get(preset, SELECTION_PACING),
+            **(json.loads(truth_file.read_text()) if truth_file.is_file() else {}),
+        },
+        "protocol": {
+            "k": answer["k"],
+            "confirm_seeds": answer["confirm_seeds"],
+            **(json.loads((run_dir / WALL_FILE).read_text()) if (run_dir / WALL_FILE).is_file() else {}),
+        },
+        "comparisons": rows,
+    }
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "not recorded"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def render_table(entries: list[dict]) -> str:
+    """The calibration table the docs include, from the committed records (a test keeps the two equal)."""
+    lines = [
+        "| variant | metric | question | level | true effect [95% CI, Holm] (K) | protocol: Δ, verdict (K) "
+        "| detectable at K | agrees with the truth |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in entries:
+        for row in entry["comparisons"]:
+            true, call = row["truth"], row["protocol"]
+            truth_cell = "not measured"
+            agrees = "-"
+            if true is not None:
+                low, high = true["ci"]
+                truth_cell = (
+                    f"{_number(true['diff_mean'])} [{_number(low)}, {_number(high)}] {true['verdict']} ({true['n']})"
+                )
+                agrees = "yes" if call["verdict"] == true["verdict"] else "no"
+            lines.append(
+                f"| {entry['preset']} | {row['metric']} | {row['question']} | {row['level']:.0%} | {truth_cell} | "
+                f"{_number(call['diff_mean'])} {call['verdict']} ({call['n']}) | "
+                f"{_number(call.get('detectable_effect')).lstrip('+')} | {agrees} |"
+            )
+    lines.append("")
+    for entry in entries:
+        truth, protocol = entry["truth"], entry["protocol"]
+        seeds, confirm = truth["seeds"], protocol["confirm_seeds"]
+        lines.append(
+            f"- {entry['preset']} (commit {entry['commit']}): truth {len(seeds)} paired seeds {seeds[0]}–{seeds[-1]} "
+            f"in {_minutes(truth.get('wall_s'))} (load {truth.get('load_1min', '-')}); protocol K = {protocol['k']}, "
+            f"confirm seeds {confirm[0]}–{confirm[-1]}, {_minutes(protocol.get('wall_s'))} "
+            f"(load {protocol.get('load_1min', '-')})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def committed_entries() -> list[dict]:
+    """Every committed record, in the order of QUESTIONS."""
+    found = {p.stem: json.loads(p.read_text()) for p in RESULTS.glob("*.json")}
+    return [found[preset] for preset in QUESTIONS if preset in found]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, required=True, help="where the calib-<preset> run directories go")
@@ -289,8 +419,13 @@ def main() -> None:
     parser.add_argument("--truth", help="JSON file of true effects measured before")
     parser.add_argument("--jobs", type=int, default=2, help="direct (truth) runs at a time, one thread each")
     parser.add_argument("--repeats", type=int, default=1000, help="A/A splits per run")
-    parser.add_argument("--metrics", nargs="+", default=["clip_score", "clip_score_gap"])
+    parser.add_argument("--metrics", nargs="+", help="default: each preset's two verdict metrics")
+    parser.add_argument("--record", action="store_true", help="write results/calibration/<preset>.json and the table")
+    parser.add_argument("--render", action="store_true", help="only rewrite results/calibration.md from the records")
     args = parser.parse_args()
+    if args.render:
+        atomic_text(TABLE, render_table(committed_entries()))
+        return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     args.runs = args.runs.resolve()
     args.runs.mkdir(parents=True, exist_ok=True)
@@ -300,18 +435,26 @@ def main() -> None:
     verdicts, aa, truths = [], [], []
     for preset in args.presets:
         started = time.monotonic()
-        table = truth_table(preset, args)
-        direct = direct_confirm(preset, 4, _overrides(preset, True), args.metrics, args.jobs) if args.tiny else None
-        for metric in args.metrics:
+        metrics = args.metrics or list(preset_experiment(preset).protocol.metrics)
+        table = truth_table(preset, args, metrics)
+        direct = direct_confirm(preset, 4, _overrides(preset, True), metrics, args.jobs) if args.tiny else None
+        measured = {}
+        for metric in metrics:
             if args.tiny:
                 comparisons, aa_line = tiny_rows(preset, metric, direct, args)
             else:
                 comparisons, aa_line = protocol_rows(preset, metric, args)
             truth = truth_comparisons(preset, metric, table)
+            measured[metric] = (comparisons, truth)
             verdicts += verdict_rows(preset, metric, comparisons, true_effects(preset, metric, truth, args))
             aa.append(aa_line)
             truths += truth_rows(preset, metric, truth)
         print(f"{preset}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        if args.record and not args.tiny:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            atomic_text(RESULTS / f"{preset}.json", json.dumps(record_entry(preset, args, measured), indent=1) + "\n")
+    if args.record and not args.tiny:
+        atomic_text(TABLE, render_table(committed_entries()))
     if truths:
         print(f"\nTrue effects: the direct measurement with {args.truth_seeds} paired seeds (fixed recipes, no search)")
         header = ["variant", "metric", "question", "level", "true effect", "95% CI (Holm)", "verdict", "K needed"]

@@ -30,3 +30,14 @@ def test_the_main_jobs_table_is_rendered_from_its_results_file():
     entry = json.loads((RESULTS / "default_run.json").read_text())
     assert (RESULTS / "default_run.md").read_text() == bench.run_markdown(entry)
     assert '--8<-- "benchmarks/results/default_run.md"' in (ROOT / "docs" / "presets.md").read_text()
+
+
+def test_the_calibration_table_is_rendered_from_the_committed_records():
+    bench = _benchmark("bench_calibration")
+    entries = bench.committed_entries()
+    assert entries and {entry["preset"] for entry in entries} <= set(bench.QUESTIONS)
+    for entry in entries:  # each record says where its numbers came from
+        assert entry["commit"] and entry["versions"] and entry["truth"]["seeds"] and entry["protocol"]["confirm_seeds"]
+        assert all(row["protocol"]["n"] == entry["protocol"]["k"] for row in entry["comparisons"])
+    assert (RESULTS / "calibration.md").read_text() == bench.render_table(entries)
+    assert '--8<-- "benchmarks/results/calibration.md"' in (ROOT / "docs" / "calibration.md").read_text()
