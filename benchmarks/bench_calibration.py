@@ -212,11 +212,16 @@ def verdict_rows(preset: str, metric: str, comparisons: dict, truth: dict) -> li
     return rows
 
 
+def truth_csv(preset: str, args: argparse.Namespace) -> Path:
+    """Where the truth of ``preset`` is cached; its wall time is kept beside it (``.wall.json``)."""
+    return args.runs / f"truth-{preset}-k{args.truth_seeds}{'-tiny' if args.tiny else ''}.csv"
+
+
 def truth_table(preset: str, args: argparse.Namespace, metrics: list[str]) -> pd.DataFrame | None:
     """The direct measurement of the preset's arms with --truth-seeds seeds, cached as truth-<preset>-k<K>.csv."""
     if not args.truth_seeds:
         return None
-    cached = args.runs / f"truth-{preset}-k{args.truth_seeds}{'-tiny' if args.tiny else ''}.csv"
+    cached = truth_csv(preset, args)
     if cached.is_file():
         return pd.read_csv(cached)
     started = time.monotonic()
@@ -310,7 +315,9 @@ def tiny_rows(preset: str, metric: str, table: pd.DataFrame, args: argparse.Name
 
 
 def _commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True
+    )
     return done.stdout.strip() or "unknown"
 
 
@@ -328,7 +335,7 @@ def record_entry(preset: str, args: argparse.Namespace, measured: dict[str, tupl
 
     run_dir = args.runs / f"calib-{preset}"
     answer = json.loads((run_dir / "answer.json").read_text())
-    truth_file = args.runs / f"truth-{preset}-k{args.truth_seeds}.wall.json"
+    truth_file = truth_csv(preset, args).with_suffix(".wall.json")
     rows = []
     for metric, (protocol, truth) in measured.items():
         for question, by_level in protocol.items():

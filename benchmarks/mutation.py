@@ -252,12 +252,12 @@ def markdown(record: dict, files: dict[str, Counts], groups: dict[str, Counts], 
         + ("; ".join((before or {}).get("labels", [])) or "none given")
         + ".",
         "",
+        f"Files reported: {record['reported_files']}.",
+        "",
         "| module | mutants | killed | timeout | survived | no tests | not checked | equivalent | raw | adjusted "
         "| before |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    lines.insert(5, "")
-    lines.insert(6, f"Files reported: {record['reported_files']}.")
     lines += [_row(f"**{g}**", c, old_groups.get(g)) for g, c in groups.items() if c.total]
     lines += [_row(f, c, old_files.get(f)) for f, c in files.items()]
     total = Counts()
