@@ -140,6 +140,40 @@ def _prior_orderings(experiment: ExperimentConfig) -> dict[str, list[str]] | Non
     return experiment_orderings(experiment)
 
 
+def search_points(experiment: ExperimentConfig) -> list[dict]:
+    """The Optuna points a search tries first: the user's, then each curriculum's level and the baselines' lr."""
+    from curriclip.spaces import matched_points
+
+    return [*experiment.search.points, *matched_points(experiment)]
+
+
+def curriculum_searcher(
+    experiment: ExperimentConfig,
+    space,
+    baselines: list[dict],
+    points: list[dict],
+    storage_url: str | None = None,
+    sampler=None,
+):
+    """The search's ``CurriculumSearcher``, as a live search and its replay (``curriclip.search.replay``) build it."""
+    from curriclip.search.searcher import CurriculumSearcher
+
+    search = experiment.search
+    return CurriculumSearcher(
+        space=space,
+        baselines=baselines,
+        epochs=experiment.training.epochs,
+        metric=list(search.objectives) if search.objectives else search.metric,
+        mode=list(search.objectives.values()) if search.objectives else "max",
+        points_to_evaluate=points,
+        seed=search.sampler_seed,
+        n_startup_trials=search.n_startup_trials,
+        storage_url=storage_url,
+        study_name=experiment.name,
+        sampler=sampler,
+    )
+
+
 def _proposals(
     experiment: ExperimentConfig,
     dataset_dir: str,
@@ -151,12 +185,12 @@ def _proposals(
     """(searcher, param_space, num_samples): Optuna proposing curricula after the baselines, or all drawn up front."""
     from ray import tune
 
-    from curriclip.search.searcher import CurriculumLimiter, CurriculumSearcher
-    from curriclip.spaces import CurriculumSpace, curriculum_trials, matched_points, random_population
+    from curriclip.search.searcher import CurriculumLimiter
+    from curriclip.spaces import CurriculumSpace, curriculum_trials, random_population
     from curriclip.spaces.priors import with_prior_points
 
     search = experiment.search
-    points = [*search.points, *matched_points(experiment)]  # each curriculum's level and the baselines' lr
+    points = search_points(experiment)
     if prior_orderings:  # the prior's orderings first
         points = with_prior_points(experiment, points, prior_orderings)
     if search.proposer != "optuna":  # every config drawn up front, one grid value each: no searcher
@@ -164,17 +198,12 @@ def _proposals(
         return None, {"trial": tune.grid_search(baselines + [c["trial"] for c in population])}, 1
     # SQLite beside the run when it is local; a remote run keeps the study in the searcher state Ray stores there.
     default_study = None if run.remote else f"sqlite:///{run.path}/{RunFile.OPTUNA_DB}"
-    searcher = CurriculumSearcher(
-        space=CurriculumSpace(experiment, dataset_dir, prior_orderings),
-        baselines=baselines,
-        epochs=experiment.training.epochs,
-        metric=list(search.objectives) if search.objectives else search.metric,
-        mode=list(search.objectives.values()) if search.objectives else "max",
-        points_to_evaluate=points,
-        seed=search.sampler_seed,
-        n_startup_trials=search.n_startup_trials,
+    searcher = curriculum_searcher(
+        experiment,
+        CurriculumSpace(experiment, dataset_dir, prior_orderings),
+        baselines,
+        points,
         storage_url=search.optuna_storage or default_study,
-        study_name=experiment.name,
     )
     limiter = CurriculumLimiter(
         searcher,
@@ -185,7 +214,8 @@ def _proposals(
     return limiter, None, len(baselines) + curriculum_trials(experiment)
 
 
-def _scheduler(experiment: ExperimentConfig):
+def scheduler_for(experiment: ExperimentConfig):
+    """The search's scheduler (a live search and its replay build it alike)."""
     from curriclip.search.pbt import make_pbt_scheduler
     from curriclip.search.scheduler import make_scheduler
 
@@ -332,7 +362,7 @@ def run_search_phase(
         param_space=param_space,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            scheduler=_scheduler(experiment),
+            scheduler=scheduler_for(experiment),
             num_samples=num_samples,
             max_concurrent_trials=None if searcher is not None else slots,  # the limiter's job otherwise
             trial_dirname_creator=trial_dirname,

@@ -69,6 +69,17 @@ def _trial_config(result: dict | None) -> dict | None:
     return nested
 
 
+def default_sampler(metric: str | list[str], seed: int, n_startup_trials: int) -> optuna.samplers.BaseSampler:
+    """TPE (multivariate, grouped, with constant liar) for one objective; NSGA-II for several."""
+    with warnings.catch_warnings():  # multivariate/group/constant_liar are flagged experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if isinstance(metric, list):  # multi-objective: e.g. CLIP score up, compute down
+            return optuna.samplers.NSGAIISampler(seed=seed)
+        return optuna.samplers.TPESampler(
+            seed=seed, n_startup_trials=n_startup_trials, multivariate=True, group=True, constant_liar=True
+        )
+
+
 class CurriculumSearcher(OptunaSearch):
     def __init__(
         self,
@@ -82,20 +93,11 @@ class CurriculumSearcher(OptunaSearch):
         n_startup_trials: int = 8,
         storage_url: str | None = None,
         study_name: str = "curriclip",
+        sampler: optuna.samplers.BaseSampler | None = None,
     ) -> None:
+        """``sampler``: another Optuna sampler in place of TPE (``benchmarks/bench_search_efficiency.py``)."""
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        with warnings.catch_warnings():  # multivariate/group/constant_liar are flagged experimental
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            if isinstance(metric, list):  # multi-objective: e.g. CLIP score up, compute down
-                sampler = optuna.samplers.NSGAIISampler(seed=seed)
-            else:
-                sampler = optuna.samplers.TPESampler(
-                    seed=seed,
-                    n_startup_trials=n_startup_trials,
-                    multivariate=True,
-                    group=True,
-                    constant_liar=True,
-                )
+        sampler = sampler or default_sampler(metric, seed, n_startup_trials)
         # An RDB study (SQLite in the run directory by default) opens in optuna.load_study and optuna-dashboard.
         storage = optuna.storages.RDBStorage(storage_url) if storage_url else None
         super().__init__(
