@@ -408,6 +408,34 @@ def _ratio(v: float | None) -> str:
     return "∞" if v is None or math.isinf(v) or math.isnan(v) else f"{v:.2f}"
 
 
+def _row(record: dict, name: str) -> dict:
+    return next(row for row in record["summary"] if row["combination"] == name)
+
+
+def reading(record: dict) -> str:
+    """What the record says about the default, in words (the README states it; a test keeps the two equal)."""
+    default, random_asha = _row(record, DEFAULT), _row(record, "random + ASHA")
+    best = min(
+        (row for row in record["summary"] if row["trial_epochs_ratio"] is not None),
+        key=lambda row: row["trial_epochs_ratio"],
+    )
+    decided = [row["combination"] for row in record["summary"] if (row["p_holm_vs_default"] or 1.0) < 0.05]
+    return (
+        f"On the tabular curriculum benchmark (`benchmarks/results/search_efficiency.json`, commit {record['commit']}, "
+        f"{record['date']}) no sampler or scheduler found a curriculum within one seed-SD of the best with clearly "
+        f"less compute than random proposals ({'none' if not decided else ', '.join(decided)} differed from the "
+        f"default at Holm-corrected p < 0.05 over {record['repeats']} replays; the lowest median took "
+        f"{best['trial_epochs_ratio']:.2f} of random + FIFO's trial-epochs), and TPE "
+        f"reached the target within {record['budget']} curriculum trials less often than random proposals "
+        f"({_row(record, 'TPE, 4 startup + ASHA (the default before this table)')['reached']} and "
+        f"{random_asha['reached']} of {random_asha['repeats']} replays). So the default search proposes every "
+        f"configuration of its budget at random (TPE's startup phase covers the whole budget: "
+        f"{default['trial_epochs_ratio']:.2f} of random + FIFO's compute, regret "
+        f"{default['regret_mean']:.4f} at the default budget) with ASHA per arm and level, which in the default "
+        f"space stops no trial: a curriculum of the space may become judgeable only at the last epoch."
+    )
+
+
 def render(record: dict) -> str:
     """The benchmark's two tables in Markdown, from the record (what the docs include and a test compares)."""
     meta = record["table"]
@@ -459,6 +487,7 @@ def render(record: dict) -> str:
             f"Fewest configurations per arm and level whose expected best is within {math.sqrt(5 / k):g} seed-SD "
             f"of {ns[-1]} configurations' (for {preset}'s K = {k}): {saturating}."
         )
+    lines += ["", reading(record)]
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,6 +14,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 def _benchmark(name: str):
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
 
@@ -41,3 +43,29 @@ def test_the_calibration_table_is_rendered_from_the_committed_records():
         assert all(row["protocol"]["n"] == entry["protocol"]["k"] for row in entry["comparisons"])
     assert (RESULTS / "calibration.md").read_text() == bench.render_table(entries)
     assert '--8<-- "benchmarks/results/calibration.md"' in (ROOT / "docs" / "calibration.md").read_text()
+
+
+def test_the_search_efficiency_tables_and_the_readmes_default_come_from_the_committed_record():
+    bench = _benchmark("bench_search_efficiency")
+    record = json.loads((RESULTS / "search_efficiency.json").read_text())
+    assert record["repeats"] >= 100 and all(row["repeats"] == record["repeats"] for row in record["summary"])
+    assert {row["combination"] for row in record["summary"]} == {combo.name for combo in bench.COMBINATIONS}
+    assert (RESULTS / "search_efficiency.md").read_text() == bench.render(record)
+    assert '--8<-- "benchmarks/results/search_efficiency.md"' in (ROOT / "docs" / "search-efficiency.md").read_text()
+    assert bench.reading(record) in (ROOT / "README.md").read_text()
+
+
+def test_the_tabular_benchmark_holds_every_run_it_claims_with_its_provenance():
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(ROOT / "benchmarks" / "curriculum_table" / "table.parquet")
+    meta = json.loads(table.schema.metadata[b"curriclip"])
+    frame = table.to_pandas()
+    assert meta["commit"] and meta["versions"] and meta["build_wall_s"] > 0
+    curricula = frame[frame["arm"] == "curriculum"]
+    epochs = frame["epoch"].max()
+    assert len(curricula) == meta["configs_per_level"] * len(meta["levels"]) * len(meta["seeds"]) * epochs
+    assert frame.groupby(["arm", "config", "level", "seed"]).size().eq(epochs).all()  # whole curves only
+    assert frame["retrieval_auc"].between(0, 1).all() and (frame["epoch_time_s"] > 0).all()
+    record = json.loads((RESULTS / "search_efficiency.json").read_text())
+    assert record["table"]["commit"] == meta["commit"] and record["table"]["runs"] == meta["runs"]
