@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -158,7 +159,7 @@ def replay_search(
     study_trials: int,
     epochs: int,
     metric: str,
-    stop=None,
+    stop: Callable[[Replay], bool] | None = None,
 ) -> Replay:
     """Run a search over ``curves``: ``searcher``'s baselines, then ``study_trials`` proposals, ``slots`` at a time.
 
