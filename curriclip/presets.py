@@ -24,9 +24,9 @@ from curriclip.registry import Registry
 #: WordPiece at 10% / 30%: +0.159 (6.1 SD) / +0.250 (21 SD), trials no slower; WordPiece with n = 3000 at
 #: 10% / 30%: +0.177 (5.3 SD) / +0.254 (6.8 SD); WordPiece at 20% / 50%: +0.227 (7.1 SD) / +0.269 (10.2 SD).
 #: 10% was left out: at about 5-6 SD it sits on the bar. The whole protocol at these settings
-#: (results/default_run.json): shuffled_control worse than single_task on retrieval AUC at both levels, -0.197
-#: (10.8 SD) and -0.256 (11.3 SD); every confirmed winner above the control; 45 min 20 s wall on 2 cores shared at
-#: a mean 1-minute load of 12 (not measured on a quiet machine), peak RSS 1.68 GB; it detects 2.98 SD.
+#: (results/default_run.json): shuffled_control worse than single_task on retrieval AUC at both levels, -0.184
+#: (17.7 SD) and -0.256 (11.3 SD); every confirmed winner above the control; 13 min 5 s wall on 2 cores at a
+#: 1-minute load of 1.9, peak RSS 1.31 GB.
 #: Its search budget and proposals come from the tabular curriculum benchmark (``benchmarks/bench_search_efficiency.py``,
 #: results/search_efficiency.json): the curriculum arm's expected best validate score is within one seed-SD of 32
 #: configurations' at 8 per level (the baselines' at 4 or fewer), and no combination of sampler and scheduler found a
