@@ -169,7 +169,7 @@ def _normalise(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     for col in df.columns:  # other numeric columns (param/*, final/*, loss/*) as float
         if col not in columns and pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
             df[col] = df[col].astype("float64")
-    return df.reset_index(drop=True)
+    return df.reset_index(drop=True).copy()  # each column set above is its own block: copy() consolidates them
 
 
 def is_sensitive(name: object, series: pd.Series | None = None) -> bool:
