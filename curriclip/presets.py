@@ -27,11 +27,12 @@ from curriclip.registry import Registry
 #: (results/default_run.json): shuffled_control worse than single_task on retrieval AUC at both levels, -0.184
 #: (17.7 SD) and -0.256 (11.3 SD); every confirmed winner above the control; 13 min 5 s wall on 2 cores at a
 #: 1-minute load of 1.9, peak RSS 1.31 GB.
-#: Its search budget and proposals come from the tabular curriculum benchmark (``benchmarks/bench_search_efficiency.py``,
-#: results/search_efficiency.json): the curriculum arm's expected best validate score is within one seed-SD of 32
-#: configurations' at 8 per level (the baselines' at 4 or fewer), and no combination of sampler and scheduler found a
-#: curriculum near the best with less compute than random proposals, TPE included (it reached the target less
-#: often), so every proposal of the default budget is a random one (TPE's startup phase covers it).
+#: Its search budget and proposals come from the tabular curriculum benchmark
+#: (``benchmarks/bench_search_efficiency.py``, results/search_efficiency.json): the curriculum arm's expected best
+#: validate score is within one seed-SD of 32 configurations' at 8 per level (the baselines' at 4 or fewer), and no
+#: combination of sampler and scheduler found a curriculum near the best with less compute than random proposals,
+#: TPE included (it reached the target less often), so every proposal of the default budget is a random one (TPE's
+#: startup phase covers it).
 DEFAULT: dict = {
     "name": "default",
     "model": "tiny-wordpiece",
