@@ -30,6 +30,39 @@ SIZE: dict = {
     "training": {"epochs": 2, "steps_per_epoch": 4, "batch_size": 16, "eval_batch_size": 64},
 }
 CHUNK = 10  # repeats per resumable piece
+#: the machinery check: the same family read on normal draws (no training), where the paired t-test is exact
+NORMAL_REPEATS = 1000
+NORMAL_SEED = 0
+
+
+def normal_runs(experiment, repeats: int, pairs: int, seed: int = NORMAL_SEED) -> pd.DataFrame:
+    """``aa_runs`` rows with every metric drawn from one normal distribution: an A/A whose rate should be alpha."""
+    import numpy as np
+
+    from curriclip.protocol.fresh_aa import aa_runs
+
+    runs = pd.DataFrame(aa_runs(repeats, list(experiment.space.sparsity), pairs))
+    rng = np.random.default_rng(seed)
+    for metric in experiment.protocol.metrics:
+        runs[metric] = rng.normal(0.7, 0.02, len(runs))
+    return runs
+
+
+def _rows(outcome: dict) -> list[dict]:
+    return [
+        {
+            "metric": r.metric,
+            "repeats": r.repeats,
+            "false_calls": r.false_calls,
+            "rate": r.rate,
+            "ci": list(r.ci),
+            "passes": r.passes,
+            "alpha": r.alpha,
+            "comparison_calls": r.comparison_calls,
+            "comparisons": r.comparisons,
+        }
+        for r in outcome.values()
+    ]
 
 
 def train_chunk(experiment, repeats: range, pairs: int, jobs: int) -> pd.DataFrame:
@@ -56,16 +89,20 @@ def render(record: dict) -> str:
         f"{record['size']['training']['epochs']} x {record['size']['training']['steps_per_epoch']} steps; levels "
         f"{', '.join(f'{level:.0%}' for level in record['levels'])}; K = {record['pairs']} seeds per arm; seeds "
         f"{record['seeds'][0]}–{record['seeds'][1]}, every run its own; {record['runs']} runs in "
-        f"{record['wall_s'] / 60:.0f} min on 2 CPU cores): every arm of the main family trains single_task's recipe.",
+        f"{record['wall_s'] / 60:.0f} min on 2 CPU cores): every arm of the main family trains single_task's recipe. "
+        f"Beside it, the machinery alone: the same family read on {record['normal']['repeats']} repeats of normal "
+        f"draws (seed {record['normal']['seed']}), where the paired t-test is exact and the rate should be alpha.",
         "",
-        "| metric | repeats | repeats with a false call | rate [95% Clopper-Pearson] | pass: upper bound ≤ α + 0.02 "
-        "| false calls / comparisons |",
-        "|---|---:|---:|---:|---|---:|",
+        "| values | metric | repeats | repeats with a false call | rate [95% Clopper-Pearson] "
+        "| pass: upper bound ≤ α + 0.02 | false calls / comparisons |",
+        "|---|---|---:|---:|---:|---|---:|",
     ]
-    for row in record["metrics"]:
+    rows = [("trained runs", row) for row in record["metrics"]]
+    rows += [("normal draws, no training", row) for row in record["normal"]["metrics"]]
+    for source, row in rows:
         verdict = "**pass**" if row["passes"] else "**FAIL**"
         lines.append(
-            f"| {row['metric']} | {row['repeats']} | {row['false_calls']} | {row['rate']:.3f} "
+            f"| {source} | {row['metric']} | {row['repeats']} | {row['false_calls']} | {row['rate']:.3f} "
             f"[{row['ci'][0]:.3f}, {row['ci'][1]:.3f}] | {verdict} (≤ {row['alpha'] + 0.02:.2f}) "
             f"| {row['comparison_calls']} / {row['comparisons']} |"
         )
@@ -116,6 +153,7 @@ def main() -> None:
         print(f"A/A: {repeats.stop}/{args.repeats} repeats, {spent / 60:.1f} min", file=sys.stderr, flush=True)
     runs = pd.concat(chunks, ignore_index=True)
     outcome = fresh_seed_aa(experiment, runs)
+    normal = fresh_seed_aa(experiment, normal_runs(experiment, NORMAL_REPEATS, pairs))
     plan = aa_runs(args.repeats, list(experiment.space.sparsity), pairs)
     record = {
         "commit": subprocess.run(
@@ -129,20 +167,8 @@ def main() -> None:
         "seeds": [min(r["seed"] for r in plan), max(r["seed"] for r in plan)],
         "runs": len(runs),
         "wall_s": spent,
-        "metrics": [
-            {
-                "metric": r.metric,
-                "repeats": r.repeats,
-                "false_calls": r.false_calls,
-                "rate": r.rate,
-                "ci": list(r.ci),
-                "passes": r.passes,
-                "alpha": r.alpha,
-                "comparison_calls": r.comparison_calls,
-                "comparisons": r.comparisons,
-            }
-            for r in outcome.values()
-        ],
+        "metrics": _rows(outcome),
+        "normal": {"repeats": NORMAL_REPEATS, "seed": NORMAL_SEED, "metrics": _rows(normal)},
     }
     text = render(record)
     print(text)
