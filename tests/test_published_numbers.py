@@ -69,3 +69,14 @@ def test_the_tabular_benchmark_holds_every_run_it_claims_with_its_provenance():
     assert frame["retrieval_auc"].between(0, 1).all() and (frame["epoch_time_s"] > 0).all()
     record = json.loads((RESULTS / "search_efficiency.json").read_text())
     assert record["table"]["commit"] == meta["commit"] and record["table"]["runs"] == meta["runs"]
+
+
+def test_the_fresh_seed_aa_table_is_rendered_from_its_record_and_applies_the_pass_rule():
+    bench = _benchmark("bench_fresh_aa")
+    record = json.loads((RESULTS / "calibration_aa.json").read_text())
+    assert record["commit"] and record["versions"] and record["runs"] and record["seeds"][0] >= 30_000
+    for row in record["metrics"]:  # every repeat is independent: its own K runs per arm
+        assert row["passes"] == (row["ci"][1] <= row["alpha"] + 0.02)
+        assert record["runs"] == row["repeats"] * 4 * record["pairs"] * len(record["levels"])
+    assert (RESULTS / "calibration_aa.md").read_text() == bench.render(record)
+    assert '--8<-- "benchmarks/results/calibration_aa.md"' in (ROOT / "docs" / "calibration.md").read_text()
