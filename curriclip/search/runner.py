@@ -14,6 +14,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -29,6 +30,12 @@ from curriclip.rundir.reading import read_run
 from curriclip.rundir.storage import RunLocation, is_uri, join
 from curriclip.search.idle_processes import keep_idle_processes
 from curriclip.tracking import require_trackers, tracker_callbacks
+
+if TYPE_CHECKING:
+    import optuna
+    from ray.tune.schedulers import TrialScheduler
+
+    from curriclip.search.searcher import CurriculumSearcher
 
 
 def _check_local_gpus(experiment: ExperimentConfig, address: str | None) -> None:
@@ -149,12 +156,12 @@ def search_points(experiment: ExperimentConfig) -> list[dict]:
 
 def curriculum_searcher(
     experiment: ExperimentConfig,
-    space,
+    space: Any,
     baselines: list[dict],
     points: list[dict],
     storage_url: str | None = None,
-    sampler=None,
-):
+    sampler: optuna.samplers.BaseSampler | None = None,
+) -> CurriculumSearcher:
     """The search's ``CurriculumSearcher``, as a live search and its replay (``curriclip.search.replay``) build it."""
     from curriclip.search.searcher import CurriculumSearcher
 
@@ -214,7 +221,7 @@ def _proposals(
     return limiter, None, len(baselines) + curriculum_trials(experiment)
 
 
-def scheduler_for(experiment: ExperimentConfig):
+def scheduler_for(experiment: ExperimentConfig) -> TrialScheduler:
     """The search's scheduler (a live search and its replay build it alike)."""
     from curriclip.search.pbt import make_pbt_scheduler
     from curriclip.search.scheduler import make_scheduler
