@@ -78,7 +78,7 @@ def test_replay_stops_weak_trials_and_counts_its_compute(tmp_path):
     assert len(replay.proposals) == len(replay.finished) == 6 + 12  # 6 curricula, 6 lrs x 2 baseline arms
     assert sum(epochs.values()) == replay.trial_epochs < 18 * 6  # ASHA stopped some trials
     assert min(epochs.values()) == 2  # nothing judged before epoch 2, the latest ready epoch of this space
-    for done in replay.finished:  # a stopped trial scored below what ASHA kept
+    for done in replay.finished:  # each ended with what its curve says at that epoch
         assert done.pruned == (done.epochs < 6)
         assert done.value == curves.curve(done.cfg).values[done.epochs - 1]
     curriculum = [f for f in replay.finished if f.cfg["arm"] == "curriculum"]
