@@ -56,6 +56,7 @@ class TableCurves:
     def __init__(self, frame, metric: str) -> None:
         self.metric = metric
         self._curves: dict[tuple, Curve] = {}
+        self._numbers: dict[tuple, int] = {}  # run -> the table's configuration number (its grid cell)
         for _, run in frame.sort_values("epoch").groupby(["arm", "config", "level", "seed"], sort=False):
             first = run.iloc[0]
             cfg = {"arm": first["arm"], "sparsity": first["level"], "seed": first["seed"], "lr": first["lr"]}
@@ -68,15 +69,23 @@ class TableCurves:
                 }
             curve = Curve(tuple(map(float, run[metric])), tuple(map(float, run["epoch_time_s"])))
             self._curves[config_key(cfg)] = curve
+            self._numbers[config_key(cfg)] = int(first["config"])
 
     def __len__(self) -> int:
         return len(self._curves)
 
     def curve(self, cfg: dict) -> Curve:
-        try:
-            return self._curves[config_key(cfg)]
-        except KeyError:
-            raise KeyError(f"configuration outside the table: {config_key(cfg)}") from None
+        return self._curves[self._key(cfg)]
+
+    def config_number(self, cfg: dict) -> int:
+        """The table's number of the configuration (the same for every seed and level it was run at)."""
+        return self._numbers[self._key(cfg)]
+
+    def _key(self, cfg: dict) -> tuple:
+        key = config_key(cfg)
+        if key not in self._curves:
+            raise KeyError(f"configuration outside the table: {key}")
+        return key
 
 
 class GridTrial:
@@ -116,7 +125,7 @@ class GridSpace:
 @dataclass
 class Finished:
     """A replayed trial as it ended: its config, epochs trained, last reported value, and the clock and the
-    trial-epochs spent by then (all arms, and curricula alone)."""
+    curriculum trial-epochs spent by then."""
 
     trial_id: str
     cfg: dict
@@ -124,7 +133,6 @@ class Finished:
     value: float
     pruned: bool
     end: float
-    spent: int
     curriculum_spent: int
 
 
@@ -213,7 +221,6 @@ def replay_search(
                     value,
                     run.epoch < epochs,
                     clock,
-                    replay.trial_epochs,
                     replay.curriculum_epochs,
                 )
             )
