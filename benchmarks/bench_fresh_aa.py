@@ -35,19 +35,6 @@ NORMAL_REPEATS = 1000
 NORMAL_SEED = 0
 
 
-def normal_runs(experiment, repeats: int, pairs: int, seed: int = NORMAL_SEED) -> pd.DataFrame:
-    """``aa_runs`` rows with every metric drawn from one normal distribution: an A/A whose rate should be alpha."""
-    import numpy as np
-
-    from curriclip.protocol.fresh_aa import aa_runs
-
-    runs = pd.DataFrame(aa_runs(repeats, list(experiment.space.sparsity), pairs))
-    rng = np.random.default_rng(seed)
-    for metric in experiment.protocol.metrics:
-        runs[metric] = rng.normal(0.7, 0.02, len(runs))
-    return runs
-
-
 def _rows(outcome: dict) -> list[dict]:
     return [
         {
@@ -126,7 +113,7 @@ def main() -> None:
         return
 
     from curriclip.presets import preset_experiment
-    from curriclip.protocol.fresh_aa import aa_runs, fresh_seed_aa
+    from curriclip.protocol.fresh_aa import aa_runs, fresh_seed_aa, normal_aa_runs
     from curriclip.rundir.atomic import atomic_text
     from curriclip.trainables.provenance import VERSIONS
 
@@ -153,7 +140,7 @@ def main() -> None:
         print(f"A/A: {repeats.stop}/{args.repeats} repeats, {spent / 60:.1f} min", file=sys.stderr, flush=True)
     runs = pd.concat(chunks, ignore_index=True)
     outcome = fresh_seed_aa(experiment, runs)
-    normal = fresh_seed_aa(experiment, normal_runs(experiment, NORMAL_REPEATS, pairs))
+    normal = fresh_seed_aa(experiment, normal_aa_runs(experiment, NORMAL_REPEATS, NORMAL_SEED))
     plan = aa_runs(args.repeats, list(experiment.space.sparsity), pairs)
     record = {
         "commit": subprocess.run(

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from curriclip.presets import preset_experiment
-from curriclip.protocol.fresh_aa import AA_ARMS, FreshAA, aa_runs, fresh_seed_aa
+from curriclip.protocol.fresh_aa import AA_ARMS, FreshAA, aa_runs, fresh_seed_aa, normal_aa_runs
 
 
 def _values(repeats: int, shift: float, seed: int = 0) -> tuple[object, pd.DataFrame]:
-    experiment = preset_experiment("null")
-    pairs = experiment.protocol.max_confirm_seeds
-    runs = pd.DataFrame(aa_runs(repeats, [0.1, 0.3], pairs))
-    rng = np.random.default_rng(seed)
-    for metric in experiment.protocol.metrics:
-        runs[metric] = rng.normal(0.5, 0.05, len(runs)) + shift * (runs["arm"] == "curriculum")
-    return experiment, runs
+    experiment = preset_experiment("null")  # levels 10% and 30%
+    return experiment, normal_aa_runs(experiment, repeats, seed, shift)
 
 
 def test_every_run_has_its_own_seed_and_an_arm_keeps_it_across_levels():
@@ -35,7 +29,7 @@ def test_same_recipe_arms_are_called_different_at_about_alpha_and_a_real_shift_a
     for result in outcome.values():
         assert result.repeats == 40 and result.comparisons == 40 * 2 * 5  # 5 comparisons at each of 2 levels
         assert result.ci[0] <= 0.05 and result.rate <= 0.1  # at most alpha, within sampling error
-    _, shifted = _values(15, shift=0.3)  # six SDs of a run: the curriculum's comparisons must be called
+    _, shifted = _values(15, shift=0.12)  # six SDs of a run: the curriculum's comparisons must be called
     called = fresh_seed_aa(experiment, shifted)
     assert all(result.rate > 0.9 and not result.passes for result in called.values())
 

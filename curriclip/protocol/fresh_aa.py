@@ -45,6 +45,22 @@ def aa_runs(repeats: int, levels: list[float], pairs: int) -> list[dict]:
     ]
 
 
+def normal_aa_runs(experiment, repeats: int, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:
+    """``aa_runs`` rows for the experiment's levels and planned seeds, every metric one normal draw (SD 0.02).
+
+    The machinery alone, where the paired t-test is exact: with ``shift`` 0 an A/A whose family-wise
+    rate should be alpha; ``shift`` added to the curriculum's runs is an effect the family must call.
+    """
+    import numpy as np
+
+    protocol = experiment.protocol
+    runs = pd.DataFrame(aa_runs(repeats, list(experiment.space.sparsity), protocol.max_confirm_seeds))
+    rng = np.random.default_rng(seed)
+    for metric in protocol.metrics:
+        runs[metric] = rng.normal(0.7, 0.02, len(runs)) + shift * (runs["arm"] == str(Arm.CURRICULUM))
+    return runs
+
+
 @dataclass(frozen=True)
 class FreshAA:
     """One metric's A/A outcome over independent repeats."""
