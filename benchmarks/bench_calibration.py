@@ -3,13 +3,14 @@
     python benchmarks/bench_calibration.py --runs /tmp/calib --truth-seeds 20 [--repeats 1000]
     python benchmarks/bench_calibration.py --runs /tmp/calib-tiny --tiny      # the plumbing, < 2 minutes
 
-Runs the presets ``planted-noise``, ``planted-mtl`` and ``null`` (the whole select-then-confirm
+Runs the presets ``planted-noise``, ``planted-mtl``, ``planted-order`` and ``null`` (the whole select-then-confirm
 protocol each, ~20 min apiece on 2 cores) into ``--runs`` as ``calib-<preset>``, reusing any run
 directory that already has its ``answer.json``, and prints one table:
 
 * per planted question and level: the planted (true) effect, the protocol's difference at K
-  seeds, its verdict, its detectable effect, and whether it detected the effect (verdict
-  ``better``); for the null, whether any arm was called better/worse (it should not be);
+  seeds, its verdict, its detectable effect, and whether it detected the effect (the planted
+  direction: ``better``, or ``worse`` for planted-order's easiest-first order); for the null,
+  whether any arm was called better/worse (it should not be);
 * the A/A false-positive rate of every run's single_task confirm seeds split into two
   pseudo-arms ``--repeats`` times (``curriclip.stats.aa``), with its Clopper-Pearson interval.
 
@@ -23,7 +24,8 @@ the protocol would need. Earlier figures can be given as ``--truth FILE``
 Without either: "not measured". Every table is given per metric (``--metrics``, default the protocol's
 two: CLIP score and the matched - mismatched gap).
 Questions: planted-noise, curriculum vs single_task and vs curriculum_random; planted-mtl,
-multitask vs single_task; null, every question answer.json answers. The verdicts are answer.json's
+multitask vs single_task; planted-order, curriculum vs curriculum_random (order alone); null, every
+question answer.json answers. The verdicts are answer.json's
 (the protocol's Holm family); a question it lacks is compared from confirm.parquet with the same
 ``compare_family``, margin and alpha (its own Holm family over the levels).
 
@@ -46,7 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from curriclip.presets import preset_experiment
+from curriclip.presets import ORDER_PACING, preset_experiment
 from curriclip.protocol.direct import FIRST_SEED, SELECTION_PACING, direct_runs, fixed_recipes
 from curriclip.rundir.atomic import atomic_text
 from curriclip.stats import compare_family
@@ -56,13 +58,20 @@ from curriclip.stats.aa import aa_false_positive_rate, single_task_values
 QUESTIONS: dict[str, list[tuple[str, str]] | None] = {
     "planted-noise": [("curriculum", "single_task"), ("curriculum", "curriculum_random")],
     "planted-mtl": [("multitask", "single_task")],
+    "planted-order": [("curriculum", "curriculum_random")],
     "null": None,
 }
+#: The direction each planted preset plants (default ``better``): planted-order's easiest-first order is worse.
+PLANTED_DIRECTION: dict[str, str] = {"planted-order": "worse"}
 
 #: The curriculum's fixed recipe per preset where it is not planted-noise's oracle selection (``SELECTION_PACING``):
 #: on the null, linear pacing that admits every pair by half of training, so the curriculum arm differs from
-#: curriculum_random in order alone and from multitask in order and pacing.
-CURRICULUM_RECIPES: dict[str, dict] = {"null": {"pacing": "linear", "pacing_params": {"a": 0.5, "b": 0.2}}}
+#: curriculum_random in order alone and from multitask in order and pacing; on planted-order, the middle of its
+#: searched pacing (``ORDER_PACING``).
+CURRICULUM_RECIPES: dict[str, dict] = {
+    "null": {"pacing": "linear", "pacing_params": {"a": 0.5, "b": 0.2}},
+    "planted-order": ORDER_PACING,
+}
 #: Known-direction controls: (arm, reference) -> the verdict a working protocol gives (reported, never a false call)
 CONTROLS: dict[tuple[str, str], str] = {("shuffled_control", "single_task"): "worse"}
 
@@ -194,7 +203,7 @@ def verdict_rows(preset: str, metric: str, comparisons: dict, truth: dict) -> li
             elif preset == "null":
                 outcome = "FALSE CALL" if verdict in ("better", "worse") else "no call (right)"
             else:
-                outcome = "yes" if verdict == "better" else "no"
+                outcome = "yes" if verdict == PLANTED_DIRECTION.get(preset, "better") else "no"
             true = true_by_level.get(str(level), true_by_level.get(level))
             rows.append(
                 [
@@ -466,7 +475,7 @@ def main() -> None:
         print(f"\nTrue effects: the direct measurement with {args.truth_seeds} paired seeds (fixed recipes, no search)")
         header = ["variant", "metric", "question", "level", "true effect", "95% CI (Holm)", "verdict", "K needed"]
         print_table(header, truths)
-    print("\nPlanted effects and the null (detected = verdict 'better')")
+    print("\nPlanted effects and the null (detected = the planted direction's verdict)")
     header = ["variant", "metric", "question", "level", "true effect", "diff (K)", "verdict", "detectable", "detected"]
     print_table(header, verdicts)
     print("\nA/A: single_task confirm seeds split into two pseudo-arms (nominal rate = alpha)")
