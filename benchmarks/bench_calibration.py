@@ -78,6 +78,8 @@ CONTROLS: dict[tuple[str, str], str] = {("shuffled_control", "single_task"): "wo
 #: Committed results: one JSON file per preset, and the Markdown table the docs include, rendered from them
 RESULTS = Path(__file__).parent / "results" / "calibration"
 TABLE = Path(__file__).parent / "results" / "calibration.md"
+#: The fresh-seed A/A record (``bench_fresh_aa.py``), whose trained rows close the README's table
+AA_RECORD = Path(__file__).parent / "results" / "calibration_aa.json"
 #: a calibration run's wall time and load, kept beside its answer.json
 WALL_FILE = "calibration_wall.json"
 
@@ -420,6 +422,43 @@ def render_table(entries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_summary(entries: list[dict], aa: dict) -> str:
+    """The README's calibration table, from the committed records (a test keeps the two equal).
+
+    Per preset and metric: how many of the effects the truth calls (better or worse) the protocol
+    called the same way, and how many of its calls the truth does not support (a call where the truth
+    is inconclusive, or the opposite call); then the fresh-seed A/A's trained rows (``aa``:
+    ``calibration_aa.json``).
+    """
+    lines = [
+        "| calibration | metric | comparisons | true effects the protocol called | calls the truth does not support |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for entry in entries:
+        for metric in dict.fromkeys(row["metric"] for row in entry["comparisons"]):
+            rows = [row for row in entry["comparisons"] if row["metric"] == metric and row["truth"] is not None]
+            decisive = [row for row in rows if row["truth"]["verdict"] in ("better", "worse")]
+            called = sum(row["protocol"]["verdict"] == row["truth"]["verdict"] for row in decisive)
+            unsupported = sum(
+                row["protocol"]["verdict"] in ("better", "worse")
+                and row["protocol"]["verdict"] != row["truth"]["verdict"]
+                for row in rows
+            )
+            lines.append(
+                f"| {entry['preset']} (K = {entry['protocol']['k']}) | {metric} | {len(rows)} | "
+                f"{called} of {len(decisive)} | {unsupported} |"
+            )
+    for row in aa["metrics"]:
+        low, high = row["ci"]
+        lines.append(
+            f"| A/A, independent fresh seeds (K = {aa['pairs']}, {row['repeats']} repeats) | {row['metric']} | "
+            f"{row['comparisons']} | none planted | a false call in {row['false_calls']} of {row['repeats']} repeats: "
+            f"{row['rate']:.3f} [{low:.3f}, {high:.3f}], {'pass' if row['passes'] else 'FAIL'} "
+            f"(≤ {row['alpha'] + 0.02:g}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def committed_entries() -> list[dict]:
     """Every committed record, in the order of QUESTIONS."""
     found = {p.stem: json.loads(p.read_text()) for p in RESULTS.glob("*.json")}
@@ -437,10 +476,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1000, help="A/A splits per run")
     parser.add_argument("--metrics", nargs="+", help="default: each preset's two verdict metrics")
     parser.add_argument("--record", action="store_true", help="write results/calibration/<preset>.json and the table")
-    parser.add_argument("--render", action="store_true", help="only rewrite results/calibration.md from the records")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite results/calibration.md and print the README's table"
+    )
     args = parser.parse_args()
     if args.render:
         atomic_text(TABLE, render_table(committed_entries()))
+        print(render_summary(committed_entries(), json.loads(AA_RECORD.read_text())), end="")  # the README's table
         return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     args.runs = args.runs.resolve()

@@ -25,6 +25,7 @@ from curriclip.data.synthetic.variants import POOL_FACTOR, noise_plan
 from curriclip.errors import ConfigError
 from curriclip.names import SparsityMode
 from curriclip.presets import CALIBRATED, preset_experiment
+from curriclip.reports.results import what_the_curriculum_tests
 from curriclip.tasks.base import Batch, StepContext, get, report_rows
 from curriclip.trainables.data import load_trial_data
 
@@ -268,9 +269,55 @@ def test_planted_presets_validate_and_plant_what_they_say():
         preset_experiment("planted-noise", {"data": {"noise_fraction": 0.0}})
 
 
-def test_the_report_header_says_whether_a_curriculum_tests_order_or_oracle_selection():
-    from curriclip.reports.results import what_the_curriculum_tests
+def test_planted_order_differs_from_curriculum_random_in_order_alone():
+    order = preset_experiment("planted-order")
+    default = preset_experiment("default")
+    assert order.data == default.data and order.training == default.training and order.model == default.model
+    assert order.data.variant is None  # the benchmark itself: its easiest pairs are what plants the effect
+    assert order.protocol.robust_metric == default.protocol.robust_metric == "retrieval_auc"
+    assert set(order.protocol.arms) == {"single_task", "curriculum", "curriculum_random"}
+    assert order.protocol.confirm_seeds > default.protocol.confirm_seeds
+    assert order.space.stage_span == (0.0, 0.0)  # every task from the first step: only the pairs are paced
+    [(name, ranges)] = order.space.pacing.items()
+    total = order.training.epochs * order.training.steps_per_epoch
+    for a in ranges["a"]:
+        for b in ranges["b"]:
+            fractions = [pacing.get(name)(t, total, a=a, b=b) for t in range(total)]
+            assert fractions[0] <= 0.1  # starts from a small pool, where which pairs come first matters most
+            assert fractions[int(0.6 * total)] == 1.0  # the whole pool by 60% of training, as curriculum_random's
+    assert "order of the pairs alone" in what_the_curriculum_tests(order.model_dump(mode="json")["space"]["pacing"])
 
+
+def test_a_planted_order_report_says_it_is_a_calibration_run(tmp_path):
+    from curriclip.reports.results import planted_notes
+
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    (dataset / "manifest.json").write_text(json.dumps({"source": "synthetic"}))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"dataset_dir": str(dataset)}))
+    experiment = preset_experiment("planted-order").model_dump(mode="json")
+    [note] = planted_notes(run, experiment)
+    assert note.startswith("Planted setting (calibration run, not a real result): planted-order")
+    assert "curriculum worse than curriculum_random" in note and "order of the pairs alone" in note
+    assert planted_notes(run, preset_experiment("default").model_dump(mode="json")) == []
+
+
+def test_the_easiest_training_pairs_of_the_default_benchmark_are_normal_studies_with_templated_reports():
+    """planted-order's premise: easiest-first admits normal studies, whose impressions take three values, first."""
+    default = preset_experiment("default")
+    table = generate_table(default.data.n, image_size=16, seed=default.data.seed).to_pandas()
+    train = table[table["split"] == "train"].sort_values("difficulty", kind="stable")
+    abnormal = train["labels"].map(lambda labels: any(v in (1, -1) for v in labels if v is not None)).to_numpy()
+    easiest = slice(0, int(0.2 * len(train)))
+    assert not abnormal[easiest].any()
+    assert train["impression"].iloc[easiest].nunique() == 3
+    assert 0.4 < abnormal.mean() < 0.7  # a random pool of the same size is about half abnormal
+    assert train["impression"].nunique() > 100
+
+
+def test_the_report_header_says_whether_a_curriculum_tests_order_or_oracle_selection():
     selection = what_the_curriculum_tests(preset_experiment("planted-noise").model_dump(mode="json")["space"]["pacing"])
     order = what_the_curriculum_tests({"linear": {"a": [0.4, 0.6], "b": [0.1, 0.3]}, "root": {"a": [0.3, 0.5]}})
     assert "static oracle data selection" in selection and "order of the pairs alone" not in selection

@@ -45,6 +45,15 @@ def test_the_calibration_table_is_rendered_from_the_committed_records():
     assert '--8<-- "benchmarks/results/calibration.md"' in (ROOT / "docs" / "calibration.md").read_text()
 
 
+def test_the_readmes_calibration_table_is_rendered_from_the_committed_records():
+    bench = _benchmark("bench_calibration")
+    entries = bench.committed_entries()
+    assert [entry["preset"] for entry in entries] == ["planted-noise", "planted-mtl", "planted-order", "null"]
+    summary = bench.render_summary(entries, json.loads((RESULTS / "calibration_aa.json").read_text()))
+    assert summary in (ROOT / "README.md").read_text()
+    assert summary.count("| planted-order (K = 10) |") == 2 and summary.count("| A/A, independent fresh seeds") == 2
+
+
 def test_the_search_efficiency_tables_and_the_readmes_default_come_from_the_committed_record():
     bench = _benchmark("bench_search_efficiency")
     record = json.loads((RESULTS / "search_efficiency.json").read_text())
@@ -80,3 +89,32 @@ def test_the_fresh_seed_aa_table_is_rendered_from_its_record_and_applies_the_pas
         assert record["runs"] == row["repeats"] * 4 * record["pairs"] * len(record["levels"])
     assert (RESULTS / "calibration_aa.md").read_text() == bench.render(record)
     assert '--8<-- "benchmarks/results/calibration_aa.md"' in (ROOT / "docs" / "calibration.md").read_text()
+
+
+def test_the_calibration_summary_counts_called_effects_and_unsupported_calls():
+    bench = _benchmark("bench_calibration")
+
+    def row(truth: str, call: str) -> dict:
+        return {"metric": "m", "truth": {"verdict": truth}, "protocol": {"verdict": call}}
+
+    comparisons = [row("better", "better"), row("worse", "inconclusive"), row("inconclusive", "worse")]
+    comparisons += [row("worse", "better"), {**row("better", "better"), "truth": None}]
+    entry = {"preset": "p", "protocol": {"k": 7}, "comparisons": comparisons}
+    aa = {
+        "pairs": 5,
+        "metrics": [
+            {
+                "metric": "m",
+                "ci": [0.0, 0.08],
+                "repeats": 10,
+                "comparisons": 50,
+                "false_calls": 1,
+                "rate": 0.1,
+                "passes": False,
+                "alpha": 0.05,
+            }
+        ],
+    }
+    lines = bench.render_summary([entry], aa).splitlines()
+    assert lines[2] == "| p (K = 7) | m | 4 | 1 of 3 | 2 |"  # unmeasured truths are left out
+    assert lines[3].endswith("a false call in 1 of 10 repeats: 0.100 [0.000, 0.080], FAIL (≤ 0.07) |")

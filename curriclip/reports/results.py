@@ -313,7 +313,8 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
     """Header notes that a run is a calibration run on planted data, so nobody takes it for a real one.
 
     Reads ``run.json``'s ``dataset_dir`` and that dataset's ``manifest.json`` (its ``variant`` entry,
-    written by ``curriclip.data.sources.generate_synthetic``), and the experiment's sparsity mode.
+    written by ``curriclip.data.sources.generate_synthetic``), the experiment's sparsity mode, and its name
+    (``planted-order`` plants nothing in the data: the benchmark's own easiest pairs are the design).
     """
     try:
         dataset_dir = Path(json.loads((run_dir / RunFile.RUN).read_text())["dataset_dir"])
@@ -331,6 +332,15 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
             f"drawn from the hardest {100 * band:.0f}%) "
             "carry another pair's report; validate and test are clean. The metadata scorer's difficulty is the "
             "image's: an oracle for difficulty, and for noise as far as that band is noisy."
+        )
+        tested = what_the_curriculum_tests((experiment.get("space") or {}).get("pacing") or {})
+        notes[-1] += f" {tested}" if tested else ""
+    if manifest.get("source") == "synthetic" and experiment.get("name") == "planted-order":
+        notes.append(
+            "Planted setting (calibration run, not a real result): planted-order, an effect of order alone. The "
+            "synthetic benchmark's easiest pairs are normal studies whose reports differ only in phrasing, so an "
+            "easiest-first pool starts on pairs with almost no image-specific text; the planted answer is "
+            "curriculum worse than curriculum_random."
         )
         tested = what_the_curriculum_tests((experiment.get("space") or {}).get("pacing") or {})
         notes[-1] += f" {tested}" if tested else ""
