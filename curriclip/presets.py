@@ -137,16 +137,16 @@ NULL: dict = {**CALIBRATED, "name": "null", "space": {**CALIBRATED["space"], "sp
 
 #: ``planted-order``: an effect of order alone, on the default benchmark. Curriculum and curriculum_random share one
 #: linear pacing that starts from 5-10% of the pool and admits every pair by 50-60% of training, the same steps and
-#: the same final pool; only which pairs come first differs. What makes order matter is the data: the easiest pairs by
-#: the generator's difficulty are normal studies (every one of the easiest 20% of training pairs at n = 2000), whose
-#: reports differ only in phrasing drawn independently of the image ("No acute cardiopulmonary process." and its two
-#: variants, negations in varying words), so an easiest-first pool spends the first third of training on pairs that
-#: carry almost no image-specific text, while a random pool of the same size is half abnormal studies with their
-#: findings. The planted answer is therefore "curriculum worse than curriculum_random": easiest-first order costs
-#: retrieval AUC, and the damage outlasts the last 40% of training on the whole pool. Its truth (direct paired runs
-#: of the fixed recipe ``ORDER_PACING``) and the protocol's call: benchmarks/results/calibration/planted-order.json.
-#: Templated normal reports are common in real CXR corpora (MIMIC-CXR included): a curriculum by image difficulty
-#: should be checked against this before it is trusted there.
+#: the same final pool; only which pairs come first differs. What makes order matter (our reading): the easiest pairs
+#: by the generator's difficulty are normal studies (every one of the easiest 20% of training pairs at n = 2000),
+#: whose reports differ, apart from the view (AP or PA), only in phrasing drawn independently of the image ("No acute
+#: cardiopulmonary process." and its two variants, negations in varying words), so an easiest-first pool spends the
+#: first part of training on pairs that carry almost no image-specific text, while a random pool of the same size is
+#: about half abnormal studies with their findings. The planted answer is therefore "curriculum worse than
+#: curriculum_random": easiest-first order costs retrieval AUC, and the damage outlasts the last 40-50% of training on
+#: the whole pool. Its truth (direct paired runs of the fixed recipe ``ORDER_PACING``) and the protocol's call:
+#: benchmarks/results/calibration/planted-order.json. Templated normal reports are common in real CXR corpora
+#: (MIMIC-CXR included): a curriculum by image difficulty should be checked against this before it is trusted there.
 PLANTED_ORDER: dict = {
     **DEFAULT,
     "name": "planted-order",

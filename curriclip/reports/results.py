@@ -338,7 +338,7 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
     if manifest.get("source") == "synthetic" and experiment.get("name") == "planted-order":
         notes.append(
             "Planted setting (calibration run, not a real result): planted-order, an effect of order alone. The "
-            "synthetic benchmark's easiest pairs are normal studies whose reports differ only in phrasing, so an "
+            "synthetic benchmark's easiest pairs are normal studies whose reports differ little beyond phrasing, so an "
             "easiest-first pool starts on pairs with almost no image-specific text; the planted answer is "
             "curriculum worse than curriculum_random."
         )
