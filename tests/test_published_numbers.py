@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -118,3 +120,28 @@ def test_the_calibration_summary_counts_called_effects_and_unsupported_calls():
     lines = bench.render_summary([entry], aa).splitlines()
     assert lines[2] == "| p (K = 7) | m | 4 | 1 of 3 | 2 |"  # unmeasured truths are left out
     assert lines[3].endswith("a false call in 1 of 10 repeats: 0.100 [0.000, 0.080], FAIL (≤ 0.07) |")
+
+
+def test_the_test_run_recorder_reads_pytest_and_gnu_time_and_refuses_a_failed_run():
+    bench = _benchmark("record_test_run")
+    log = (
+        "== pytest\n....\n1085 passed, 3 warnings in 598.41s (0:09:58)\n"
+        "\tElapsed (wall clock) time (h:mm:ss or m:ss): 11:57.12\n"
+        "\tMaximum resident set size (kbytes): 3460000\n\tExit status: 0\n"
+    )
+    figures = bench.parse_log(log)
+    assert figures == {"tests_passed": 1085, "pytest_wall_s": 598.41, "script_wall_s": 717.1, "peak_rss_gb": 3.3}
+    assert bench._clock_seconds("1:02:03.5") == 3723.5
+    for broken in (
+        log.replace("1085 passed,", "1080 passed, 5 failed,"),
+        log.replace("Exit status: 0", "Exit status: 1"),
+        log.replace("1085 passed", "no tests ran"),
+        log.split("\tElapsed")[0],
+    ):
+        with pytest.raises(ValueError):
+            bench.parse_log(broken)
+    record = {**figures, "commit": "abc1234", "cores": 2}
+    assert bench.statement(record) == (
+        "on a clean clone `.ci/run` ran the 1,085 tests in 9 min 58 s on 2 CPU cores (11 min 57 s with the set-up; "
+        "commit abc1234, `benchmarks/results/test_run.json`)"
+    )
