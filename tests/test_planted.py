@@ -297,11 +297,13 @@ def test_a_planted_order_report_says_it_is_a_calibration_run(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "run.json").write_text(json.dumps({"dataset_dir": str(dataset)}))
-    experiment = preset_experiment("planted-order").model_dump(mode="json")
-    [note] = planted_notes(run, experiment)
+    experiment = preset_experiment("planted-order", {"name": "calib-planted-order"}).model_dump(mode="json")
+    [note] = planted_notes(run, experiment)  # known by its design, not by the run's name
     assert note.startswith("Planted setting (calibration run, not a real result): planted-order")
     assert "curriculum worse than curriculum_random" in note and "order of the pairs alone" in note
     assert planted_notes(run, preset_experiment("default").model_dump(mode="json")) == []
+    other_pacing = preset_experiment("planted-order", {"space": {"pacing": ["linear"]}}).model_dump(mode="json")
+    assert planted_notes(run, other_pacing) == []
 
 
 def test_the_easiest_training_pairs_of_the_default_benchmark_are_normal_studies_with_templated_reports():

@@ -313,8 +313,8 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
     """Header notes that a run is a calibration run on planted data, so nobody takes it for a real one.
 
     Reads ``run.json``'s ``dataset_dir`` and that dataset's ``manifest.json`` (its ``variant`` entry,
-    written by ``curriclip.data.sources.generate_synthetic``), the experiment's sparsity mode, and its name
-    (``planted-order`` plants nothing in the data: the benchmark's own easiest pairs are the design).
+    written by ``curriclip.data.sources.generate_synthetic``), the experiment's sparsity mode, and whether its
+    design is planted-order's (which plants nothing in the data: the benchmark's own easiest pairs are the design).
     """
     try:
         dataset_dir = Path(json.loads((run_dir / RunFile.RUN).read_text())["dataset_dir"])
@@ -335,7 +335,7 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
         )
         tested = what_the_curriculum_tests((experiment.get("space") or {}).get("pacing") or {})
         notes[-1] += f" {tested}" if tested else ""
-    if manifest.get("source") == "synthetic" and experiment.get("name") == "planted-order":
+    if manifest.get("source") == "synthetic" and not variant and _planted_order_design(experiment):
         notes.append(
             "Planted setting (calibration run, not a real result): planted-order, an effect of order alone. The "
             "synthetic benchmark's easiest pairs are normal studies whose reports differ little beyond phrasing, so an "
@@ -351,6 +351,17 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
             "and label tasks see every training image."
         )
     return notes
+
+
+def _planted_order_design(experiment: dict) -> bool:
+    """Whether a run's arms and curriculum space are the ``planted-order`` preset's (under any run name)."""
+    from curriclip.presets import preset_experiment
+
+    planted = preset_experiment("planted-order").model_dump(mode="json")
+    space, protocol = experiment.get("space") or {}, experiment.get("protocol") or {}
+    return protocol.get("arms") == planted["protocol"]["arms"] and all(
+        space.get(key) == planted["space"][key] for key in ("pacing", "stage_span", "scorer")
+    )
 
 
 def what_the_curriculum_tests(pacing_space: dict) -> str:
