@@ -16,7 +16,7 @@ import pandas as pd
 
 from curriclip.config import ExperimentConfig
 from curriclip.config.trial import level_fields
-from curriclip.names import ITC, Phase
+from curriclip.names import ITC, Control, Phase
 
 #: The confirm seeds of a direct measurement: 20000 + k (apart from the search's and the protocol's).
 FIRST_SEED = 20_000
@@ -27,12 +27,15 @@ FIRST_SEED = 20_000
 SELECTION_PACING: dict[str, Any] = {"pacing": "step", "pacing_params": {"a": 1.0, "b": 0.7}}
 
 
-def fixed_recipes(aux: list[str], curriculum_pacing: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+def fixed_recipes(
+    aux: list[str], curriculum_pacing: dict[str, Any] | None = None, curriculum_order: Control = Control.NONE
+) -> dict[str, dict[str, Any]]:
     """Each arm's recipe: training.lr, every task from the first step, and the curriculum's pacing.
 
     The curriculum (metadata scorer, easiest first) and curriculum_random (the same pacing, pairs in
     random order) train every task from the first step, like multitask, paced by ``curriculum_pacing``
-    (``{"pacing": name, "pacing_params": {...}}``; default ``SELECTION_PACING``).
+    (``{"pacing": name, "pacing_params": {...}}``; default ``SELECTION_PACING``). ``curriculum_order``
+    ``anti`` turns the curriculum hardest first (a control of what its order does).
     """
     paced = dict(curriculum_pacing or SELECTION_PACING)
     curriculum = {"tasks": [ITC, *aux], "stage_span": 0.0, **paced}
@@ -40,7 +43,7 @@ def fixed_recipes(aux: list[str], curriculum_pacing: dict[str, Any] | None = Non
         "single_task": {"tasks": [ITC], "pacing": "none"},
         "shuffled_control": {"tasks": [ITC], "pacing": "none"},
         "multitask": {"tasks": [ITC, *aux], "pacing": "none", "stage_span": 0.0},
-        "curriculum": curriculum,
+        "curriculum": {**curriculum, "control": str(Control(curriculum_order))},
         "curriculum_random": {**curriculum, "control": "random"},
     }
 
@@ -61,10 +64,12 @@ def direct_runs(
     jobs: int = 1,
     label: str = "direct",
     curriculum_pacing: dict[str, Any] | None = None,
+    curriculum_order: Control = Control.NONE,
 ) -> pd.DataFrame:
     """A confirm-like table (level, arm, seed, metrics) of ``runs`` (level, arm, seed), each its fixed recipe.
 
-    ``jobs`` runs at a time, each in its own process on one thread (the numbers do not depend on it).
+    ``curriculum_order``: the curriculum's order (``fixed_recipes``). ``jobs`` runs at a time, each in its own
+    process on one thread (the numbers do not depend on it).
     """
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -74,7 +79,7 @@ def direct_runs(
 
     dataset_dir = str(resolve(experiment.data.source, **experiment.data.source_options()))
     base = {**base_trial_fields(experiment, dataset_dir), "device": "cpu"}
-    recipes = fixed_recipes([*experiment.space.tasks], curriculum_pacing)
+    recipes = fixed_recipes([*experiment.space.tasks], curriculum_pacing, curriculum_order)
     fields = [
         {
             **base,
