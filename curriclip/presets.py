@@ -145,8 +145,10 @@ NULL: dict = {**CALIBRATED, "name": "null", "space": {**CALIBRATED["space"], "sp
 #: about half abnormal studies with their findings. The planted answer is therefore "curriculum worse than
 #: curriculum_random": easiest-first order costs retrieval AUC, and the damage outlasts the last 40-50% of training on
 #: the whole pool. Its truth (direct paired runs of the fixed recipe ``ORDER_PACING``) and the protocol's call:
-#: benchmarks/results/calibration/planted-order.json. Templated normal reports are common in real CXR corpora
-#: (MIMIC-CXR included): a curriculum by image difficulty should be checked against this before it is trusted there.
+#: benchmarks/results/calibration/planted-order.json; the same recipe hardest first, which is not worse than random
+#: order (the easy end, not a fixed order as such, costs alignment): benchmarks/results/order_mechanism.json.
+#: Templated normal reports are common in real CXR corpora (MIMIC-CXR included): a curriculum by image difficulty
+#: should be checked against this before it is trusted there.
 PLANTED_ORDER: dict = {
     **DEFAULT,
     "name": "planted-order",

@@ -145,3 +145,28 @@ def test_the_test_run_recorder_reads_pytest_and_gnu_time_and_refuses_a_failed_ru
         "on a clean clone `.ci/run` ran the 1,085 tests in 9 min 58 s on 2 CPU cores (11 min 57 s with the set-up; "
         "commit abc1234, `benchmarks/results/test_run.json`)"
     )
+
+
+def test_the_order_mechanism_table_is_rendered_from_its_record_and_its_runs_recompute_it():
+    import pandas as pd
+
+    bench = _benchmark("bench_order_mechanism")
+    record = json.loads((RESULTS / "order_mechanism.json").read_text())
+    assert record["commit"] and record["versions"] and record["seeds"][0] == 20_000
+    rows = pd.DataFrame(record["rows"])
+    assert len(rows) == len(bench.ORDERS) * len(record["seeds"]) * rows["level"].nunique()
+    recomputed = bench.comparisons(rows)
+    assert [c["verdict"] for c in recomputed] == [c["verdict"] for c in record["comparisons"]]
+    assert [c["diff_mean"] for c in recomputed] == pytest.approx([c["diff_mean"] for c in record["comparisons"]])
+    assert (RESULTS / "order_mechanism.md").read_text() == bench.render(record)
+    assert '--8<-- "benchmarks/results/order_mechanism.md"' in (ROOT / "docs" / "calibration.md").read_text()
+    # easiest first vs random order is planted-order's truth: the same recipe on the same seeds
+    truth = json.loads((RESULTS / "calibration" / "planted-order.json").read_text())
+    planted = {
+        (row["metric"], row["level"]): row["truth"]["diff_mean"]
+        for row in truth["comparisons"]
+        if row["question"] == "curriculum vs curriculum_random"
+    }
+    for c in record["comparisons"]:
+        if c["question"] == "easiest first vs random order":
+            assert c["diff_mean"] == pytest.approx(planted[c["metric"], c["level"]], abs=1e-6)
