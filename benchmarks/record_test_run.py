@@ -28,7 +28,7 @@ from curriclip.rundir.atomic import atomic_text
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = ROOT / "benchmarks" / "results" / "test_run.json"
 
-_PYTEST_SUMMARY = re.compile(r"^=*\s*(?P<passed>\d+) passed(?P<rest>[^\n]*?) in (?P<seconds>[\d.]+)s", re.MULTILINE)
+_PYTEST_SUMMARY = re.compile(r"^=*\s*(?P<counts>\d+ [a-z]+(?:, \d+ [a-z]+)*) in (?P<seconds>[\d.]+)s", re.MULTILINE)
 _WALL = re.compile(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?P<clock>[\d:.]+)")
 _PEAK_RSS = re.compile(r"Maximum resident set size \(kbytes\): (?P<kb>\d+)")
 _EXIT = re.compile(r"Exit status: (?P<rc>\d+)")
@@ -48,15 +48,16 @@ def parse_log(text: str) -> dict:
     if not summaries:
         raise ValueError("no pytest summary line ('N passed ... in S s') in the log")
     summary = summaries[-1]
-    if re.search(r"\d+ (failed|error|errors)\b", summary.group("rest")):
-        raise ValueError(f"the tests did not pass: {summary.group(0).strip()}")
+    counts = {kind: int(n) for n, kind in (part.split(" ") for part in summary.group("counts").split(", "))}
+    if counts.get("failed") or counts.get("error") or counts.get("errors") or not counts.get("passed"):
+        raise ValueError(f"the tests did not pass: {summary.group('counts')}")
     wall, rss, rc = _WALL.search(text), _PEAK_RSS.search(text), _EXIT.search(text)
     if wall is None or rss is None or rc is None:
         raise ValueError("no GNU time -v report (wall clock, maximum resident set size, exit status) in the log")
     if int(rc.group("rc")) != 0:
         raise ValueError(f".ci/run exited with {rc.group('rc')}")
     return {
-        "tests_passed": int(summary.group("passed")),
+        "tests_passed": counts["passed"],
         "pytest_wall_s": float(summary.group("seconds")),
         "script_wall_s": round(_clock_seconds(wall.group("clock")), 1),
         "peak_rss_gb": round(int(rss.group("kb")) / 1024**2, 2),

@@ -93,8 +93,16 @@ def _running_trials(lines: list[str]) -> set[str]:
 
 
 def _has_checkpoint(runs: Path, trial_id: str) -> bool:
-    """Any checkpoint of the trial: each trial keeps only its latest, so checkpoint_000000 lasts one epoch."""
-    return any(trial_id in str(path) for path in runs.rglob("checkpoint_*"))
+    """A checkpoint of the trial that the driver has registered, so a restart restores from it.
+
+    Each trial keeps only its latest checkpoint (checkpoint_000000 lasts one epoch). A checkpoint
+    directory alone is not enough: the trainable writes it before the driver processes the result
+    that carries it, and a node lost in between restarts the trial from scratch. The driver writes a
+    trial's result.json line when it processes a result, and every result here carries a checkpoint.
+    """
+    checkpoints = [path for path in runs.rglob("checkpoint_*") if trial_id in str(path)]
+    processed = [path for path in runs.rglob("result.json") if trial_id in str(path) and path.stat().st_size > 0]
+    return bool(checkpoints and processed)
 
 
 def test_worker_node_lost_mid_search(tmp_path, tiny_dataset, cache_dir):

@@ -375,9 +375,9 @@ def test_rendering_imports_neither_torch_nor_ray(tmp_path):
 def test_report_modules_import_only_light_dependencies():
     """Static check of curriclip/reports/**.py: stdlib, numpy, pandas, plotly, scipy, scikit-learn, jinja2, yaml,
     optuna and kaleido (imported inside functions only) and itself, plus the shared names, the registry, the
-    errors, the config contract, the run directory's atomic writes and task-map files, and the statistics over
-    trials, so the report layer never needs Ray or torch, nor the packages that compute (curriculum, fusion,
-    taskmap, trainables)."""
+    errors, the config contract and its presets, the run directory's atomic writes and task-map files, and the
+    statistics over trials, so the report layer never needs Ray or torch, nor the packages that compute
+    (curriculum, fusion, taskmap, trainables)."""
     import ast
 
     allowed = {"numpy", "pandas", "plotly", "yaml", "optuna", "scipy", "sklearn", "jinja2", "markupsafe", "curriclip"}
@@ -385,7 +385,7 @@ def test_report_modules_import_only_light_dependencies():
     allowed |= set(sys.stdlib_module_names)
     allowed_internal = ("curriclip.reports", "curriclip.names", "curriclip.config", "curriclip.registry")
     allowed_internal += ("curriclip.errors", "curriclip.rundir.atomic", "curriclip.rundir.task_map")
-    allowed_internal += ("curriclip.stats.over_trials",)
+    allowed_internal += ("curriclip.stats.over_trials", "curriclip.presets")
     root = Path(page.__file__).parent
     paths = list(root.rglob("*.py"))
     assert len(paths) > 20  # the figure and section modules are checked too

@@ -43,7 +43,9 @@ def fixed_recipes(
         "single_task": {"tasks": [ITC], "pacing": "none"},
         "shuffled_control": {"tasks": [ITC], "pacing": "none"},
         "multitask": {"tasks": [ITC, *aux], "pacing": "none", "stage_span": 0.0},
-        "curriculum": {**curriculum, "control": str(Control(curriculum_order))},
+        "curriculum": curriculum
+        if curriculum_order == Control.NONE
+        else {**curriculum, "control": str(curriculum_order)},
         "curriculum_random": {**curriculum, "control": "random"},
     }
 
