@@ -60,7 +60,7 @@ def parse_log(text: str) -> dict:
         "tests_passed": counts["passed"],
         "pytest_wall_s": float(summary.group("seconds")),
         "script_wall_s": round(_clock_seconds(wall.group("clock")), 1),
-        "peak_rss_gb": round(int(rss.group("kb")) / 1024**2, 2),
+        "peak_rss_gib": round(int(rss.group("kb")) / 1024**2, 2),
     }
 
 

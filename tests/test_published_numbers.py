@@ -130,7 +130,7 @@ def test_the_test_run_recorder_reads_pytest_and_gnu_time_and_refuses_a_failed_ru
         "\tMaximum resident set size (kbytes): 3460000\n\tExit status: 0\n"
     )
     figures = bench.parse_log(log)
-    assert figures == {"tests_passed": 1085, "pytest_wall_s": 598.41, "script_wall_s": 717.1, "peak_rss_gb": 3.3}
+    assert figures == {"tests_passed": 1085, "pytest_wall_s": 598.41, "script_wall_s": 717.1, "peak_rss_gib": 3.3}
     assert bench._clock_seconds("1:02:03.5") == 3723.5
     for broken in (
         log.replace("1085 passed,", "1080 passed, 5 failed,"),
@@ -170,3 +170,13 @@ def test_the_order_mechanism_table_is_rendered_from_its_record_and_its_runs_reco
     for c in record["comparisons"]:
         if c["question"] == "easiest first vs random order":
             assert c["diff_mean"] == pytest.approx(planted[c["metric"], c["level"]], abs=1e-6)
+
+
+def test_the_readmes_test_time_is_the_recorded_clean_clone_run():
+    bench = _benchmark("record_test_run")
+    record = json.loads((RESULTS / "test_run.json").read_text())
+    assert record["commit"] and record["tests_passed"] > 1000 and record["cores"] >= 1
+    assert record["pytest_wall_s"] < record["script_wall_s"]  # the set-up (venv, install, ruff, docs) comes first
+    stated = bench.statement(record)
+    for page in ("README.md", "docs/getting-started.md"):
+        assert stated in (ROOT / page).read_text(), f"{page} does not state the recorded test run: {stated!r}"
