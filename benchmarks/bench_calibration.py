@@ -49,9 +49,8 @@ from pathlib import Path
 import pandas as pd
 
 from curriclip.presets import ORDER_PACING, preset_experiment
-from curriclip.protocol.direct import FIRST_SEED, SELECTION_PACING, direct_runs, fixed_recipes
+from curriclip.protocol.direct import FIRST_SEED, SELECTION_PACING, direct_runs, fixed_recipes, paired_comparisons
 from curriclip.rundir.atomic import atomic_text
-from curriclip.stats import compare_family
 from curriclip.stats.aa import aa_false_positive_rate, single_task_values
 
 #: preset -> the (arm, reference) questions its planted effect answers; None: every arm against single_task
@@ -120,29 +119,6 @@ def finished_run(runs: Path, preset: str, tiny: bool = False) -> Path:
     return run_dir
 
 
-def computed_comparisons(confirm: pd.DataFrame, arm: str, reference: str, metric: str, protocol) -> dict:
-    """level -> comparison of ``arm`` vs ``reference`` on shared seeds (``compare_family``, Holm over the levels)."""
-    wide = confirm[confirm["arm"].isin([arm, reference])].pivot_table(
-        index=["level", "seed"], columns="arm", values=metric
-    )
-    wide = wide.dropna()
-    if arm not in wide or reference not in wide:
-        return {}
-    diffs = {float(level): (part[arm] - part[reference]).to_numpy() for level, part in wide.groupby(level="level")}
-    results = compare_family(diffs, protocol.equivalence_margin[metric], protocol.alpha)
-    return {
-        level: {
-            "diff_mean": r.diff_mean,
-            "verdict": str(r.verdict),
-            "detectable_effect": r.detectable_effect,
-            "n": r.n,
-            "ci": r.corrected_ci,
-            "k_needed": r.seeds_needed,
-        }
-        for level, r in results.items()
-    }
-
-
 def run_comparisons(run_dir: Path, arm: str, reference: str, metric: str, protocol) -> dict:
     """level -> the protocol's comparison from answer.json, or (a question it lacks) computed alike from confirm."""
     answer = json.loads((run_dir / "answer.json").read_text())
@@ -153,7 +129,7 @@ def run_comparisons(run_dir: Path, arm: str, reference: str, metric: str, protoc
     }
     if found:
         return found
-    return computed_comparisons(pd.read_parquet(run_dir / "confirm.parquet"), arm, reference, metric, protocol)
+    return paired_comparisons(pd.read_parquet(run_dir / "confirm.parquet"), arm, reference, metric, protocol)
 
 
 def answer_questions(answer: dict, metric: str) -> list[tuple[str, str]]:
@@ -250,7 +226,7 @@ def truth_comparisons(preset: str, metric: str, table: pd.DataFrame | None) -> d
         return {}
     protocol = preset_experiment(preset).protocol
     return {
-        f"{arm} vs {reference}": computed_comparisons(table, arm, reference, metric, protocol)
+        f"{arm} vs {reference}": paired_comparisons(table, arm, reference, metric, protocol)
         for arm, reference in questions(preset, sorted(table["arm"].unique()))
     }
 
@@ -319,7 +295,7 @@ def tiny_rows(preset: str, metric: str, table: pd.DataFrame, args: argparse.Name
     """--tiny: the direct measurement (4 paired seeds, no Ray) in place of the protocol's run."""
     protocol = preset_experiment(preset).protocol
     comparisons = {
-        f"{arm} vs {reference}": computed_comparisons(table, arm, reference, metric, protocol)
+        f"{arm} vs {reference}": paired_comparisons(table, arm, reference, metric, protocol)
         for arm, reference in questions(preset, sorted(table["arm"].unique()))
     }
     return comparisons, aa_row(f"{preset} (direct)", metric, table, protocol, args)

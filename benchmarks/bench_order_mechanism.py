@@ -28,9 +28,8 @@ import pandas as pd
 
 from curriclip.names import Control
 from curriclip.presets import ORDER_PACING, preset_experiment
-from curriclip.protocol.direct import FIRST_SEED, direct_runs
+from curriclip.protocol.direct import FIRST_SEED, direct_runs, paired_comparisons
 from curriclip.rundir.atomic import atomic_text
-from curriclip.stats import compare_family
 from curriclip.trainables.provenance import VERSIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +43,8 @@ ORDERS: dict[str, tuple[str, Control]] = {
     "hardest first": ("curriculum", Control.ANTI),
     "random order": ("curriculum_random", Control.NONE),
 }
+#: what the record keeps of each comparison
+KEPT = ("diff_mean", "ci", "verdict", "n")
 #: (order, reference order) pairs compared
 QUESTIONS = [("easiest first", "random order"), ("hardest first", "random order"), ("hardest first", "easiest first")]
 
@@ -65,26 +66,12 @@ def measure(seeds: int, jobs: int) -> pd.DataFrame:
 def comparisons(rows: pd.DataFrame) -> list[dict]:
     """Every question on every metric and level: the paired difference, its Holm interval over the levels, the call."""
     protocol = preset_experiment(PRESET).protocol
-    out = []
-    for order, reference in QUESTIONS:
-        for metric in METRICS:
-            wide = rows.pivot_table(index=["level", "seed"], columns="order", values=metric)
-            diffs = {
-                float(level): (part[order] - part[reference]).to_numpy() for level, part in wide.groupby(level="level")
-            }
-            for level, result in compare_family(diffs, protocol.equivalence_margin[metric], protocol.alpha).items():
-                out.append(
-                    {
-                        "question": f"{order} vs {reference}",
-                        "metric": metric,
-                        "level": level,
-                        "diff_mean": result.diff_mean,
-                        "ci": list(result.corrected_ci),
-                        "verdict": str(result.verdict),
-                        "n": result.n,
-                    }
-                )
-    return out
+    return [
+        {"question": f"{order} vs {reference}", "metric": metric, "level": level, **{k: c[k] for k in KEPT}}
+        for order, reference in QUESTIONS
+        for metric in METRICS
+        for level, c in paired_comparisons(rows, order, reference, metric, protocol, column="order").items()
+    ]
 
 
 def render(record: dict) -> str:

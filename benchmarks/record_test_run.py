@@ -78,19 +78,21 @@ def statement(record: dict) -> str:
     )
 
 
-def _clone_and_run(clone: Path, log: Path) -> str:
-    if clone.exists():
-        raise SystemExit(f"{clone}: exists; give a new directory for the clean clone")
-    commit = subprocess.run(
+def _head_commit() -> str:
+    return subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
+
+
+def _clone_and_run(clone: Path, log: Path) -> None:
+    if clone.exists():
+        raise SystemExit(f"{clone}: exists; give a new directory for the clean clone")
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     print(f"running .ci/run in {clone} (log: {log}) ...", file=sys.stderr, flush=True)
     with log.open("w") as out:
         subprocess.run(
             ["/usr/bin/time", "-v", "env", "CI=true", "bash", ".ci/run"], cwd=clone, stdout=out, stderr=out, check=False
         )
-    return commit
 
 
 def main() -> None:
@@ -100,20 +102,17 @@ def main() -> None:
     parser.add_argument("--commit", help="the commit a given --log ran (default: HEAD)")
     parser.add_argument("--keep", action="store_true", help="keep the clone afterwards")
     args = parser.parse_args()
+    if not (args.clone or args.log):
+        parser.error("give --clone DIR or --log FILE")
     load: float | None = round(os.getloadavg()[0], 2)
+    commit = (None if args.clone else args.commit) or _head_commit()
     if args.clone:
         log = args.log or args.clone.with_name(args.clone.name + ".log")
-        commit = _clone_and_run(args.clone, log)
+        _clone_and_run(args.clone, log)
         if not args.keep:
             shutil.rmtree(args.clone, ignore_errors=True)
-    elif args.log:
-        log, commit, load = args.log, args.commit, None  # the load when it ran is not known
-        if commit is None:
-            commit = subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-            ).stdout.strip()
     else:
-        parser.error("give --clone DIR or --log FILE")
+        log, load = args.log, None  # the load when the logged run ran is not known
     try:
         figures = parse_log(log.read_text(errors="replace"))
     except ValueError as exc:

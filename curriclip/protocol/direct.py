@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from curriclip.config import ExperimentConfig
+from curriclip.config import ExperimentConfig, ProtocolConfig
 from curriclip.config.trial import level_fields
 from curriclip.names import ITC, Control, Phase
 
@@ -101,3 +101,35 @@ def direct_runs(
             rows.append({"level": level, "arm": arm, "seed": seed, **future.result()})
             print(f"{label}: {done}/{len(runs)} runs", file=sys.stderr, flush=True)
     return pd.DataFrame(rows)
+
+
+def paired_comparisons(
+    table: pd.DataFrame, arm: str, reference: str, metric: str, protocol: ProtocolConfig, column: str = "arm"
+) -> dict[float, dict[str, Any]]:
+    """level -> ``arm`` vs ``reference`` on their shared seeds (``compare_family``, Holm over the levels).
+
+    ``table``: confirm-like rows (level, seed, ``column``, metrics), e.g. from :func:`direct_runs`;
+    empty when either side is missing. Each comparison: the mean difference, the verdict, the
+    detectable effect, K, the Holm-corrected interval and the seeds the effect would need.
+    """
+    from curriclip.stats import compare_family
+
+    wide = table[table[column].isin([arm, reference])].pivot_table(
+        index=["level", "seed"], columns=column, values=metric
+    )
+    wide = wide.dropna()
+    if arm not in wide or reference not in wide:
+        return {}
+    diffs = {float(level): (part[arm] - part[reference]).to_numpy() for level, part in wide.groupby(level="level")}
+    results = compare_family(diffs, protocol.equivalence_margin[metric], protocol.alpha)
+    return {
+        level: {
+            "diff_mean": r.diff_mean,
+            "verdict": str(r.verdict),
+            "detectable_effect": r.detectable_effect,
+            "n": r.n,
+            "ci": r.corrected_ci,
+            "k_needed": r.seeds_needed,
+        }
+        for level, r in results.items()
+    }

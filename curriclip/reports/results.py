@@ -323,6 +323,7 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
         return []
     notes = []
     variant = manifest.get("variant") or {}
+    tested = what_the_curriculum_tests((experiment.get("space") or {}).get("pacing") or {})
     if variant.get("name") == "noisy_hard_pairs":
         fraction = variant.get("noise_fraction", 0)
         band = variant.get("noise_band", 2 * fraction)  # manifests before noise_band: twice the noise
@@ -333,7 +334,6 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
             "carry another pair's report; validate and test are clean. The metadata scorer's difficulty is the "
             "image's: an oracle for difficulty, and for noise as far as that band is noisy."
         )
-        tested = what_the_curriculum_tests((experiment.get("space") or {}).get("pacing") or {})
         notes[-1] += f" {tested}" if tested else ""
     if manifest.get("source") == "synthetic" and not variant and _planted_order_design(experiment):
         notes.append(
@@ -342,7 +342,6 @@ def planted_notes(run_dir: Path, experiment: dict) -> list[str]:
             "easiest-first pool starts on pairs with almost no image-specific text; the planted answer is "
             "curriculum worse than curriculum_random."
         )
-        tested = what_the_curriculum_tests((experiment.get("space") or {}).get("pacing") or {})
         notes[-1] += f" {tested}" if tested else ""
     if manifest.get("source") == "synthetic" and (experiment.get("space") or {}).get("sparsity_mode") == "reports":
         notes.append(
